@@ -1,0 +1,7 @@
+"""Run the command-line interface: ``python -m lgt_graph``."""
+
+import sys
+
+from lgt_graph.cli import main
+
+sys.exit(main())

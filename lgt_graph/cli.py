@@ -1,0 +1,228 @@
+"""Command line: ``python -m lgt_graph {tasks,space,trial,download}``.
+
+User errors print one line and exit with status 2; heavy libraries are imported
+only by the command that needs them, so ``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from lgt_graph.errors import UserError
+
+PROG = "python -m lgt_graph"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--task", required=True, help="a task from `tasks`, csv:PATH or imagefolder:PATH"
+    )
+    parser.add_argument("--target", help="label column of a csv:PATH task")
+    parser.add_argument(
+        "--problem",
+        choices=("classification", "regression"),
+        help="override the problem type inferred for a csv:PATH task",
+    )
+    parser.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the splits and the training (default 0)"
+    )
+    parser.add_argument(
+        "--max-train-samples",
+        type=int,
+        metavar="N",
+        help="subsample the training split to N examples (stratified) for a quick run",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of every command."""
+    parser = _Parser(prog=PROG, description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    tasks = commands.add_parser("tasks", help="list the tasks and whether their data is present")
+    tasks.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
+
+    space = commands.add_parser("space", help="show a task's configuration space")
+    space.add_argument("--task", required=True)
+    space.add_argument("--target")
+    space.add_argument("--problem", choices=("classification", "regression"))
+
+    trial = commands.add_parser("trial", help="train one configuration and record it in MLflow")
+    _data_options(trial)
+    trial.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KNOB=VALUE",
+        dest="assignments",
+        help="change a knob of the default configuration (repeatable)",
+    )
+    trial.add_argument(
+        "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)"
+    )
+    trial.add_argument("--experiment", help="MLflow experiment (default: lgt-<task>)")
+    trial.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+
+    download = commands.add_parser("download", help="fetch a dataset from its canonical source")
+    download.add_argument("task", help="mnist, cifar10, wine or house")
+    download.add_argument(
+        "--data-dir", help="where to put it (default: $LGT_DATA_DIR or the user data dir)"
+    )
+    download.add_argument("--mirror", help="base URL that replaces the canonical host")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; return its exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(COMMANDS[args.command](args) or 0)
+    except UserError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _version() -> str:
+    from lgt_graph import __version__
+
+    return f"lgt_graph {__version__}"
+
+
+def _check_data_dir(value: str | None) -> None:
+    import os
+
+    for label, path in (("--data-dir", value), ("LGT_DATA_DIR", os.environ.get("LGT_DATA_DIR"))):
+        if path:
+            if not Path(path).expanduser().is_dir():
+                raise UserError(f"{label} {path}: no such folder")
+            if not os.access(Path(path).expanduser(), os.R_OK | os.X_OK):
+                raise UserError(f"{label} {path}: folder is not readable")
+            return
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    """List the built-in tasks with their data status, then the patterns for own data."""
+    from lgt_graph.paths import data_dirs
+    from lgt_graph.tasks import PATTERNS, TASKS
+
+    _check_data_dir(args.data_dir)
+    dirs = data_dirs(args.data_dir)
+    rows = [("task", "family", "metric", "data", "description")]
+    for task in TASKS.values():
+        status = "present" if task.available(dirs) else "missing"
+        metric = f"{task.primary} ({'max' if task.direction == 'maximize' else 'min'})"
+        rows.append((task.name, task.family, metric, status, task.description))
+    _table(rows)
+    print()
+    for pattern, meaning in PATTERNS.items():
+        print(f"  {pattern:<20} {meaning}")
+    print("\nData is looked for in: " + ", ".join(str(d) for d in dirs))
+    return 0
+
+
+def cmd_space(args: argparse.Namespace) -> int:
+    """Print the knobs of a task's configuration space."""
+    from lgt_graph.space import space_for
+    from lgt_graph.tasks import get_task
+
+    task = get_task(args.task, args.target, args.problem)
+    print(f"{task.name}: {task.family} space\n")
+    print(space_for(task.family).describe())
+    return 0
+
+
+def cmd_trial(args: argparse.Namespace) -> int:
+    """Train one configuration, print its validation metrics, record it in MLflow."""
+    from lgt_graph.space import diff, space_for
+    from lgt_graph.tasks import get_task, load_task_data
+    from lgt_graph.tracking import Tracker, tracking_uri, ui_command
+    from lgt_graph.training import train
+
+    _check_data_dir(args.data_dir)
+    task = get_task(args.task, args.target, args.problem)
+    space = space_for(task.family)
+    changes = space.parse_assignments(args.assignments)
+    config = space.apply(space.default(), changes)
+    uri = tracking_uri(args.tracking_uri)
+    tracker = Tracker(uri, args.experiment or experiment_name(task.name))
+    data = load_task_data(task, args.seed, args.data_dir, args.max_train_samples)
+    summary = data.summary()
+    _err(
+        f"{task.name}: {summary['train']} train / {summary['val']} validation examples"
+        f" ({summary['test']} test held out), from {summary['source']}"
+    )
+    for note in data.notes:
+        _err(f"note: {note}")
+    changed = ", ".join(str(c) for c in diff(space.default(), config)) or "default configuration"
+    _err(f"training: {changed}")
+    result = train(config, data, progress=None if args.quiet else _progress(task.primary))
+    run_id = tracker.log_trial(
+        result,
+        tags={"task": task.name, "family": task.family, "seed": str(args.seed), "kind": "trial"},
+        run_name=f"trial-{task.name}",
+    ).result()
+    tracker.close()
+    if result.ok:
+        scores = "  ".join(f"val_{k} {v:.4f}" for k, v in result.metrics.items())
+        print(f"{scores}  ({result.wall_time:.1f}s)")
+    else:
+        print(f"failed: {result.reason}")
+    print(f"MLflow run {run_id} in experiment {tracker.experiment!r}; browse: {ui_command(uri)}")
+    return 0 if result.ok else 1
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    """Fetch a dataset from its canonical source, verifying its checksum."""
+    from lgt_graph.download import download
+
+    target = download(args.task, args.data_dir, args.mirror)
+    print(f"{args.task}: ready in {target}")
+    return 0
+
+
+COMMANDS = {"tasks": cmd_tasks, "space": cmd_space, "trial": cmd_trial, "download": cmd_download}
+
+
+def experiment_name(task: str) -> str:
+    """Return the default MLflow experiment of a task."""
+    if ":" in task:
+        kind, _, path = task.partition(":")
+        return f"lgt-{kind}-{Path(path).stem}"
+    return f"lgt-{task}"
+
+
+def _progress(primary: str):  # type: ignore[no-untyped-def]
+    def show(row: dict[str, Any]) -> None:
+        _err(
+            f"  epoch {row['epoch']:>3}/{row['epochs']}  train_loss {row['train_loss']:.4f}"
+            f"  val_loss {row['val_loss']:.4f}  val_{primary} {row[f'val_{primary}']:.4f}"
+        )
+
+    return show
+
+
+def _err(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]))

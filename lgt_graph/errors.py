@@ -1,0 +1,13 @@
+"""The user's errors: one clear line and exit status 2, never a traceback."""
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for (flag, task, data, configuration)."""
+
+
+class DataNotFoundError(UserError):
+    """A task's files are not where the data directory says they should be."""
+
+
+class ConfigError(UserError):
+    """A configuration names an unknown knob or a value outside the knob's range."""

@@ -1,0 +1,204 @@
+"""What a task is, and how its data is split into train, validation and test.
+
+The splits are a function of the seed alone. The test split is carried in
+``TaskData`` for the final score and nothing else: tuners read ``train`` and
+``val`` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from lgt_graph.errors import UserError
+from lgt_graph.space import Family
+
+Problem = Literal["classification", "regression"]
+Direction = Literal["maximize", "minimize"]
+Features = np.ndarray | pd.DataFrame
+
+CLASSIFICATION_METRICS = ("accuracy", "macro_f1")
+REGRESSION_METRICS = ("mae", "rmse", "r2")
+DIRECTIONS: dict[str, Direction] = {
+    "accuracy": "maximize",
+    "macro_f1": "maximize",
+    "mae": "minimize",
+    "rmse": "minimize",
+    "r2": "maximize",
+}
+
+
+@dataclass
+class Dataset:
+    """Loaded examples of a task; ``X_test`` is set when the dataset ships a test split.
+
+    Images are ``uint8`` arrays shaped (N, C, H, W); tabular features are a
+    DataFrame, which keeps categorical columns and missing values as they are.
+    """
+
+    X: Features
+    y: np.ndarray
+    X_test: Features | None = None
+    y_test: np.ndarray | None = None
+    classes: tuple[str, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Task:
+    """A named learning problem: its data, its family, and how it is scored."""
+
+    name: str
+    family: Family
+    description: str
+    loader: Callable[[Sequence[Path]], Dataset]
+    expected: str
+    """The files the loader looks for, as told to a user whose data is missing."""
+    available: Callable[[Sequence[Path]], bool]
+    metrics: tuple[str, ...]
+    primary: str
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+
+    @property
+    def problem(self) -> Problem:
+        """Say whether the task is classification or regression."""
+        return "regression" if self.family == "tabular_regression" else "classification"
+
+    @property
+    def direction(self) -> Direction:
+        """Say whether the primary metric is maximised or minimised."""
+        return DIRECTIONS[self.primary]
+
+    def better(self, a: float, b: float) -> bool:
+        """Say whether primary-metric value ``a`` is strictly better than ``b``."""
+        return a > b if self.direction == "maximize" else a < b
+
+
+@dataclass
+class TaskData:
+    """A task's examples split by a seed; what every trial of a session trains on."""
+
+    task: Task
+    seed: int
+    X_train: Features
+    y_train: np.ndarray
+    X_val: Features
+    y_val: np.ndarray
+    X_test: Features
+    y_test: np.ndarray
+    classes: tuple[str, ...] = ()
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_classes(self) -> int:
+        """Return the number of classes (0 for regression)."""
+        return len(self.classes)
+
+    def summary(self) -> dict[str, object]:
+        """Return the sizes and shapes a user checks before trusting a run."""
+        shape = tuple(self.X_train.shape[1:])
+        return {
+            "task": self.task.name,
+            "family": self.task.family,
+            "train": len(self.y_train),
+            "val": len(self.y_val),
+            "test": len(self.y_test),
+            "input_shape": shape,
+            "classes": len(self.classes),
+            "source": self.source,
+        }
+
+
+def split(
+    task: Task, dataset: Dataset, seed: int, max_train_samples: int | None = None
+) -> TaskData:
+    """Split a dataset into train, validation and test, deterministically from ``seed``.
+
+    Classification splits are stratified. A dataset with its own test split keeps
+    it; otherwise ``task.test_fraction`` of the examples are held out first. The
+    validation split is then cut from what remains, and ``max_train_samples``
+    subsamples (stratified) only the training split.
+    """
+    if len(dataset.y) == 0:
+        raise UserError(f"{task.name}: the dataset has no rows")
+    stratify = task.problem == "classification"
+    if stratify:
+        _check_classes(task.name, dataset.y)
+    rng = np.random.default_rng(seed)
+    index = np.arange(len(dataset.y))
+    if dataset.X_test is not None and dataset.y_test is not None:
+        X_test, y_test = dataset.X_test, dataset.y_test
+        rest = index
+    else:
+        rest, test = _cut(index, dataset.y, task.test_fraction, stratify, rng)
+        X_test, y_test = _take(dataset.X, test), dataset.y[test]
+    train, val = _cut(rest, dataset.y, task.val_fraction, stratify, rng)
+    notes = []
+    if max_train_samples is not None:
+        if max_train_samples < 1:
+            raise UserError("--max-train-samples must be at least 1")
+        if max_train_samples < len(train):
+            keep = max_train_samples / len(train)
+            _, train = _cut(train, dataset.y, keep, stratify, rng, at_least_one=False)
+            notes.append(f"training split subsampled to {len(train)} examples")
+    train = np.sort(train)
+    val = np.sort(val)
+    return TaskData(
+        task=task,
+        seed=seed,
+        X_train=_take(dataset.X, train),
+        y_train=dataset.y[train],
+        X_val=_take(dataset.X, val),
+        y_val=dataset.y[val],
+        X_test=X_test,
+        y_test=y_test,
+        classes=dataset.classes,
+        source=dataset.source,
+        notes=notes,
+    )
+
+
+def _cut(
+    index: np.ndarray,
+    y: np.ndarray,
+    fraction: float,
+    stratify: bool,
+    rng: np.random.Generator,
+    at_least_one: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``index`` into (rest, part) with ``fraction`` of each class in ``part``."""
+    groups = [index[y[index] == c] for c in np.unique(y[index])] if stratify else [index]
+    rest, part = [], []
+    for group in groups:
+        shuffled = rng.permutation(group)
+        n = round(len(shuffled) * fraction)
+        if at_least_one and len(shuffled) > 1:
+            n = min(max(n, 1), len(shuffled) - 1)
+        part.append(shuffled[:n])
+        rest.append(shuffled[n:])
+    return np.concatenate(rest), np.concatenate(part)
+
+
+def _take(X: Features, rows: np.ndarray) -> Features:
+    if isinstance(X, pd.DataFrame):
+        return X.iloc[rows].reset_index(drop=True)
+    return X[rows]
+
+
+def _check_classes(name: str, y: np.ndarray) -> None:
+    values, counts = np.unique(y, return_counts=True)
+    if len(values) < 2:
+        raise UserError(f"{name}: the target has a single class ({values[0]!r}); nothing to learn")
+    if counts.min() < 3:
+        rare = ", ".join(str(v) for v, c in zip(values, counts, strict=True) if c < 3)
+        raise UserError(
+            f"{name}: classes {rare} have fewer than 3 examples; a stratified"
+            " train/validation/test split needs at least 3 of each"
+        )

@@ -1,0 +1,309 @@
+"""Image datasets: MNIST (IDX files), CIFAR-10 (python batches or image folders), digits.
+
+Every loader returns ``uint8`` arrays shaped (N, C, H, W). Decoding JPEGs or
+pickles is slow, so decoded arrays are cached outside the data directory.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import pickle
+import tarfile
+import zipfile
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from lgt_graph.errors import UserError
+from lgt_graph.tasks.base import Dataset
+from lgt_graph.tasks.files import cached_arrays, fingerprint, first_match, missing
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+MNIST_NAMES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+MNIST_SUBDIRS = ("mnist/MNIST/raw", "MNIST/raw", "mnist/raw", "mnist")
+MNIST_EXPECTED = "MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz (torchvision's layout)"
+
+CIFAR_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+CIFAR_SUBDIRS = ("cifar10", "cifar-10", "")
+CIFAR_EXPECTED = (
+    "cifar10/cifar-10-batches-py/ (or cifar-10-python.tar.gz), or an image-folder copy"
+    " cifar10/{train,test}/<class>/*.jpg (as a folder or a .zip)"
+)
+
+
+# --- MNIST -----------------------------------------------------------------
+
+
+def _idx_path(folder: Path, name: str) -> Path | None:
+    for candidate in (folder / f"{name}.gz", folder / name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def mnist_dir(dirs: Sequence[Path]) -> Path | None:
+    """Return the folder that holds the four MNIST IDX files, if any data dir has it."""
+    return first_match(dirs, MNIST_SUBDIRS, lambda p: all(_idx_path(p, n) for n in MNIST_NAMES))
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (gzip-compressed or not) into a uint8 array."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        raw = handle.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise UserError(f"{path}: not an unsigned-byte IDX file")
+    ndim = raw[3]
+    dims = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4).astype(int)
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise UserError(f"{path}: truncated IDX file ({data.size} of {np.prod(dims)} values)")
+    return data.reshape(tuple(dims))
+
+
+def load_mnist(dirs: Sequence[Path]) -> Dataset:
+    """Load MNIST's 60k training and 10k test digits from the IDX files."""
+    folder = mnist_dir(dirs)
+    if folder is None:
+        raise missing(
+            "mnist",
+            dirs,
+            MNIST_EXPECTED,
+            "Or fetch them: python -m lgt_graph download mnist",
+        )
+    paths = [_idx_path(folder, n) for n in MNIST_NAMES]
+    train_x, train_y, test_x, test_y = (read_idx(p) for p in paths if p is not None)
+    return Dataset(
+        X=train_x[:, None, :, :],
+        y=train_y.astype(np.int64),
+        X_test=test_x[:, None, :, :],
+        y_test=test_y.astype(np.int64),
+        classes=tuple(str(d) for d in range(10)),
+        source=str(folder),
+    )
+
+
+# --- CIFAR-10 ----------------------------------------------------------------
+
+
+def _cifar_source(path: Path) -> Path | None:
+    """Return the CIFAR-10 copy inside ``path``, in order of preference, if there is one."""
+    batches = path / "cifar-10-batches-py"
+    if (batches / "test_batch").is_file():
+        return batches
+    for name in ("cifar-10-python.tar.gz", "cifar10-jpeg.zip", "cifar10.zip"):
+        if (path / name).is_file():
+            return path / name
+    if (path / "train").is_dir() and (path / "test").is_dir():
+        return path
+    return None
+
+
+def cifar_source(dirs: Sequence[Path]) -> Path | None:
+    """Return the first CIFAR-10 copy found in the data directories."""
+    found = first_match(dirs, CIFAR_SUBDIRS, lambda p: _cifar_source(p) is not None)
+    return _cifar_source(found) if found is not None else None
+
+
+def load_cifar10(dirs: Sequence[Path]) -> Dataset:
+    """Load CIFAR-10 from the python batches, their tarball, or an image-folder copy."""
+    source = cifar_source(dirs)
+    if source is None:
+        raise missing(
+            "cifar10",
+            dirs,
+            CIFAR_EXPECTED,
+            "Or fetch the canonical tarball: python -m lgt_graph download cifar10",
+        )
+    if source.name == "cifar-10-batches-py" or source.name.endswith(".tar.gz"):
+        arrays = cached_arrays("cifar10-batches", _key(source), lambda: _read_batches(source))
+        classes = CIFAR_CLASSES
+        note = ""
+    else:
+        dataset = load_image_folder(source, name="cifar10")
+        if dataset.classes != CIFAR_CLASSES:
+            raise UserError(
+                f"{source}: expected the ten CIFAR-10 class folders, got {dataset.classes}"
+            )
+        dataset.source = f"{source} (image-folder copy; JPEG pixels may differ from canonical)"
+        return dataset
+    return Dataset(
+        X=arrays["X"],
+        y=arrays["y"],
+        X_test=arrays["X_test"],
+        y_test=arrays["y_test"],
+        classes=classes,
+        source=f"{source}{note}",
+    )
+
+
+def _key(source: Path) -> str:
+    files = sorted(source.iterdir()) if source.is_dir() else [source]
+    return fingerprint([f for f in files if f.is_file()])
+
+
+def _read_batches(source: Path) -> dict[str, np.ndarray]:
+    def batches() -> Iterator[tuple[str, bytes]]:
+        if source.is_dir():
+            for path in sorted(source.iterdir()):
+                yield path.name, path.read_bytes()
+            return
+        with tarfile.open(source, "r:gz") as tar:
+            for member in tar.getmembers():
+                handle = tar.extractfile(member) if member.isfile() else None
+                if handle is not None:
+                    yield Path(member.name).name, handle.read()
+
+    train: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    test = None
+    for name, blob in batches():
+        if not (name.startswith("data_batch_") or name == "test_batch"):
+            continue
+        entry = pickle.loads(blob, encoding="bytes")
+        X = np.asarray(entry[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        y = np.asarray(entry[b"labels"], dtype=np.int64)
+        if name == "test_batch":
+            test = (X, y)
+        else:
+            train[name] = (X, y)
+    if len(train) != 5 or test is None:
+        raise UserError(f"{source}: expected data_batch_1..5 and test_batch")
+    ordered = [train[f"data_batch_{i}"] for i in range(1, 6)]
+    return {
+        "X": np.concatenate([x for x, _ in ordered]),
+        "y": np.concatenate([y for _, y in ordered]),
+        "X_test": test[0],
+        "y_test": test[1],
+    }
+
+
+# --- image folders -----------------------------------------------------------
+
+
+def load_image_folder(root: Path, name: str = "imagefolder") -> Dataset:
+    """Load ``{train,test}/<class>/<image>`` from a folder or a zip file.
+
+    Classes are the sorted class-folder names (torchvision's ImageFolder order).
+    Images are converted to RGB, or kept single-channel when every image is
+    greyscale; images of another size than the most common one are resized to it.
+    """
+    if not root.exists():
+        raise UserError(f"{root}: no such folder or zip file")
+    entries = _list_images(root)
+    if not any(split == "train" for split, _, _ in entries):
+        raise UserError(
+            f"{root}: no images found in train/<class>/ (expected {{train,test}}/<class>/*.jpg)"
+        )
+    arrays = cached_arrays(name, _key(root), lambda: _decode_folder(root, entries))
+    classes = tuple(str(c) for c in arrays["classes"])
+    has_test = arrays["X_test"].shape[0] > 0
+    return Dataset(
+        X=arrays["X"],
+        y=arrays["y"],
+        X_test=arrays["X_test"] if has_test else None,
+        y_test=arrays["y_test"] if has_test else None,
+        classes=classes,
+        source=str(root),
+    )
+
+
+def _list_images(root: Path) -> list[tuple[str, str, str]]:
+    """Return (split, class, member) for every image, sorted; member is a path or zip name."""
+    if root.is_dir():
+        names = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
+    elif zipfile.is_zipfile(root):
+        with zipfile.ZipFile(root) as archive:
+            names = [n for n in archive.namelist() if not n.endswith("/")]
+    else:
+        raise UserError(f"{root}: neither a folder nor a zip file")
+    entries = []
+    for name in names:
+        parts = Path(name).parts
+        if Path(name).suffix.lower() not in IMAGE_SUFFIXES or len(parts) < 3:
+            continue
+        split, label = parts[-3], parts[-2]
+        if split in ("train", "test"):
+            entries.append((split, label, name))
+    return sorted(entries)
+
+
+def _decode_folder(root: Path, entries: list[tuple[str, str, str]]) -> dict[str, np.ndarray]:
+    from PIL import Image
+
+    archive = zipfile.ZipFile(root) if root.is_file() else None
+
+    def read(member: str) -> bytes:
+        if archive is not None:
+            return archive.read(member)
+        return (root / member).read_bytes()
+
+    images, labels, splits = [], [], []
+    try:
+        for split, label, member in entries:
+            image = Image.open(io.BytesIO(read(member)))
+            image.load()
+            images.append(image)
+            labels.append(label)
+            splits.append(split)
+    finally:
+        if archive is not None:
+            archive.close()
+    grey = all(im.mode in ("L", "1", "I;16", "I") for im in images)
+    mode = "L" if grey else "RGB"
+    size = Counter(im.size for im in images).most_common(1)[0][0]
+    pixels = []
+    for im in images:
+        im = im.convert(mode)
+        if im.size != size:
+            im = im.resize(size)
+        array = np.asarray(im, dtype=np.uint8)
+        pixels.append(array[None] if grey else array.transpose(2, 0, 1))
+    classes = sorted(set(labels))
+    lookup = {c: i for i, c in enumerate(classes)}
+    X = np.stack(pixels)
+    y = np.array([lookup[c] for c in labels], dtype=np.int64)
+    is_test = np.array([s == "test" for s in splits])
+    return {
+        "X": X[~is_test],
+        "y": y[~is_test],
+        "X_test": X[is_test],
+        "y_test": y[is_test],
+        "classes": np.array(classes),
+    }
+
+
+# --- digits ------------------------------------------------------------------
+
+
+def load_digits(dirs: Sequence[Path]) -> Dataset:
+    """Load scikit-learn's bundled 8×8 digits, scaled from 0-16 to 0-255."""
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    bunch = sk_load_digits()
+    X = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)[:, None, :, :]
+    return Dataset(
+        X=X,
+        y=bunch.target.astype(np.int64),
+        classes=tuple(str(d) for d in range(10)),
+        source="sklearn.datasets.load_digits",
+    )

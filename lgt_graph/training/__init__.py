@@ -1,0 +1,150 @@
+"""Train one configuration: ``config → TrialResult``, the unit every tuner's budget counts."""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+from lgt_graph.space import Config, space_for
+from lgt_graph.tasks.base import TaskData
+from lgt_graph.training.arrays import Arrays, TargetTransform
+from lgt_graph.training.features import FeatureError, image_arrays, tabular_arrays
+from lgt_graph.training.neural import Diverged, Progress
+from lgt_graph.training.result import TrialResult
+
+__all__ = ["TrialResult", "available_threads", "train"]
+
+_THREADS_SET = False
+
+
+def available_threads() -> int:
+    """Return the CPUs this process may run on (not the machine's total)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _configure_torch() -> None:
+    """Use every CPU we are allowed, once per process, unless the user pinned a count."""
+    global _THREADS_SET
+    if _THREADS_SET:
+        return
+    import torch
+
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(available_threads())
+    _THREADS_SET = True
+
+
+def prepare_arrays(config: Config, data: TaskData, with_test: bool = False) -> Arrays:
+    """Apply the configuration's feature engineering; fit every statistic on train only."""
+    classification = data.task.problem == "classification"
+    others = [data.X_val, data.X_test] if with_test else [data.X_val]
+    names: list[str] = []
+    if data.task.family == "image":
+        X_train, rest = image_arrays(
+            config, np.asarray(data.X_train), [np.asarray(x) for x in others]
+        )
+    else:
+        X_train, rest, names = tabular_arrays(
+            config, data.X_train, data.y_train, list(others), classification, data.seed
+        )
+    target = TargetTransform()
+    if not classification:
+        target = TargetTransform.fit(str(config["target_transform"]), data.y_train)
+    return Arrays(
+        X_train=X_train,
+        y_train=data.y_train,
+        X_val=rest[0],
+        y_val=data.y_val,
+        classification=classification,
+        n_classes=data.n_classes,
+        target=target,
+        X_test=rest[1] if with_test else None,
+        y_test=data.y_test if with_test else None,
+        feature_names=names,
+    )
+
+
+def train(
+    config: Config,
+    data: TaskData,
+    seed: int | None = None,
+    progress: Progress | None = None,
+    score_test: bool = False,
+) -> TrialResult:
+    """Fit ``config`` on the training split and score it on the validation split.
+
+    ``score_test`` also scores the fitted model on the test split; only the final
+    refit of a session asks for it. Numeric failures (a loss that turns NaN or
+    infinite, a configuration the data cannot take, memory exhaustion) end as a
+    failed trial with the reason; they never raise out of here.
+    """
+    started = time.perf_counter()
+    config = space_for(data.task.family).validate(config)
+    seed = data.seed if seed is None else seed
+    try:
+        fitted = _fit(config, data, seed, progress, score_test)
+    except (Diverged, FeatureError, ValueError, FloatingPointError, MemoryError) as exc:
+        return _failed(config, exc, started)
+    except RuntimeError as exc:
+        if "out of memory" not in str(exc).lower():
+            raise
+        return _failed(config, exc, started)
+    return TrialResult(
+        config=config,
+        status="ok",
+        metrics=fitted["metrics"],
+        curves=fitted["curves"],
+        steps=fitted["steps"],
+        step_unit=fitted.get("step_unit", "epoch"),
+        wall_time=time.perf_counter() - started,
+        diagnostics=fitted["diagnostics"],
+        test_metrics=fitted.get("test_metrics", {}),
+    )
+
+
+def _fit(
+    config: Config, data: TaskData, seed: int, progress: Progress | None, score_test: bool
+) -> dict[str, Any]:
+    arrays = prepare_arrays(config, data, with_test=score_test)
+    task = data.task
+    threads = available_threads()
+    if config["model"] in ("mlp", "cnn"):
+        _configure_torch()
+        from lgt_graph.training.neural import fit_neural, predict
+
+        fitted = fit_neural(
+            config, arrays, task.primary, task.direction == "maximize", seed, progress
+        )
+        if score_test and arrays.X_test is not None:
+            import torch
+
+            out = predict(fitted["model"], torch.from_numpy(arrays.X_test)).numpy()
+            fitted["test_metrics"] = arrays.scorer()(data.y_test, out)
+    else:
+        from lgt_graph.training.classic import fit_classic, model_outputs
+
+        fitted = fit_classic(config, arrays, seed, threads)
+        if score_test and arrays.X_test is not None:
+            out = model_outputs(fitted["model"], arrays, arrays.X_test)
+            fitted["test_metrics"] = arrays.scorer()(data.y_test, out)
+    fitted["diagnostics"]["features"] = int(arrays.X_train[0].size)
+    fitted["diagnostics"]["train_examples"] = len(arrays.y_train)
+    return fitted
+
+
+def _failed(config: Config, exc: BaseException, started: float) -> TrialResult:
+    reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, Diverged) else f"diverged: {exc}"
+    return TrialResult(
+        config=config,
+        status="failed",
+        wall_time=time.perf_counter() - started,
+        reason=reason,
+        diagnostics={"traceback": "".join(traceback.format_exception(exc))},
+    )

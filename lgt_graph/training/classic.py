@@ -1,0 +1,143 @@
+"""scikit-learn models of the tabular spaces: gradient boosting, random forest, linear.
+
+Their curves are the validation score as the ensemble grows: boosting
+iterations for ``gbm``, trees for ``random_forest``; a linear model is a
+single point.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lgt_graph.space import Config
+from lgt_graph.training.arrays import Arrays
+
+CHECKPOINTS = 20
+"""How many points of a boosting or forest curve are recorded."""
+
+
+def _loss(data: Arrays, y: np.ndarray, out: np.ndarray) -> float:
+    """Cross-entropy of class probabilities, or squared error on the fitting scale."""
+    if data.classification:
+        picked = out[np.arange(len(y)), y]
+        return float(-np.log(np.clip(picked, 1e-12, 1.0)).mean())
+    return float(((np.ravel(out) - data.target.forward(y)) ** 2).mean())
+
+
+def _widen(model: Any, proba: np.ndarray, n_classes: int) -> np.ndarray:
+    """Give class probabilities a column for every class, seen in training or not."""
+    full = np.zeros((len(proba), n_classes))
+    full[:, model.classes_] = proba
+    return full
+
+
+def model_outputs(model: Any, data: Arrays, X: np.ndarray) -> np.ndarray:
+    """Return class probabilities (classification) or predictions on the fitting scale."""
+    if data.classification:
+        return _widen(model, model.predict_proba(X), data.n_classes)
+    return model.predict(X)
+
+
+def build_classic(config: Config, data: Arrays, seed: int, threads: int) -> Any:
+    """Return the unfitted scikit-learn estimator the configuration names."""
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    model = config["model"]
+    depth = int(config["tree_max_depth"]) or None
+    weight = "balanced" if config.get("class_weighting") == "balanced" else None
+    if model == "gbm":
+        common = dict(
+            max_iter=int(config["n_estimators"]),
+            learning_rate=float(config["learning_rate"]),
+            max_depth=depth,
+            min_samples_leaf=int(config["min_samples_leaf"]),
+            early_stopping=False,
+            random_state=seed,
+        )
+        if data.classification:
+            return HistGradientBoostingClassifier(class_weight=weight, **common)
+        return HistGradientBoostingRegressor(**common)
+    if model == "random_forest":
+        common = dict(
+            n_estimators=int(config["n_estimators"]),
+            max_depth=depth,
+            min_samples_leaf=int(config["min_samples_leaf"]),
+            random_state=seed,
+            n_jobs=threads,
+        )
+        if data.classification:
+            return RandomForestClassifier(class_weight=weight, **common)
+        return RandomForestRegressor(**common)
+    penalty = float(config["l2_penalty"])
+    if data.classification:
+        return LogisticRegression(C=1.0 / penalty, class_weight=weight, max_iter=2000)
+    return Ridge(alpha=penalty)
+
+
+def fit_classic(config: Config, data: Arrays, seed: int, threads: int) -> dict[str, Any]:
+    """Fit the estimator; return curves, final validation metrics and the model."""
+    model = build_classic(config, data, seed, threads)
+    y_fit = data.y_train_fit
+    score = data.scorer()
+    curves: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
+    steps: list[int] = []
+
+    def record(step: int, out_train: np.ndarray, out_val: np.ndarray) -> dict[str, float]:
+        steps.append(step)
+        curves["train_loss"].append(_loss(data, data.y_train, out_train))
+        curves["val_loss"].append(_loss(data, data.y_val, out_val))
+        metrics = score(data.y_val, out_val)
+        for name, value in metrics.items():
+            curves.setdefault(f"val_{name}", []).append(value)
+        return metrics
+
+    kind = config["model"]
+    if kind == "gbm":
+        model.fit(data.X_train, y_fit)
+        n = model.n_iter_
+        marks = set(np.linspace(1, n, min(CHECKPOINTS, n)).round().astype(int).tolist())
+        stage = "staged_predict_proba" if data.classification else "staged_predict"
+        train_stages = getattr(model, stage)(data.X_train)
+        val_stages = getattr(model, stage)(data.X_val)
+        for i, (out_train, out_val) in enumerate(zip(train_stages, val_stages, strict=True), 1):
+            if i in marks:
+                if data.classification:
+                    out_train = _widen(model, out_train, data.n_classes)
+                    out_val = _widen(model, out_val, data.n_classes)
+                metrics = record(i, out_train, out_val)
+        unit = "iteration"
+    elif kind == "random_forest":
+        total = int(config["n_estimators"])
+        counts = sorted(set(np.linspace(1, total, min(10, total)).round().astype(int).tolist()))
+        model.set_params(warm_start=True)
+        for count in counts:
+            model.set_params(n_estimators=count)
+            model.fit(data.X_train, y_fit)
+            metrics = record(
+                count,
+                model_outputs(model, data, data.X_train),
+                model_outputs(model, data, data.X_val),
+            )
+        unit = "trees"
+    else:
+        model.fit(data.X_train, y_fit)
+        metrics = record(
+            1, model_outputs(model, data, data.X_train), model_outputs(model, data, data.X_val)
+        )
+        unit = "fit"
+    return {
+        "model": model,
+        "curves": curves,
+        "steps": steps,
+        "step_unit": unit,
+        "metrics": metrics,
+        "diagnostics": {"steps_run": steps[-1] if steps else 0},
+    }

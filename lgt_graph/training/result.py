@@ -1,0 +1,53 @@
+"""What one trial produces: its configuration, curves, validation metrics and diagnostics."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from lgt_graph.space import Config
+
+Status = Literal["ok", "failed"]
+
+
+@dataclass
+class TrialResult:
+    """The outcome of fitting one configuration and scoring it on the validation split.
+
+    ``curves`` maps a series name (``train_loss``, ``val_loss``, ``val_<metric>``) to
+    one value per entry of ``steps``; ``step_unit`` says what a step is (an epoch of
+    a neural net, a boosting iteration, a number of trees). A trial whose loss
+    turned NaN or infinite, or whose configuration could not be fitted, has
+    status ``failed`` and says why in ``reason``.
+    """
+
+    config: Config
+    status: Status
+    metrics: dict[str, float] = field(default_factory=dict)
+    curves: dict[str, list[float]] = field(default_factory=dict)
+    steps: list[int] = field(default_factory=list)
+    step_unit: str = "epoch"
+    wall_time: float = 0.0
+    reason: str = ""
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+    test_metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Say whether the trial finished and has validation metrics."""
+        return self.status == "ok"
+
+    def score(self, metric: str) -> float | None:
+        """Return a validation metric, or None when the trial failed or lacks it."""
+        value = self.metrics.get(metric)
+        return value if value is not None and math.isfinite(value) else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-compatible copy (what checkpoints and artifacts store)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrialResult:
+        """Rebuild a result from :meth:`to_dict` output."""
+        return cls(**data)

@@ -1,0 +1,1 @@
+"""Prompt templates of the agents (their starting versions), loaded as package data."""
