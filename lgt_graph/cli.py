@@ -1,4 +1,4 @@
-"""Command line: ``python -m lgt_graph {tasks,space,trial,download}``.
+"""Language-Guided Tuning from the command line: ``python -m lgt_graph COMMAND``.
 
 User errors print one line and exit with status 2; heavy libraries are imported
 only by the command that needs them, so ``--help`` answers at once.
@@ -160,6 +160,8 @@ def cmd_trial(args: argparse.Namespace) -> int:
     changes = space.parse_assignments(args.assignments)
     config = space.apply(space.default(), changes)
     uri = tracking_uri(args.tracking_uri)
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
+        _err(f"creating the MLflow store {uri} (first use takes a few seconds)")
     tracker = Tracker(uri, args.experiment or experiment_name(task.name))
     data = load_task_data(task, args.seed, args.data_dir, args.max_train_samples)
     summary = data.summary()
@@ -209,6 +211,9 @@ def experiment_name(task: str) -> str:
 
 def _progress(primary: str):  # type: ignore[no-untyped-def]
     def show(row: dict[str, Any]) -> None:
+        every = max(1, row["epochs"] // 20)
+        if row["epoch"] % every and row["epoch"] != row["epochs"]:
+            return
         _err(
             f"  epoch {row['epoch']:>3}/{row['epochs']}  train_loss {row['train_loss']:.4f}"
             f"  val_loss {row['val_loss']:.4f}  val_{primary} {row[f'val_{primary}']:.4f}"

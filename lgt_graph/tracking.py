@@ -10,7 +10,9 @@ and re-raises the first that failed.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -78,6 +80,14 @@ def _check_uri(uri: str) -> None:
         )
 
 
+def _artifact_root(uri: str, experiment: str) -> str | None:
+    """Keep a SQLite store's artifacts beside the database, not in the working directory."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    folder = re.sub(r"[^A-Za-z0-9._-]+", "_", experiment)
+    return str(Path(uri[len("sqlite:///") :]).parent / "mlartifacts" / folder)
+
+
 class Tracker:
     """Log trials (and, later, tuning sessions) to one MLflow experiment."""
 
@@ -85,6 +95,9 @@ class Tracker:
         _check_uri(uri)
         if uri.startswith("sqlite:"):
             _sqlite_wal()
+        # MLflow announces each schema migration of a new store at INFO level.
+        logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         from mlflow.exceptions import MlflowException
         from mlflow.tracking import MlflowClient
 
@@ -93,7 +106,9 @@ class Tracker:
             self.client = MlflowClient(tracking_uri=uri)
             found = self.client.get_experiment_by_name(experiment)
             self.experiment_id = (
-                found.experiment_id if found else self.client.create_experiment(experiment)
+                found.experiment_id
+                if found
+                else self.client.create_experiment(experiment, _artifact_root(uri, experiment))
             )
         except MlflowException as exc:
             raise UserError(f"cannot open the MLflow store at {uri}: {exc.message}") from None

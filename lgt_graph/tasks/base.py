@@ -95,6 +95,8 @@ class TaskData:
     classes: tuple[str, ...] = ()
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    index: dict[str, np.ndarray] = field(default_factory=dict)
+    """Row numbers of each split in the loaded dataset (test: in its own test set, if any)."""
 
     @property
     def n_classes(self) -> int:
@@ -135,9 +137,10 @@ def split(
     index = np.arange(len(dataset.y))
     if dataset.X_test is not None and dataset.y_test is not None:
         X_test, y_test = dataset.X_test, dataset.y_test
-        rest = index
+        rest, test = index, np.arange(len(y_test))
     else:
         rest, test = _cut(index, dataset.y, task.test_fraction, stratify, rng)
+        test = np.sort(test)
         X_test, y_test = _take(dataset.X, test), dataset.y[test]
     train, val = _cut(rest, dataset.y, task.val_fraction, stratify, rng)
     notes = []
@@ -162,6 +165,7 @@ def split(
         classes=dataset.classes,
         source=dataset.source,
         notes=notes,
+        index={"train": train, "val": val, "test": test},
     )
 
 
@@ -173,14 +177,23 @@ def _cut(
     rng: np.random.Generator,
     at_least_one: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``index`` into (rest, part) with ``fraction`` of each class in ``part``."""
+    """Split ``index`` into (rest, part) with ``fraction`` of each class in ``part``.
+
+    The part's size is ``round(len(index) * fraction)``; classes get their share by
+    largest remainder, so stratification does not change the total.
+    """
     groups = [index[y[index] == c] for c in np.unique(y[index])] if stratify else [index]
+    sizes = np.array([len(g) for g in groups])
+    ideal = sizes * fraction
+    take = np.floor(ideal).astype(int)
+    short = round(len(index) * fraction) - int(take.sum())
+    for i in np.argsort(-(ideal - take), kind="stable")[: max(short, 0)]:
+        take[i] += 1
+    if at_least_one:
+        take = np.where(sizes > 1, np.clip(take, 1, sizes - 1), take)
     rest, part = [], []
-    for group in groups:
+    for group, n in zip(groups, take, strict=True):
         shuffled = rng.permutation(group)
-        n = round(len(shuffled) * fraction)
-        if at_least_one and len(shuffled) > 1:
-            n = min(max(n, 1), len(shuffled) - 1)
         part.append(shuffled[:n])
         rest.append(shuffled[n:])
     return np.concatenate(rest), np.concatenate(part)

@@ -137,28 +137,24 @@ def load_cifar10(dirs: Sequence[Path]) -> Dataset:
         )
     if source.name == "cifar-10-batches-py" or source.name.endswith(".tar.gz"):
         arrays = cached_arrays("cifar10-batches", _key(source), lambda: _read_batches(source))
-        classes = CIFAR_CLASSES
-        note = ""
-    else:
-        dataset = load_image_folder(source, name="cifar10")
-        if dataset.classes != CIFAR_CLASSES:
-            raise UserError(
-                f"{source}: expected the ten CIFAR-10 class folders, got {dataset.classes}"
-            )
-        dataset.source = f"{source} (image-folder copy; JPEG pixels may differ from canonical)"
-        return dataset
-    return Dataset(
-        X=arrays["X"],
-        y=arrays["y"],
-        X_test=arrays["X_test"],
-        y_test=arrays["y_test"],
-        classes=classes,
-        source=f"{source}{note}",
-    )
+        return Dataset(
+            X=arrays["X"],
+            y=arrays["y"],
+            X_test=arrays["X_test"],
+            y_test=arrays["y_test"],
+            classes=CIFAR_CLASSES,
+            source=str(source),
+        )
+    dataset = load_image_folder(source, name="cifar10")
+    if dataset.classes != CIFAR_CLASSES:
+        raise UserError(f"{source}: expected the ten CIFAR-10 class folders, got {dataset.classes}")
+    dataset.source = f"{source} (image-folder copy; JPEG pixels may differ from canonical)"
+    return dataset
 
 
 def _key(source: Path) -> str:
-    files = sorted(source.iterdir()) if source.is_dir() else [source]
+    """Fingerprint a file, or every file under a folder, as the decoded cache's key."""
+    files = sorted(source.rglob("*")) if source.is_dir() else [source]
     return fingerprint([f for f in files if f.is_file()])
 
 

@@ -138,7 +138,14 @@ def load_csv(path: Path, target: str, problem: Problem | None) -> Dataset:
 
 def _read_csv(path: Path, sep: str | None = None) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(path, sep=sep, engine="python" if sep is None else "c")
+        frame = pd.read_csv(path, sep=sep or ",")
+        if sep is None and frame.shape[1] == 1:
+            # A one-column read of a file whose header holds ; or tabs: European CSV or TSV.
+            header = str(frame.columns[0])
+            for other in (";", "\t"):
+                if other in header:
+                    frame = pd.read_csv(path, sep=other)
+                    break
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
     except PermissionError:

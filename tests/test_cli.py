@@ -1,0 +1,147 @@
+import hashlib
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from lgt_graph.download import Remote, download
+from lgt_graph.errors import UserError
+
+
+def run_cli(*args, cwd=None, env=None):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "lgt_graph", *args],
+        capture_output=True, text=True, cwd=cwd, env=full_env, timeout=300,
+    )  # fmt: skip
+
+
+def test_trial_command_trains_prints_metrics_and_logs_the_run(store_uri, tmp_path):
+    proc = run_cli(
+        "trial", "--task", "iris", "--set", "scaling=standard", "--set", "epochs=12",
+        "--tracking-uri", store_uri, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "val_accuracy" in proc.stdout
+    assert "training: epochs: 30 -> 12, scaling: none -> standard" in proc.stderr
+    assert "epoch  12/12" in proc.stderr
+    run_id = proc.stdout.split("MLflow run ")[1].split()[0]
+    run = MlflowClient(store_uri).get_run(run_id)
+    assert run.data.params["scaling"] == "standard" and run.data.params["epochs"] == "12"
+    assert run.data.tags["task"] == "iris"
+    assert not (tmp_path / "mlruns").exists()
+
+
+def test_default_store_is_mlflow_db_in_the_working_directory(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "lgt_graph", "trial", "--task", "iris", "--quiet",
+         "--set", "model=linear"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "mlflow.db").is_file()
+    assert f"mlflow ui --backend-store-uri sqlite:///{tmp_path / 'mlflow.db'}" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["trial", "--task", "nope"], "unknown task 'nope'"),
+        (["trial", "--task", "iris", "--set", "depth=99"], "depth=99 is out of range"),
+        (["trial", "--task", "iris", "--set", "depth"], "--set expects knob=value"),
+        (["trial", "--task", "iris", "--data-dir", "/no/such/dir"], "--data-dir /no/such/dir"),
+        (["trial", "--task", "iris", "--seed", "x"], "argument --seed: invalid int value"),
+        (["trial"], "the following arguments are required: --task"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["trial", "--task", "csv:/no/file.csv", "--target", "y"], "no such CSV file"),
+        (["download", "water"], "Kaggle"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(args, message, tmp_path):
+    proc = run_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert message in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_missing_dataset_is_a_clear_error(tmp_path):
+    proc = run_cli("trial", "--task", "wine", "--data-dir", str(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "wine: data not found. Expected wine/winequality-red.csv" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_tasks_lists_every_task_with_its_data_status(tmp_path):
+    proc = run_cli("tasks", "--data-dir", str(tmp_path))
+    assert proc.returncode == 0
+    lines = {line.split()[0]: line for line in proc.stdout.splitlines() if line.strip()}
+    assert "present" in lines["iris"] and "present" in lines["digits"]
+    assert "missing" in lines["mnist"] and "missing" in lines["house"]
+    assert "csv:<path>" in proc.stdout
+
+
+def test_help_is_fast_and_imports_nothing_heavy():
+    code = (
+        "import sys, lgt_graph.cli as c\n"
+        "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'mlflow', 'pandas', 'sklearn', 'langgraph') if m in sys.modules]\n"
+        "print(heavy)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+class _Files(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def file_server(tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+
+    def handler(*args, **kwargs):
+        return _Files(*args, directory=str(served), **kwargs)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield served, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_download_verifies_checksums_from_a_mirror(file_server, tmp_path, monkeypatch):
+    served, url = file_server
+    good = b"fixed acidity;quality\n7.4;5\n"
+    (served / "winequality-red.csv").write_bytes(good)
+    (served / "winequality-white.csv").write_bytes(b"tampered")
+    from lgt_graph import download as module
+
+    remotes = [
+        Remote("https://example.invalid/winequality-red.csv", "wine/winequality-red.csv",
+               hashlib.md5(good).hexdigest()),
+        Remote("https://example.invalid/winequality-white.csv", "wine/winequality-white.csv",
+               hashlib.md5(b"original").hexdigest()),
+    ]  # fmt: skip
+    monkeypatch.setitem(module.SOURCES, "wine", remotes)
+    target = tmp_path / "data"
+    with pytest.raises(UserError, match="checksum mismatch"):
+        download("wine", str(target), mirror=url)
+    assert (target / "wine" / "winequality-red.csv").read_bytes() == good
+    assert not (target / "wine" / "winequality-white.csv").exists()
+    assert not list(Path(target).rglob("*.part"))
+
+
+def test_download_without_network_says_where_to_put_the_file(tmp_path):
+    with pytest.raises(UserError, match="could not download .* copy the file to"):
+        download("wine", str(tmp_path), mirror="http://127.0.0.1:9")

@@ -1,0 +1,224 @@
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from lgt_graph.errors import DataNotFoundError, UserError
+from lgt_graph.paths import data_dirs
+from lgt_graph.tasks import TASKS, get_task, load_task_data
+from lgt_graph.tasks.base import split
+from tests.conftest import needs_data
+
+MNIST_TRAIN = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+MNIST_TEST = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def load(name, data_dir):
+    return TASKS[name].loader(data_dirs(data_dir))
+
+
+@needs_data
+def test_mnist_loads_the_idx_files(data_dir):
+    ds = load("mnist", data_dir)
+    assert ds.X.shape == (60000, 1, 28, 28) and ds.X.dtype == np.uint8
+    assert ds.X_test.shape == (10000, 1, 28, 28)
+    assert np.bincount(ds.y).tolist() == MNIST_TRAIN
+    assert np.bincount(ds.y_test).tolist() == MNIST_TEST
+    assert ds.classes == tuple("0123456789")
+
+
+@needs_data
+def test_cifar10_loads_the_image_folder_copy(data_dir):
+    ds = load("cifar10", data_dir)
+    assert ds.X.shape == (50000, 3, 32, 32) and ds.X.dtype == np.uint8
+    assert ds.X_test.shape == (10000, 3, 32, 32)
+    assert np.bincount(ds.y).tolist() == [5000] * 10
+    assert np.bincount(ds.y_test).tolist() == [1000] * 10
+    assert ds.classes[:3] == ("airplane", "automobile", "bird")
+    # Pixel means agree with SOURCE.md's (125.27, 122.93, 113.86) for this copy.
+    means = ds.X[::10].mean(axis=(0, 2, 3))
+    assert np.allclose(means, [125.27, 122.93, 113.86], atol=1.0)
+
+
+@needs_data
+def test_water_keeps_its_missing_values(data_dir):
+    ds = load("water", data_dir)
+    assert ds.X.shape == (3276, 9)
+    missing = ds.X.isna().sum()
+    assert (missing["ph"], missing["Sulfate"], missing["Trihalomethanes"]) == (491, 781, 162)
+    assert np.bincount(ds.y).tolist() == [1998, 1278]
+    assert TASKS["water"].problem == "classification"
+
+
+@needs_data
+def test_wine_is_red_wine_quality_regression(data_dir):
+    ds = load("wine", data_dir)
+    assert ds.X.shape == (1599, 11)
+    assert "fixed_acidity" in ds.X.columns
+    values, counts = np.unique(ds.y, return_counts=True)
+    assert dict(zip(values.tolist(), counts.tolist(), strict=True)) == {
+        3: 10, 4: 53, 5: 681, 6: 638, 7: 199, 8: 18,
+    }  # fmt: skip
+    assert TASKS["wine"].problem == "regression" and TASKS["wine"].primary == "mae"
+
+
+@needs_data
+def test_house_is_california_in_thousands_of_dollars(data_dir):
+    ds = load("house", data_dir)
+    assert ds.X.shape == (20640, 8)
+    assert list(ds.X.columns[:3]) == ["MedInc", "HouseAge", "AveRooms"]
+    assert ds.y.min() == pytest.approx(14.999) and ds.y.max() == pytest.approx(500.001)
+    assert ds.y.mean() == pytest.approx(206.856, abs=0.01)
+
+
+def test_bundled_tasks_need_no_files(tmp_path):
+    iris = TASKS["iris"].loader([tmp_path])
+    assert iris.X.shape == (150, 4) and np.bincount(iris.y).tolist() == [50, 50, 50]
+    digits = TASKS["digits"].loader([tmp_path])
+    assert digits.X.shape == (1797, 1, 8, 8) and digits.X.max() == 255
+
+
+@pytest.mark.parametrize("name", ["mnist", "cifar10", "water", "wine", "house"])
+def test_missing_data_names_the_files_expected(name, tmp_path):
+    with pytest.raises(DataNotFoundError) as err:
+        TASKS[name].loader([tmp_path])
+    message = str(err.value)
+    assert message.startswith(f"{name}: data not found. Expected ")
+    assert str(tmp_path) in message
+    assert TASKS[name].expected in message
+
+
+def test_splits_are_disjoint_stratified_and_seeded():
+    task = TASKS["iris"]
+    a = load_task_data(task, seed=3)
+    b = load_task_data(task, seed=3)
+    c = load_task_data(task, seed=4)
+    parts = [set(a.index[k].tolist()) for k in ("train", "val", "test")]
+    assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+    assert sum(len(p) for p in parts) == 150
+    assert (len(a.y_train), len(a.y_val), len(a.y_test)) == (96, 24, 30)
+    for key in ("train", "val", "test"):
+        assert np.array_equal(a.index[key], b.index[key])
+    assert not np.array_equal(a.index["test"], c.index["test"])
+    assert np.bincount(a.y_test).tolist() == [10, 10, 10]
+    assert np.bincount(a.y_val).tolist() == [8, 8, 8]
+    assert a.X_train.equals(b.X_train)
+
+
+def test_an_official_test_split_is_kept_and_max_train_samples_subsamples():
+    task = TASKS["digits"]
+    data = load_task_data(task, seed=0, max_train_samples=100)
+    assert len(data.y_train) == 100
+    assert set(np.unique(data.y_train).tolist()) == set(range(10))
+    assert data.notes == ["training split subsampled to 100 examples"]
+    with pytest.raises(UserError, match="at least 1"):
+        load_task_data(task, seed=0, max_train_samples=0)
+
+
+@needs_data
+def test_mnist_split_keeps_the_official_test_set(data_dir):
+    data = load_task_data(TASKS["mnist"], seed=0, data_dir=data_dir, max_train_samples=500)
+    assert len(data.y_test) == 10000 and len(data.y_val) == 6000 and len(data.y_train) == 500
+    assert not set(data.index["train"].tolist()) & set(data.index["val"].tolist())
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> Path:
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_csv_task_infers_the_problem_and_encodes_categories(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(size=60),
+            "colour": rng.choice(["red", "blue"], size=60),
+            "price": rng.normal(100, 10, size=60),
+            "label": rng.choice(["yes", "no"], size=60),
+        }
+    )
+    path = write_csv(tmp_path / "data.csv", frame)
+    clf = get_task(f"csv:{path}", target="label")
+    assert clf.family == "tabular_classification" and clf.primary == "accuracy"
+    reg = get_task(f"csv:{path}", target="price")
+    assert reg.family == "tabular_regression" and reg.primary == "mae"
+    forced = get_task(f"csv:{path}", target="price", problem="classification")
+    assert forced.family == "tabular_classification"
+    data = load_task_data(clf, seed=0)
+    assert data.classes == ("no", "yes")
+    assert list(data.X_train.columns) == ["size", "colour", "price"]
+
+
+@pytest.mark.parametrize(
+    ("frame", "target", "message"),
+    [
+        (pd.DataFrame({"a": [1, 2, 3], "b": [0, 1, 0]}), "c", "no column 'c'; columns: a, b"),
+        (pd.DataFrame({"a": range(9), "b": [1] * 9}), "b", "single class"),
+        (pd.DataFrame({"a": [f"id{i}" for i in range(90)], "b": [0, 1, 2] * 30}), "b",
+         "column 'a' is not numeric and has 90 distinct values"),
+        (pd.DataFrame({"b": [0, 1, 0]}), "b", "no feature columns"),
+    ],
+)  # fmt: skip
+def test_bad_csv_files_get_one_clear_error(tmp_path, frame, target, message):
+    path = write_csv(tmp_path / "bad.csv", frame)
+    with pytest.raises(UserError, match=message):
+        load_task_data(get_task(f"csv:{path}", target=target), seed=0)
+
+
+def test_csv_without_rows_or_target_flag(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("a,b\n")
+    with pytest.raises(UserError, match="no data rows"):
+        load_task_data(get_task(f"csv:{empty}", target="b"), seed=0)
+    with pytest.raises(UserError, match="need --target"):
+        get_task(f"csv:{empty}")
+    with pytest.raises(UserError, match="no such CSV file"):
+        get_task(f"csv:{tmp_path / 'nope.csv'}", target="b")
+    with pytest.raises(UserError, match="unknown task 'irsi'"):
+        get_task("irsi")
+
+
+def make_image_folder(root: Path, mode: str = "RGB") -> Path:
+    rng = np.random.default_rng(0)
+    for split_name, count in (("train", 6), ("test", 3)):
+        for label in ("cat", "dog"):
+            folder = root / split_name / label
+            folder.mkdir(parents=True)
+            for i in range(count):
+                shape = (10, 12, 3) if mode == "RGB" else (10, 12)
+                pixels = rng.integers(0, 256, size=shape, dtype=np.uint8)
+                Image.fromarray(pixels, mode=mode).save(folder / f"{i}.png")
+    return root
+
+
+def test_imagefolder_task_from_a_folder_and_from_a_zip(tmp_path):
+    root = make_image_folder(tmp_path / "pets")
+    task = get_task(f"imagefolder:{root}")
+    assert task.family == "image"
+    data = load_task_data(task, seed=0)
+    assert data.classes == ("cat", "dog")
+    assert data.X_train.shape[1:] == (3, 10, 12)
+    assert len(data.y_test) == 6 and len(data.y_train) + len(data.y_val) == 12
+    archive = tmp_path / "pets.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(root.rglob("*.png")):
+            zf.write(path, Path("pets") / path.relative_to(root))
+    from_zip = load_task_data(get_task(f"imagefolder:{archive}"), seed=0)
+    assert np.array_equal(np.sort(from_zip.X_test, axis=0), np.sort(data.X_test, axis=0))
+
+
+def test_greyscale_image_folders_keep_one_channel(tmp_path):
+    root = make_image_folder(tmp_path / "grey", mode="L")
+    data = load_task_data(get_task(f"imagefolder:{root}"), seed=0)
+    assert data.X_train.shape[1:] == (1, 10, 12)
+
+
+def test_split_rejects_classes_too_rare_to_stratify():
+    from lgt_graph.tasks.base import Dataset
+
+    ds = Dataset(X=np.zeros((10, 2)), y=np.array([0] * 8 + [1] * 2))
+    with pytest.raises(UserError, match="fewer than 3 examples"):
+        split(TASKS["iris"], ds, seed=0)
