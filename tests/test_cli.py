@@ -93,7 +93,8 @@ def test_help_is_fast_and_imports_nothing_heavy():
     code = (
         "import sys, lgt_graph.cli as c\n"
         "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('torch', 'mlflow', 'pandas', 'sklearn', 'langgraph') if m in sys.modules]\n"
+        "names = ('torch', 'mlflow', 'pandas', 'sklearn', 'langgraph')\n"
+        "heavy = [m for m in names if m in sys.modules]\n"
         "print(heavy)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -143,5 +144,5 @@ def test_download_verifies_checksums_from_a_mirror(file_server, tmp_path, monkey
 
 
 def test_download_without_network_says_where_to_put_the_file(tmp_path):
-    with pytest.raises(UserError, match="could not download .* copy the file to"):
+    with pytest.raises(UserError, match=r"could not download .* copy the file to"):
         download("wine", str(tmp_path), mirror="http://127.0.0.1:9")
