@@ -123,7 +123,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
     _check_data_dir(args.data_dir)
     dirs = data_dirs(args.data_dir)
-    rows = [("task", "family", "metric", "data", "description")]
+    rows: list[tuple[str, ...]] = [("task", "family", "metric", "data", "description")]
     for task in TASKS.values():
         status = "present" if task.available(dirs) else "missing"
         metric = f"{task.primary} ({'max' if task.direction == 'maximize' else 'min'})"
@@ -151,7 +151,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
     """Train one configuration, print its validation metrics, record it in MLflow."""
     from lgt_graph.space import diff, space_for
     from lgt_graph.tasks import get_task, load_task_data
-    from lgt_graph.tracking import Tracker, tracking_uri, ui_command
+    from lgt_graph.tracking import Tracker, check_uri, tracking_uri, ui_command
     from lgt_graph.training import train
 
     _check_data_dir(args.data_dir)
@@ -160,9 +160,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
     changes = space.parse_assignments(args.assignments)
     config = space.apply(space.default(), changes)
     uri = tracking_uri(args.tracking_uri)
-    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
-        _err(f"creating the MLflow store {uri} (first use takes a few seconds)")
-    tracker = Tracker(uri, args.experiment or experiment_name(task.name))
+    check_uri(uri)
     data = load_task_data(task, args.seed, args.data_dir, args.max_train_samples)
     summary = data.summary()
     _err(
@@ -171,6 +169,9 @@ def cmd_trial(args: argparse.Namespace) -> int:
     )
     for note in data.notes:
         _err(f"note: {note}")
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
+        _err(f"creating the MLflow store {uri} (first use takes a few seconds)")
+    tracker = Tracker(uri, args.experiment or experiment_name(task.name))
     changed = ", ".join(str(c) for c in diff(space.default(), config)) or "default configuration"
     _err(f"training: {changed}")
     result = train(config, data, progress=None if args.quiet else _progress(task.primary))

@@ -66,7 +66,8 @@ def _sqlite_wal() -> None:
         _WAL_ON = True
 
 
-def _check_uri(uri: str) -> None:
+def check_uri(uri: str) -> None:
+    """Reject a tracking URI that cannot work, before anything is trained or written."""
     if uri.startswith("sqlite:///"):
         path = Path(uri[len("sqlite:///") :])
         if not path.parent.is_dir():
@@ -92,7 +93,7 @@ class Tracker:
     """Log trials (and, later, tuning sessions) to one MLflow experiment."""
 
     def __init__(self, uri: str, experiment: str, background: bool = False) -> None:
-        _check_uri(uri)
+        check_uri(uri)
         if uri.startswith("sqlite:"):
             _sqlite_wal()
         # MLflow announces each schema migration of a new store at INFO level.

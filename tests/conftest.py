@@ -24,6 +24,9 @@ def _data_dir() -> Path | None:
 
 
 DATA_DIR = _data_dir()
+if DATA_DIR is not None:
+    # Subprocess tests run in other folders: a relative LGT_DATA_DIR must not break them.
+    os.environ["LGT_DATA_DIR"] = str(DATA_DIR)
 needs_data = pytest.mark.skipif(
     DATA_DIR is None, reason="real datasets not found: set LGT_DATA_DIR (CI sets ../shared/data)"
 )

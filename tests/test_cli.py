@@ -78,6 +78,7 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
     assert proc.returncode == 2
     assert "wine: data not found. Expected wine/winequality-red.csv" in proc.stderr
     assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "mlflow.db").exists()
 
 
 def test_tasks_lists_every_task_with_its_data_status(tmp_path):

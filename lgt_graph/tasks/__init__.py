@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lgt_graph.errors import UserError
 from lgt_graph.paths import data_dirs
+from lgt_graph.space import Family
 from lgt_graph.tasks import images, tabular
 from lgt_graph.tasks.base import (
     CLASSIFICATION_METRICS,
@@ -155,7 +156,9 @@ def _csv_task(path: Path, target: str | None, problem: Problem | None) -> Task:
         except Exception as exc:
             raise UserError(f"{path}: not a readable CSV file ({exc})") from None
         problem = tabular.infer_problem(column) if column is not None else "classification"
-    family = "tabular_classification" if problem == "classification" else "tabular_regression"
+    family: Family = (
+        "tabular_classification" if problem == "classification" else "tabular_regression"
+    )
     metrics = CLASSIFICATION_METRICS if problem == "classification" else REGRESSION_METRICS
     chosen = problem
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,7 @@ from lgt_graph.space import Family
 
 Problem = Literal["classification", "regression"]
 Direction = Literal["maximize", "minimize"]
-Features = np.ndarray | pd.DataFrame
+Features: TypeAlias = np.ndarray | pd.DataFrame
 
 CLASSIFICATION_METRICS = ("accuracy", "macro_f1")
 REGRESSION_METRICS = ("mae", "rmse", "r2")

@@ -63,7 +63,7 @@ def cached_arrays(
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npz.part")
     try:
         with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
+            np.savez(handle, **arrays)  # type: ignore[arg-type]
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -268,11 +268,11 @@ def _decode_folder(root: Path, entries: list[tuple[str, str, str]]) -> dict[str,
     mode = "L" if grey else "RGB"
     size = Counter(im.size for im in images).most_common(1)[0][0]
     pixels = []
-    for im in images:
-        im = im.convert(mode)
-        if im.size != size:
-            im = im.resize(size)
-        array = np.asarray(im, dtype=np.uint8)
+    for original in images:
+        converted = original.convert(mode)
+        if converted.size != size:
+            converted = converted.resize(size)
+        array = np.asarray(converted, dtype=np.uint8)
         pixels.append(array[None] if grey else array.transpose(2, 0, 1))
     classes = sorted(set(labels))
     lookup = {c: i for i, c in enumerate(classes)}

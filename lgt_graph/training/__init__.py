@@ -13,8 +13,7 @@ from lgt_graph.space import Config, space_for
 from lgt_graph.tasks.base import TaskData
 from lgt_graph.training.arrays import Arrays, TargetTransform
 from lgt_graph.training.features import FeatureError, image_arrays, tabular_arrays
-from lgt_graph.training.neural import Diverged, Progress
-from lgt_graph.training.result import TrialResult
+from lgt_graph.training.result import Diverged, Progress, TrialResult
 
 __all__ = ["TrialResult", "available_threads", "train"]
 

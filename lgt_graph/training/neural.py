@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,13 +19,9 @@ from torch import nn
 from lgt_graph.space import Config
 from lgt_graph.training.arrays import Arrays
 from lgt_graph.training.nets import build_net
+from lgt_graph.training.result import Diverged, Progress
 
-Progress = Callable[[dict[str, Any]], None]
 EVAL_BATCH = 4096
-
-
-class Diverged(FloatingPointError):
-    """The training or validation loss stopped being a finite number."""
 
 
 def make_optimizer(config: Config, params: Any) -> torch.optim.Optimizer:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from lgt_graph.space import Config
 
 Status = Literal["ok", "failed"]
+Progress = Callable[[dict[str, Any]], None]
+"""Called after each epoch with its number, the epoch count, losses and metrics."""
+
+
+class Diverged(FloatingPointError):
+    """The training or validation loss stopped being a finite number."""
 
 
 @dataclass
