@@ -31,8 +31,8 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy lgt_graph
 
 bench: $(VENV)/.installed
-	$(BIN)/python bench/trainer_throughput.py
-	$(BIN)/python bench/mlflow_overhead.py
+	$(BIN)/python -m bench.trainer_throughput
+	$(BIN)/python -m bench.mlflow_overhead
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -4,8 +4,8 @@ The default store is ``mlflow.db`` (SQLite) in the working directory, browsable
 with ``mlflow ui --backend-store-uri sqlite:///mlflow.db``; ``--tracking-uri`` or
 ``MLFLOW_TRACKING_URI`` points elsewhere. Writing a trial costs tens of
 milliseconds of SQLAlchemy work, more than a small trial trains, so a tracker
-can write in a background thread; :meth:`Tracker.flush` waits for every write
-and re-raises the first that failed.
+can write from a child process; :meth:`Tracker.flush` waits for every write and
+raises if one failed.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,8 @@ from lgt_graph.training.result import TrialResult
 
 DEFAULT_DB = "mlflow.db"
 CURVE_PREFIX = "curve/"
-MAX_BATCH = 1000
-"""MLflow accepts at most 1000 metrics (and 100 params) per log_batch call."""
+MAX_BATCH, MAX_PARAMS = 1000, 100
+"""MLflow takes at most 1000 entries, of which at most 100 params, per log_batch call."""
 
 # No usage reports from an offline tuning tool unless the user opts in.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -89,64 +89,74 @@ def _artifact_root(uri: str, experiment: str) -> str | None:
     return str(Path(uri[len("sqlite:///") :]).parent / "mlartifacts" / folder)
 
 
+def open_client(uri: str) -> Any:
+    """Return an MlflowClient on ``uri``, quiet, with SQLite stores in WAL mode."""
+    if uri.startswith("sqlite:"):
+        _sqlite_wal()
+    # MLflow announces each schema migration of a new store at INFO level.
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
 class Tracker:
-    """Log trials (and, later, tuning sessions) to one MLflow experiment."""
+    """Write trials (and, later, tuning sessions) to one MLflow experiment.
+
+    With ``background=True`` the writes run in a child process (see
+    :mod:`lgt_graph.writer`) and the caller only waits for :meth:`flush`.
+    """
 
     def __init__(self, uri: str, experiment: str, background: bool = False) -> None:
         check_uri(uri)
-        if uri.startswith("sqlite:"):
-            _sqlite_wal()
-        # MLflow announces each schema migration of a new store at INFO level.
-        logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
-        logging.getLogger("alembic").setLevel(logging.WARNING)
         from mlflow.exceptions import MlflowException
-        from mlflow.tracking import MlflowClient
 
         self.uri = uri
+        self.experiment = experiment
         try:
-            self.client = MlflowClient(tracking_uri=uri)
+            self.client = open_client(uri)
             found = self.client.get_experiment_by_name(experiment)
-            self.experiment_id = (
+            self.experiment_id: str = (
                 found.experiment_id
                 if found
                 else self.client.create_experiment(experiment, _artifact_root(uri, experiment))
             )
         except MlflowException as exc:
             raise UserError(f"cannot open the MLflow store at {uri}: {exc.message}") from None
-        self.experiment = experiment
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="mlflow") if background else None
-        self._pending: list[Future[str]] = []
+        self._writer = None
+        if background:
+            from lgt_graph.writer import BackgroundWriter
+
+            self._writer = BackgroundWriter(uri, self.experiment_id)
         self.busy_seconds = 0.0
-        """Time spent writing to MLflow, in whichever thread did it."""
+        """Time this process spent writing to MLflow (not the child's, with background)."""
 
-    def submit(self, write: Callable[[], str]) -> Future[str]:
-        """Run ``write`` now, or queue it for the background thread; return its future."""
-        if self._pool is None:
-            future: Future[str] = Future()
-            future.set_result(self._timed(write))
-            return future
-        future = self._pool.submit(self._timed, write)
-        self._pending.append(future)
-        return future
-
-    def _timed(self, write: Callable[[], str]) -> str:
+    def submit(self, name: str, **kwargs: Any) -> Future[Any]:
+        """Run the write ``WRITES[name]`` now, or queue it for the writer process."""
+        if self._writer is not None:
+            return self._writer.submit(name, kwargs)
+        future: Future[Any] = Future()
         started = time.perf_counter()
         try:
-            return write()
+            future.set_result(WRITES[name](self.client, self.experiment_id, **kwargs))
         finally:
             self.busy_seconds += time.perf_counter() - started
+        return future
 
     def flush(self) -> None:
-        """Wait for every queued write; re-raise the first one that failed."""
-        pending, self._pending = self._pending, []
-        for future in pending:
-            future.result()
+        """Wait for every queued write; raise if one failed."""
+        if self._writer is not None:
+            for future in self._writer.pending():
+                future.result()
 
     def close(self) -> None:
-        """Flush and stop the background thread."""
-        self.flush()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        """Flush, then stop the writer process."""
+        if self._writer is not None:
+            try:
+                self.flush()
+            finally:
+                self._writer.close()
 
     def log_trial(
         self,
@@ -154,57 +164,75 @@ class Tracker:
         tags: Mapping[str, str],
         run_name: str | None = None,
         parent_run_id: str | None = None,
-    ) -> Future[str]:
-        """Record a trial as a run: params, curves, final metrics, tags; return its run id."""
-        return self.submit(lambda: self._write_trial(result, dict(tags), run_name, parent_run_id))
+    ) -> Future[Any]:
+        """Record a trial as a run (params, curves, final metrics, tags); future of its id."""
+        return self.submit(
+            "trial",
+            result=result.to_dict(),
+            tags=dict(tags),
+            run_name=run_name,
+            parent_run_id=parent_run_id,
+        )
 
-    def _write_trial(
-        self,
-        result: TrialResult,
-        tags: dict[str, str],
-        run_name: str | None,
-        parent_run_id: str | None,
-    ) -> str:
-        from mlflow.entities import Metric, Param, RunTag
 
-        all_tags = {
-            **tags,
-            "status": result.status,
-            "model": str(result.config.get("model", "")),
-            "step_unit": result.step_unit,
-        }
-        if result.reason:
-            all_tags["failure_reason"] = result.reason[:5000]
-        for key, value in result.diagnostics.items():
-            if key != "traceback":
-                all_tags[f"diagnostics.{key}"] = str(value)
-        if parent_run_id:
-            all_tags["mlflow.parentRunId"] = parent_run_id
-        run = self.client.create_run(self.experiment_id, run_name=run_name, tags=all_tags)
-        run_id = run.info.run_id
-        now = int(time.time() * 1000)
-        metrics = [
-            Metric(f"{CURVE_PREFIX}{name}", float(value), now, int(step))
-            for name, values in result.curves.items()
-            for step, value in zip(result.steps, values, strict=True)
-        ]
-        metrics += [Metric(f"val_{k}", float(v), now, 0) for k, v in result.metrics.items()]
-        metrics += [Metric(f"test_{k}", float(v), now, 0) for k, v in result.test_metrics.items()]
-        metrics.append(Metric("wall_time_s", result.wall_time, now, 0))
-        params = [Param(k, _param(v)) for k, v in result.config.items()]
-        for start in range(0, max(len(metrics), len(params), 1), MAX_BATCH):
-            self.client.log_batch(
-                run_id,
-                metrics=metrics[start : start + MAX_BATCH],
-                params=params[start : start + 100] if start == 0 else [],
-                tags=[RunTag("mlflow.note.content", _note(result))] if start == 0 else [],
-            )
-        for start in range(100, len(params), 100):
-            self.client.log_batch(run_id, params=params[start : start + 100])
-        if "traceback" in result.diagnostics:
-            self.client.log_text(run_id, result.diagnostics["traceback"], "failure.txt")
-        self.client.set_terminated(run_id, "FINISHED" if result.ok else "FAILED")
-        return run_id
+def write_trial(
+    client: Any,
+    experiment_id: str,
+    result: dict[str, Any],
+    tags: dict[str, str],
+    run_name: str | None,
+    parent_run_id: str | None,
+) -> str:
+    """Create the run of one trial and write it in one batch; return the run id."""
+    from mlflow.entities import Metric, Param
+
+    trial = TrialResult.from_dict(result)
+    all_tags = {
+        **tags,
+        "status": trial.status,
+        "model": str(trial.config.get("model", "")),
+        "step_unit": trial.step_unit,
+        "mlflow.note.content": _note(trial),
+    }
+    if trial.reason:
+        all_tags["failure_reason"] = trial.reason[:5000]
+    for key, value in trial.diagnostics.items():
+        if key != "traceback":
+            all_tags[f"diagnostics.{key}"] = str(value)
+    if parent_run_id:
+        all_tags["mlflow.parentRunId"] = parent_run_id
+    run_id: str = client.create_run(experiment_id, run_name=run_name, tags=all_tags).info.run_id
+    now = int(time.time() * 1000)
+    metrics = [
+        Metric(f"{CURVE_PREFIX}{name}", float(value), now, int(step))
+        for name, values in trial.curves.items()
+        for step, value in zip(trial.steps, values, strict=True)
+    ]
+    metrics += [Metric(f"val_{k}", float(v), now, 0) for k, v in trial.metrics.items()]
+    metrics += [Metric(f"test_{k}", float(v), now, 0) for k, v in trial.test_metrics.items()]
+    metrics.append(Metric("wall_time_s", trial.wall_time, now, 0))
+    params = [Param(k, _param(v)) for k, v in trial.config.items()]
+    for batch_params, batch_metrics in _batches(params, metrics):
+        client.log_batch(run_id, metrics=batch_metrics, params=batch_params)
+    if "traceback" in trial.diagnostics:
+        client.log_text(run_id, trial.diagnostics["traceback"], "failure.txt")
+    client.set_terminated(run_id, "FINISHED" if trial.ok else "FAILED")
+    return run_id
+
+
+WRITES: dict[str, Callable[..., Any]] = {"trial": write_trial}
+"""The writes a tracker can run, by name (the background writer receives names)."""
+
+
+def _batches(params: list[Any], metrics: list[Any]) -> list[tuple[list[Any], list[Any]]]:
+    """Split params and metrics into log_batch calls that respect MLflow's limits."""
+    batches = []
+    while params or metrics or not batches:
+        head, params = params[:MAX_PARAMS], params[MAX_PARAMS:]
+        room = MAX_BATCH - len(head)
+        batches.append((head, metrics[:room]))
+        metrics = metrics[room:]
+    return batches
 
 
 def _param(value: object) -> str:

@@ -17,8 +17,6 @@ from lgt_graph.training.result import Diverged, Progress, TrialResult
 
 __all__ = ["TrialResult", "available_threads", "train"]
 
-_THREADS_SET = False
-
 
 def available_threads() -> int:
     """Return the CPUs this process may run on (not the machine's total)."""
@@ -26,18 +24,6 @@ def available_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
-
-
-def _configure_torch() -> None:
-    """Use every CPU we are allowed, once per process, unless the user pinned a count."""
-    global _THREADS_SET
-    if _THREADS_SET:
-        return
-    import torch
-
-    if "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(available_threads())
-    _THREADS_SET = True
 
 
 def prepare_arrays(config: Config, data: TaskData, with_test: bool = False) -> Arrays:
@@ -115,12 +101,10 @@ def _fit(
     task = data.task
     threads = available_threads()
     if config["model"] in ("mlp", "cnn"):
-        _configure_torch()
         from lgt_graph.training.neural import fit_neural, predict
 
-        fitted = fit_neural(
-            config, arrays, task.primary, task.direction == "maximize", seed, progress
-        )
+        maximize = task.direction == "maximize"
+        fitted = fit_neural(config, arrays, task.primary, maximize, seed, progress, threads)
         if score_test and arrays.X_test is not None:
             import torch
 

@@ -8,6 +8,7 @@ infinite stops the trial at the end of that epoch with ``Diverged``.
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Any
 
@@ -22,6 +23,23 @@ from lgt_graph.training.nets import build_net
 from lgt_graph.training.result import Diverged, Progress
 
 EVAL_BATCH = 4096
+SMALL_WORK = 2_000_000
+"""Below this many weight-examples per batch, extra intra-op threads only spin."""
+
+
+def set_threads(config: Config, model: nn.Module, batch_size: int, available: int) -> int:
+    """Give the trial one thread when its batches are tiny, else every available CPU.
+
+    OpenMP workers of a tiny MLP busy-wait on their cores, taking them from the
+    MLflow writer process for no speed-up; ``OMP_NUM_THREADS`` set by the user wins.
+    """
+    if "OMP_NUM_THREADS" in os.environ:
+        return torch.get_num_threads()
+    work = sum(p.numel() for p in model.parameters()) * batch_size
+    threads = available if config["model"] == "cnn" or work >= SMALL_WORK else 1
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads
 
 
 def make_optimizer(config: Config, params: Any) -> torch.optim.Optimizer:
@@ -102,6 +120,7 @@ def fit_neural(
     maximize: bool,
     seed: int,
     progress: Progress | None = None,
+    threads: int = 1,
 ) -> dict[str, Any]:
     """Train the configuration's net; return curves, final validation metrics and the model.
 
@@ -125,6 +144,7 @@ def fit_neural(
     optimizer = make_optimizer(config, model.parameters())
     n = len(X)
     batch_size = min(int(config["batch_size"]), n)
+    threads = set_threads(config, model, batch_size, threads)
     steps = math.ceil(n / batch_size)
     epochs = int(config["epochs"])
     scheduler, per_batch = make_schedule(config, optimizer, epochs, steps)
@@ -229,5 +249,6 @@ def fit_neural(
             "stopped_early": stopped_early,
             "parameters": sum(p.numel() for p in model.parameters()),
             "seconds_per_epoch": float(np.mean(epoch_times)) if epoch_times else 0.0,
+            "threads": threads,
         },
     }
