@@ -226,7 +226,7 @@ WRITES: dict[str, Callable[..., Any]] = {"trial": write_trial}
 
 def _batches(params: list[Any], metrics: list[Any]) -> list[tuple[list[Any], list[Any]]]:
     """Split params and metrics into log_batch calls that respect MLflow's limits."""
-    batches = []
+    batches: list[tuple[list[Any], list[Any]]] = []
     while params or metrics or not batches:
         head, params = params[:MAX_PARAMS], params[MAX_PARAMS:]
         room = MAX_BATCH - len(head)
