@@ -222,3 +222,23 @@ def test_split_rejects_classes_too_rare_to_stratify():
     ds = Dataset(X=np.zeros((10, 2)), y=np.array([0] * 8 + [1] * 2))
     with pytest.raises(UserError, match="fewer than 3 examples"):
         split(TASKS["iris"], ds, seed=0)
+
+
+def test_data_dir_precedence_flag_then_environment_then_user_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("LGT_DATA_DIR", str(tmp_path / "env"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    user = tmp_path / "xdg" / "lgt_graph" / "data"
+    assert data_dirs(tmp_path / "flag") == [tmp_path / "flag", user]
+    assert data_dirs() == [tmp_path / "env", user]
+    monkeypatch.delenv("LGT_DATA_DIR")
+    assert data_dirs() == [user]
+
+
+def test_the_first_data_dir_holding_the_files_wins(tmp_path):
+    for name, rows in (("a", 5), ("b", 7)):
+        folder = tmp_path / name / "wine"
+        folder.mkdir(parents=True)
+        frame = pd.DataFrame({"fixed acidity": np.arange(rows, dtype=float), "quality": 5})
+        frame.to_csv(folder / "winequality-red.csv", sep=";", index=False)
+    assert len(TASKS["wine"].loader([tmp_path / "a", tmp_path / "b"]).y) == 5
+    assert len(TASKS["wine"].loader([tmp_path / "missing", tmp_path / "b"]).y) == 7

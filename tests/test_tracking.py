@@ -86,3 +86,30 @@ def test_nested_trials_point_at_their_parent(iris, store_uri):
 def test_bad_tracking_uri_is_a_user_error(uri, message):
     with pytest.raises(UserError, match=message):
         Tracker(uri, "x")
+
+
+@pytest.mark.parametrize(
+    ("task", "changes", "series"),
+    [
+        ("digits", {"model": "cnn", "epochs": 2, "channels": 4}, "curve/val_accuracy"),
+        ("iris", {"model": "gbm", "n_estimators": 15}, "curve/val_accuracy"),
+        ("wine", {"epochs": 3, "scaling": "standard"}, "curve/val_mae"),
+    ],
+)
+def test_one_short_trial_per_family_is_found_in_the_store(store_uri, task, changes, series):
+    from tests.conftest import DATA_DIR
+
+    if task == "wine" and DATA_DIR is None:
+        pytest.skip("wine needs the real datasets (LGT_DATA_DIR)")
+    data = load_task_data(TASKS[task], seed=0, data_dir=DATA_DIR)
+    result = train(config(data, **changes), data)
+    assert result.ok, result.reason
+    tracker = Tracker(store_uri, f"lgt-{task}", background=True)
+    tracker.log_trial(result, tags={"task": task, "family": data.task.family})
+    tracker.close()
+    client = MlflowClient(store_uri)
+    (run,) = client.search_runs([tracker.experiment_id], f"tags.task = '{task}'")
+    assert run.data.tags["family"] == data.task.family
+    assert run.data.params["model"] == str(result.config["model"])
+    history = client.get_metric_history(run.info.run_id, series)
+    assert [m.step for m in history] == result.steps
