@@ -76,6 +76,47 @@ def build_parser() -> argparse.ArgumentParser:
     trial.add_argument("--experiment", help="MLflow experiment (default: lgt-<task>)")
     trial.add_argument("--quiet", action="store_true", help="no per-epoch progress")
 
+    run = commands.add_parser("run", help="tune a task with Language-Guided Tuning (the LGT graph)")
+    run.add_argument("--task", help="a task from `tasks`, csv:PATH or imagefolder:PATH")
+    run.add_argument("--target", help="label column of a csv:PATH task")
+    run.add_argument("--problem", choices=("classification", "regression"))
+    run.add_argument("--budget", type=int, help="trials to run (default 10; $LGT_BUDGET)")
+    run.add_argument("--patience", type=int, help="stop after K trials without improvement")
+    run.add_argument("--min-delta", type=float, help="smallest gain that counts for --patience")
+    run.add_argument(
+        "--stop-at", type=float, help="stop once the best validation metric reaches this"
+    )
+    run.add_argument(
+        "--tolerance",
+        type=float,
+        help="roll back after a trial worse than the best by more than this fraction (0.01)",
+    )
+    run.add_argument("--llm", help="heuristic (default, offline) or openai:MODEL")
+    run.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
+    run.add_argument(
+        "--structured-output",
+        choices=("function_calling", "json_schema", "json_mode"),
+        help="how a real model is asked for structured answers (default function_calling)",
+    )
+    run.add_argument("--timeout", type=float, help="seconds per LLM request (default 120)")
+    run.add_argument("--max-retries", type=int, help="LLM request retries with backoff (3)")
+    run.add_argument(
+        "--node",
+        action="append",
+        default=[],
+        metavar="SLOT=IMPL",
+        help="swap a node: advisor=random, evaluator=numeric, optimizer=none, or module:Name",
+    )
+    run.add_argument("--seed", type=int, help="seed of the splits and the training (default 0)")
+    run.add_argument("--max-train-samples", type=int, metavar="N")
+    run.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
+    run.add_argument(
+        "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)"
+    )
+    run.add_argument("--experiment", help="MLflow experiment (default: lgt-<task>)")
+    run.add_argument("--checkpoints", help="checkpoint database (default: beside the MLflow store)")
+    run.add_argument("--resume", metavar="ID", help="continue an interrupted session")
+
     download = commands.add_parser("download", help="fetch a dataset from its canonical source")
     download.add_argument("task", help="mnist, cifar10, wine or house")
     download.add_argument(
@@ -199,7 +240,59 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"tasks": cmd_tasks, "space": cmd_space, "trial": cmd_trial, "download": cmd_download}
+def cmd_run(args: argparse.Namespace) -> int:
+    """Tune a task with the LGT graph; print a line per trial and the summary."""
+    from lgt_graph.context import Settings
+    from lgt_graph.registry import parse_node_flags
+    from lgt_graph.session import print_summary, run_session
+    from lgt_graph.tracking import ui_command
+
+    if not args.task and not args.resume:
+        raise UserError("run needs --task (or --resume ID)")
+    if args.resume and args.task:
+        raise UserError("--resume continues a recorded session; drop --task")
+    _check_data_dir(args.data_dir)
+    nodes = parse_node_flags(args.node)
+    settings = Settings.resolve(
+        task=args.task or "",
+        target=args.target,
+        problem=args.problem,
+        budget=args.budget,
+        patience=args.patience,
+        min_delta=args.min_delta,
+        stop_at=args.stop_at,
+        tolerance=args.tolerance,
+        seed=args.seed,
+        llm=args.llm,
+        base_url=args.base_url,
+        structured_output=args.structured_output,
+        timeout=args.timeout,
+        max_retries=args.max_retries,
+        nodes=nodes or None,
+        max_train_samples=args.max_train_samples,
+        data_dir=args.data_dir,
+        tracking_uri=args.tracking_uri,
+        experiment=args.experiment,
+    )
+    try:
+        outcome = run_session(settings, args.resume, args.checkpoints, echo=_err)
+    except KeyboardInterrupt:
+        return 130
+    print_summary(outcome.values, outcome.ctx, print)
+    print(
+        f"\nMLflow: session run {outcome.session_id} in experiment"
+        f" {outcome.ctx.tracker.experiment!r}; browse: {ui_command(outcome.ctx.tracker.uri)}"
+    )
+    return 0 if outcome.values.get("final", {}).get("status") == "ok" else 1
+
+
+COMMANDS = {
+    "tasks": cmd_tasks,
+    "space": cmd_space,
+    "trial": cmd_trial,
+    "run": cmd_run,
+    "download": cmd_download,
+}
 
 
 def experiment_name(task: str) -> str:

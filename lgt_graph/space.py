@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -120,6 +121,21 @@ class Knob:
         if not self.low <= number <= self.high:
             raise ConfigError(f"{self.name}={_fmt(number)} is out of range: {self.allowed()}")
         return number
+
+    def sample(self, rng: random.Random) -> Value:
+        """Draw a value uniformly over the range (log-uniformly on a log scale) or choices."""
+        if self.kind == "choice":
+            return rng.choice(self.choices)
+        if self.kind == "bool":
+            return rng.random() < 0.5
+        assert self.low is not None and self.high is not None
+        if self.log:
+            x = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
+        else:
+            x = rng.uniform(self.low, self.high)
+        if self.kind == "int":
+            return int(min(max(round(x), int(self.low)), int(self.high)))
+        return float(x)
 
     def applies_to(self, model: str) -> bool:
         """Say whether a configuration whose model is ``model`` reads this knob."""

@@ -96,8 +96,11 @@ def open_client(uri: str) -> Any:
     # MLflow announces each schema migration of a new store at INFO level.
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    import mlflow
     from mlflow.tracking import MlflowClient
 
+    # MLflow's prompt registry links prompt versions to runs through the global store.
+    mlflow.set_tracking_uri(uri)
     return MlflowClient(tracking_uri=uri)
 
 
@@ -133,13 +136,13 @@ class Tracker:
         """Time this process spent writing to MLflow (not the child's, with background)."""
 
     def submit(self, name: str, **kwargs: Any) -> Future[Any]:
-        """Run the write ``WRITES[name]`` now, or queue it for the writer process."""
+        """Run the write ``writes()[name]`` now, or queue it for the writer process."""
         if self._writer is not None:
             return self._writer.submit(name, kwargs)
         future: Future[Any] = Future()
         started = time.perf_counter()
         try:
-            future.set_result(WRITES[name](self.client, self.experiment_id, **kwargs))
+            future.set_result(writes()[name](self.client, self.experiment_id, **kwargs))
         finally:
             self.busy_seconds += time.perf_counter() - started
         return future
@@ -182,8 +185,12 @@ def write_trial(
     tags: dict[str, str],
     run_name: str | None,
     parent_run_id: str | None,
+    terminate: bool = True,
 ) -> str:
-    """Create the run of one trial and write it in one batch; return the run id."""
+    """Create the run of one trial and write it in one batch; return the run id.
+
+    With ``terminate=False`` the run stays open for the caller to add to and close.
+    """
     from mlflow.entities import Metric, Param
 
     trial = TrialResult.from_dict(result)
@@ -216,12 +223,32 @@ def write_trial(
         client.log_batch(run_id, metrics=batch_metrics, params=batch_params)
     if "traceback" in trial.diagnostics:
         client.log_text(run_id, trial.diagnostics["traceback"], "failure.txt")
-    client.set_terminated(run_id, "FINISHED" if trial.ok else "FAILED")
+    if terminate:
+        client.set_terminated(run_id, "FINISHED" if trial.ok else "FAILED")
     return run_id
 
 
-WRITES: dict[str, Callable[..., Any]] = {"trial": write_trial}
-"""The writes a tracker can run, by name (the background writer receives names)."""
+def set_status(client: Any, run_id: str, status: str) -> None:
+    """Set a run's status: RUNNING reopens it, FINISHED, FAILED or KILLED closes it."""
+    if status == "RUNNING":
+        client.update_run(run_id, status="RUNNING")
+    else:
+        client.set_terminated(run_id, status)
+
+
+def writes() -> dict[str, Callable[..., Any]]:
+    """Return the writes a tracker can run, by name (the writer process receives names)."""
+    from lgt_graph import session_writes as session
+
+    return {
+        "trial": write_trial,
+        "status": set_status,
+        "session_trial": session.session_trial,
+        "session_verdict": session.session_verdict,
+        "session_prompt": session.session_prompt,
+        "session_progress": session.session_progress,
+        "session_end": session.session_end,
+    }
 
 
 def _batches(params: list[Any], metrics: list[Any]) -> list[tuple[list[Any], list[Any]]]:

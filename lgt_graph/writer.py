@@ -2,58 +2,79 @@
 
 MLflow's SQLAlchemy store spends tens of milliseconds of Python per run; in a thread
 that time holds the GIL the training loop needs, so only another process keeps the
-trainer at full speed. Jobs are ``(name, kwargs)`` pairs naming a function of
-``lgt_graph.tracking.WRITES``; each job's result comes back as a future. If the
-parent dies, the child drains what was already sent and exits.
+trainer at full speed. The child is ``python -m lgt_graph.writer`` (it never
+re-imports the parent's main module), fed length-prefixed pickles on stdin. Jobs are
+``(name, kwargs)`` pairs naming a function of ``lgt_graph.tracking.writes()``, run in
+submission order; each result comes back as a future. When the parent dies, the child
+reads what was already sent, writes it, and exits at end of input.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-import multiprocessing as mp
-import os
-import queue
+import pickle
+import struct
+import subprocess
+import sys
 import threading
 from concurrent.futures import Future
-from typing import Any
+from typing import IO, Any
 
-POLL_SECONDS = 0.5
+_HEADER = struct.Struct("!I")
 
 
 class WriterError(RuntimeError):
     """A write failed in the writer process, or the process died."""
 
 
+def _send(stream: IO[bytes], item: Any) -> None:
+    blob = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(blob)) + blob)
+    stream.flush()
+
+
+def _receive(stream: IO[bytes]) -> Any:
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError
+    (size,) = _HEADER.unpack(header)
+    blob = stream.read(size)
+    if len(blob) < size:
+        raise EOFError
+    return pickle.loads(blob)
+
+
 class BackgroundWriter:
-    """Run tracking writes in a spawned process, in the order they are submitted."""
+    """Run tracking writes in a child process, in the order they are submitted."""
 
     def __init__(self, uri: str, experiment_id: str) -> None:
-        context = mp.get_context("spawn")
-        self._jobs: Any = context.Queue()
-        self._acks: Any = context.Queue()
-        self._process = context.Process(
-            target=_serve,
-            args=(uri, experiment_id, self._jobs, self._acks, os.getpid()),
-            name="lgt-mlflow-writer",
-            daemon=True,
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "lgt_graph.writer", uri, experiment_id],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
         )
-        self._process.start()
         self._ids = itertools.count()
         self._futures: dict[int, Future[Any]] = {}
         self._lock = threading.Lock()
-        self._closed = False
-        self._reader = threading.Thread(target=self._read_acks, daemon=True)
+        self._dead = ""
+        self._reader = threading.Thread(target=self._read_results, daemon=True)
         self._reader.start()
 
     def submit(self, name: str, kwargs: dict[str, Any]) -> Future[Any]:
         """Queue the write ``name(**kwargs)``; return the future of its result."""
         future: Future[Any] = Future()
         with self._lock:
-            if self._closed:
-                raise WriterError("the MLflow writer is closed")
+            if self._dead:
+                raise WriterError(self._dead)
             job = next(self._ids)
             self._futures[job] = future
-        self._jobs.put((job, name, kwargs))
+            try:
+                assert self._process.stdin is not None
+                _send(self._process.stdin, (job, name, kwargs))
+            except (BrokenPipeError, OSError):
+                self._futures.pop(job)
+                raise WriterError("the MLflow writer process is gone") from None
         return future
 
     def pending(self) -> list[Future[Any]]:
@@ -61,33 +82,32 @@ class BackgroundWriter:
         with self._lock:
             return list(self._futures.values())
 
-    def close(self, timeout: float = 60.0) -> None:
-        """Let the child finish every queued write, then stop it."""
+    def close(self, wait: bool = False, timeout: float = 120.0) -> None:
+        """Close the child's input: it finishes every queued write, then exits.
+
+        Callers flush first, so every write has been acknowledged; the child's own
+        shutdown (a second of interpreter teardown) is only waited for on request.
+        """
         with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._jobs.put(None)
-        self._process.join(timeout)
-        if self._process.is_alive():
-            self._process.terminate()
-        self._reader.join(timeout=5)
+            if self._process.stdin is not None and not self._process.stdin.closed:
+                self._process.stdin.close()
+        if not wait:
+            return
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+        self._reader.join(timeout=10)
         self._fail_all("the MLflow writer stopped before finishing this write")
 
-    def _read_acks(self) -> None:
+    def _read_results(self) -> None:
+        assert self._process.stdout is not None
         while True:
             try:
-                job, ok, value = self._acks.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                if not self._process.is_alive():
-                    code = self._process.exitcode
-                    self._fail_all(f"the MLflow writer process exited (status {code})")
-                    return
-                continue
-            except (EOFError, OSError):
-                self._fail_all("the MLflow writer's channel closed")
-                return
-            if job is None:
+                job, ok, value = _receive(self._process.stdout)
+            except (EOFError, OSError, pickle.UnpicklingError):
+                code = self._process.wait()
+                self._fail_all(f"the MLflow writer process exited (status {code})")
                 return
             with self._lock:
                 future = self._futures.pop(job, None)
@@ -99,35 +119,49 @@ class BackgroundWriter:
 
     def _fail_all(self, reason: str) -> None:
         with self._lock:
+            self._dead = self._dead or reason
             futures, self._futures = self._futures, {}
         for future in futures.values():
             if not future.done():
                 future.set_exception(WriterError(reason))
 
 
-def _serve(uri: str, experiment_id: str, jobs: Any, acks: Any, parent: int) -> None:
-    """Child main loop: run each job, report its result; stop on None or an orphaned queue."""
+def serve(uri: str, experiment_id: str, jobs: IO[bytes], results: IO[bytes]) -> None:
+    """Run each job read from ``jobs`` and send back (job, ok, value) until end of input."""
+    import os
+    import time
     import traceback
+    from collections import defaultdict
 
-    from lgt_graph.tracking import WRITES, open_client
+    from lgt_graph.tracking import open_client, writes
 
     client = open_client(uri)
-    orphaned = False
+    table = writes()
+    spent: dict[str, list[float]] = defaultdict(list)
     while True:
         try:
-            item = jobs.get(timeout=0 if orphaned else POLL_SECONDS)
-        except queue.Empty:
-            if orphaned:
-                break  # parent gone and nothing left to write
-            orphaned = os.getppid() != parent
-            continue
-        if item is None:
-            break
-        job, name, kwargs = item
+            job, name, kwargs = _receive(jobs)
+        except EOFError:
+            if os.environ.get("LGT_WRITER_TIMES"):
+                for key, times in spent.items():
+                    print(
+                        f"writer {key}: {len(times)} x {sum(times) / len(times) * 1000:.1f} ms",
+                        file=sys.stderr,
+                    )
+            return
+        started = time.perf_counter()
         try:
-            value = WRITES[name](client, experiment_id, **kwargs)
+            value = table[name](client, experiment_id, **kwargs)
         except Exception:
-            acks.put((job, False, traceback.format_exc(limit=8)))
+            reply = (job, False, traceback.format_exc(limit=8))
         else:
-            acks.put((job, True, value))
-    acks.put((None, True, None))
+            reply = (job, True, value)
+        spent[name].append(time.perf_counter() - started)
+        with contextlib.suppress(BrokenPipeError, OSError):
+            _send(results, reply)  # a gone parent: keep writing what it sent
+
+
+if __name__ == "__main__":
+    _results = sys.stdout.buffer
+    sys.stdout = sys.stderr  # whatever a library prints must not corrupt the result stream
+    serve(sys.argv[1], sys.argv[2], sys.stdin.buffer, _results)

@@ -16,6 +16,8 @@ from lgt_graph.training.arrays import Arrays
 
 CHECKPOINTS = 20
 """How many points of a boosting or forest curve are recorded."""
+SMALL_DATA = 200_000
+"""Below this many training cells, OpenMP workers cost more (spinning) than they save."""
 
 
 def _loss(data: Arrays, y: np.ndarray, out: np.ndarray) -> float:
@@ -83,7 +85,23 @@ def build_classic(config: Config, data: Arrays, seed: int, threads: int) -> Any:
 
 
 def fit_classic(config: Config, data: Arrays, seed: int, threads: int) -> dict[str, Any]:
-    """Fit the estimator; return curves, final validation metrics and the model."""
+    """Fit the estimator; return curves, final validation metrics and the model.
+
+    Small data is fitted on one thread: idle OpenMP workers busy-wait, and on a
+    loaded machine (the MLflow writer, other trials) that slowed boosting on iris
+    from 0.5 s to 4 s a fit.
+    """
+    from threadpoolctl import threadpool_limits
+
+    if data.X_train.size < SMALL_DATA:
+        threads = 1
+    with threadpool_limits(limits=threads):
+        fitted = _fit_classic(config, data, seed, threads)
+    fitted["diagnostics"]["threads"] = threads
+    return fitted
+
+
+def _fit_classic(config: Config, data: Arrays, seed: int, threads: int) -> dict[str, Any]:
     model = build_classic(config, data, seed, threads)
     y_fit = data.y_train_fit
     score = data.scorer()

@@ -1,0 +1,143 @@
+"""What is fixed for a tuning session: its settings, and the resources built from them.
+
+Settings resolve with the precedence explicit argument > environment variable >
+default (``Settings.resolve``). The context handed to the graph (LangGraph's
+``context_schema``) carries the settings plus what they open: the data, the
+space, the tracker and the chat model. Only the CLI builds a context.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from lgt_graph.errors import UserError
+
+ENV = {
+    "budget": "LGT_BUDGET",
+    "patience": "LGT_PATIENCE",
+    "min_delta": "LGT_MIN_DELTA",
+    "tolerance": "LGT_TOLERANCE",
+    "seed": "LGT_SEED",
+    "llm": "LGT_LLM",
+    "base_url": "OPENAI_BASE_URL",
+    "data_dir": "LGT_DATA_DIR",
+    "tracking_uri": "MLFLOW_TRACKING_URI",
+}
+"""The environment variable that sets each setting when no argument does."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A tuning session's settings: what the user chose, recorded with the session."""
+
+    task: str
+    target: str | None = None
+    problem: str | None = None
+    budget: int = 10
+    patience: int | None = None
+    min_delta: float = 0.0
+    stop_at: float | None = None
+    tolerance: float = 0.01
+    """A trial worse than the best by more than this fraction of the best rolls back."""
+    seed: int = 0
+    llm: str = "heuristic"
+    base_url: str | None = None
+    structured_output: str = "function_calling"
+    timeout: float = 120.0
+    max_retries: int = 3
+    nodes: Mapping[str, str] = field(default_factory=dict)
+    max_train_samples: int | None = None
+    data_dir: str | None = None
+    tracking_uri: str | None = None
+    experiment: str | None = None
+
+    @classmethod
+    def resolve(cls, **explicit: Any) -> Settings:
+        """Build settings: explicit arguments, then environment variables, then defaults."""
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for name, spec in known.items():
+            given = explicit.get(name)
+            if given is not None:
+                values[name] = given
+            elif name in ENV and os.environ.get(ENV[name]):
+                values[name] = _coerce(name, os.environ[ENV[name]], spec.default)
+        unknown = set(explicit) - set(known)
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Reject settings no session can run with."""
+        if self.budget < 1:
+            raise UserError(f"--budget must be at least 1 trial, got {self.budget}")
+        if self.patience is not None and self.patience < 1:
+            raise UserError(f"--patience must be at least 1 trial, got {self.patience}")
+        if self.min_delta < 0 or self.tolerance < 0:
+            raise UserError("--min-delta and --tolerance must not be negative")
+        if self.structured_output not in ("function_calling", "json_schema", "json_mode"):
+            raise UserError(
+                "--structured-output must be function_calling, json_schema or json_mode"
+            )
+        if self.timeout <= 0 or self.max_retries < 0:
+            raise UserError("--timeout must be positive and --max-retries not negative")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the settings as JSON-compatible data (what a session records)."""
+        data = asdict(self)
+        data["nodes"] = dict(self.nodes)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Settings:
+        """Rebuild settings recorded by :meth:`to_dict`."""
+        return cls(**{k: v for k, v in data.items() if k in {f.name for f in fields(cls)}})
+
+
+def _coerce(name: str, text: str, default: object) -> Any:
+    kind = type(default)
+    try:
+        if name in ("patience",):
+            return int(text)
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+    except ValueError:
+        raise UserError(f"{ENV[name]}={text!r} is not a valid {name}") from None
+    return text
+
+
+@dataclass
+class Context:
+    """The session's settings and the resources opened from them (LangGraph context)."""
+
+    settings: Settings
+    data: Any
+    """TaskData: the splits every trial trains and validates on."""
+    space: Any
+    """The task family's configuration space."""
+    tracker: Any
+    """The MLflow tracker, writing from its background process."""
+    model: Any
+    """The agents' LangChain chat model."""
+    session_id: str
+    profile: dict[str, Any] = field(default_factory=dict)
+    """Facts about the data (sizes, balance, scales) that the agents read."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Options of the chat model's structured output (e.g. the method for ChatOpenAI)."""
+
+    @property
+    def maximize(self) -> bool:
+        """Say whether the task's primary metric is maximised."""
+        return bool(self.data.task.direction == "maximize")
+
+    @property
+    def primary(self) -> str:
+        """Return the task's primary metric."""
+        return str(self.data.task.primary)

@@ -1,0 +1,1 @@
+"""The built-in heuristic expert: rules a practitioner applies to learning curves."""

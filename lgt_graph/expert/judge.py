@@ -1,0 +1,162 @@
+"""The heuristic Evaluator and Optimizer: verdicts with textual gradients, and guidance rewrites."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from lgt_graph.expert.findings import Knobs, diagnose
+
+NUMERIC_STEP = 2.0
+
+
+def outcome(score: float | None, best: float | None, maximize: bool, tolerance: float) -> str:
+    """Classify a score against the best before it: improved, regressed or neutral."""
+    if score is None:
+        return "regressed"
+    if best is None:
+        return "improved"
+    gain = score - best if maximize else best - score
+    if gain > 0:
+        return "improved"
+    if -gain > tolerance * max(abs(best), 1e-12):
+        return "regressed"
+    return "neutral"
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def judge(facts: dict[str, Any]) -> dict[str, Any]:
+    """Return a Verdict (as a dict) for the trial the Evaluator's facts describe."""
+    trial = facts["trial"]
+    parent = facts.get("parent")
+    best = facts.get("best_before")
+    maximize = bool(facts["maximize"])
+    primary = facts["primary"]
+    score = trial["score"]
+    best_score = best["score"] if best else None
+    verdict = outcome(score, best_score, maximize, float(facts["tolerance"]))
+    delta = 0.0 if score is None or best_score is None else score - best_score
+
+    sentences: list[str] = []
+    if score is None:
+        sentences.append(f"Trial {trial['index']} failed: {trial['summary'].get('failure', '')}.")
+    elif best is None:
+        sentences.append(f"Trial {trial['index']} sets the first {primary}: {score:.4f}.")
+    else:
+        sentences.append(
+            f"Trial {trial['index']} reached {primary} {score:.4f} against the best"
+            f" {best_score:.4f} (trial {best['index']}): {verdict}."
+        )
+    changes = trial.get("changes", [])
+    if parent and changes and score is not None and parent.get("score") is not None:
+        moved = ", ".join(f"{c['knob']} {_fmt(c['old'])} -> {_fmt(c['new'])}" for c in changes)
+        sentences.append(
+            f"Changing {moved} moved {primary} from {parent['score']:.4f} (trial"
+            f" {parent['index']}) to {score:.4f}."
+        )
+    findings = diagnose(trial["summary"], trial["config"], facts["task"], Knobs())
+    sentences += [f"{f.name.capitalize()}: {f.evidence}." for f in findings if f.name != "sound"]
+    if not any(f.name != "sound" for f in findings) and score is not None:
+        sentences.append("The curves show no over- or underfitting: the configuration is sound.")
+
+    suggestions: list[str] = []
+    good = (
+        None
+        if score is None or parent is None or parent.get("score") is None
+        else ((score - parent["score"]) * (1 if maximize else -1))
+    )
+    for change in changes:
+        old, new = change["old"], change["new"]
+        if (
+            isinstance(new, bool)
+            or not isinstance(new, int | float)
+            or not isinstance(old, int | float)
+            or isinstance(old, bool)
+            or old == 0
+        ):
+            continue
+        if good is not None and good > 0:
+            step = new * (new / old) if new != old else new
+            suggestions.append(
+                f"{change['knob']}={_fmt(_cast(new, step))}: moving it from {_fmt(old)} to"
+                f" {_fmt(new)} helped; continue in that direction"
+            )
+        elif good is not None and good < 0:
+            step = old / (new / old) if new != old else old
+            suggestions.append(
+                f"{change['knob']}={_fmt(_cast(new, step))}: moving it from {_fmt(old)} to"
+                f" {_fmt(new)} hurt; try the other direction"
+            )
+    for finding in findings:
+        for knob, value in finding.changes.items():
+            suggestions.append(f"{knob}={_fmt(value)}: {finding.reason}")
+    return {
+        "outcome": verdict,
+        "delta": float(delta),
+        "diagnosis": " ".join(sentences),
+        "suggestions": suggestions[:5],
+    }
+
+
+def _cast(like: Any, value: float) -> Any:
+    return round(value) if isinstance(like, int) else float(f"{value:.3g}")
+
+
+def rewrite(facts: dict[str, Any]) -> dict[str, Any]:
+    """Return a PromptRewrite (as a dict): what helped, what hurt, what is left to try."""
+    maximize = bool(facts["maximize"])
+    effects: dict[tuple[str, str], list[float]] = defaultdict(list)
+    failed: set[tuple[str, str]] = set()
+    models: set[str] = set()
+    for row in facts["history"]:
+        models.add(str(row.get("model")))
+        gain = float(row["delta"]) * (1 if maximize else -1)
+        for change in row["changes"]:
+            label = _label(change)
+            if row["score"] is None:
+                failed.add(label)
+            if row["outcome"] != "pending":
+                effects[label].append(gain)
+    helped = sorted(((max(v), k) for k, v in effects.items() if max(v) > 0), reverse=True)
+    hurt = sorted((min(v), k) for k, v in effects.items() if k in failed or max(v) < 0)
+    lines = []
+    if helped:
+        lines.append("Prefer: " + "; ".join(f"{_show(k)} ({g:+.4g})" for g, k in helped[:4]))
+    if hurt:
+        lines.append(
+            "Avoid: "
+            + "; ".join(
+                f"{_show(k)} ({'failed' if k in failed else f'{g:+.4g}'})" for g, k in hurt[:4]
+            )
+        )
+    family = facts["task"]["family"]
+    untried = [
+        m for m in (("cnn",) if family == "image" else ("gbm", "random_forest")) if m not in models
+    ]
+    if untried:
+        lines.append("Try next: " + "; ".join(f"model={m}" for m in untried))
+    if not lines:
+        lines.append("Prefer: changes that follow the diagnosed symptom of the last trial")
+    why_bits = []
+    if helped:
+        why_bits.append(f"{_show(helped[0][1])} gave the largest gain")
+    if hurt:
+        why_bits.append(f"{_show(hurt[0][1])} hurt")
+    why = "; ".join(why_bits) or "not enough history yet to favour any change"
+    return {"guidance": "\n".join(lines), "why": why[0].upper() + why[1:] + "."}
+
+
+def _label(change: dict[str, Any]) -> tuple[str, str]:
+    old, new = change["old"], change["new"]
+    numeric = isinstance(new, int | float) and not isinstance(new, bool)
+    if numeric and isinstance(old, int | float) and not isinstance(old, bool):
+        return change["knob"], "up" if new > old else "down"
+    return change["knob"], f"={new}"
+
+
+def _show(label: tuple[str, str]) -> str:
+    knob, what = label
+    return f"{knob}{what}" if what.startswith("=") else f"{knob} {what}"

@@ -1,0 +1,276 @@
+"""The agents' messages: prompt files rendered strictly, with the session's facts.
+
+Each template in ``prompts/`` has a system part and a user part, split by a
+``==== user ====`` line, and is rendered with Jinja2's ``StrictUndefined`` so a
+missing variable fails loudly. The user part ends with the same facts as JSON,
+which the built-in heuristic model reads (a language model may read either).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from lgt_graph import history
+from lgt_graph.context import Context
+from lgt_graph.curves import describe, summarize
+from lgt_graph.space import Config, config_key, diff
+from lgt_graph.state import State, Trial
+
+SPLIT = "==== user ===="
+INITIAL_GUIDANCE = "No history yet: follow the evidence of the curves."
+_FACTS = re.compile(r"```json\s*(\{.*\})\s*```", re.DOTALL)
+
+
+@cache
+def template(name: str) -> str:
+    """Return the text of ``prompts/<name>.md``, as installed with the package."""
+    return resources.files("lgt_graph.prompts").joinpath(f"{name}.md").read_text("utf-8")
+
+
+@cache
+def _environment() -> Any:
+    from jinja2 import Environment, StrictUndefined
+
+    return Environment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+
+
+@cache
+def _compiled(name: str, part: str = "all") -> Any:
+    text = template(name)
+    return _environment().from_string(text if part == "all" else text.partition(SPLIT)[0])
+
+
+def render(name: str, **variables: Any) -> tuple[str, str]:
+    """Render a prompt file; return its (system, user) parts."""
+    text = _compiled(name).render(**variables)
+    system, _, user = text.partition(SPLIT)
+    return system.strip(), user.strip()
+
+
+def messages(name: str, **variables: Any) -> list[BaseMessage]:
+    """Render a prompt file into the system and user messages of one agent call."""
+    system, user = render(name, **variables)
+    return [SystemMessage(system), HumanMessage(user)]
+
+
+def extract_facts(text: str) -> dict[str, Any]:
+    """Return the JSON facts block of a rendered prompt."""
+    found = _FACTS.findall(text)
+    if not found:
+        raise ValueError("no facts block in the prompt")
+    return dict(json.loads(found[-1]))
+
+
+def advisor_system(guidance: str) -> str:
+    """Return the Advisor's system prompt for a guidance: what each prompt version holds."""
+    return str(_compiled("advisor", "system").render(guidance=guidance)).strip()
+
+
+def digest(config: Config) -> str:
+    """Return a short fingerprint of a configuration."""
+    return hashlib.sha1(config_key(config).encode()).hexdigest()[:10]
+
+
+def _space(ctx: Context) -> tuple[str, dict[str, Any]]:
+    text = "\n".join(f"- {k.describe()} [{k.dimension}]" for k in ctx.space.knobs.values())
+    facts = {
+        k.name: {
+            "dimension": k.dimension,
+            "kind": k.kind,
+            **({"choices": list(k.choices)} if k.kind == "choice" else {}),
+            **({"low": k.low, "high": k.high, "log": k.log} if k.kind in ("int", "float") else {}),
+            "default": k.default,
+            "used_by": list(k.used_by),
+        }
+        for k in ctx.space.knobs.values()
+    }
+    return text, facts
+
+
+def _changes_text(changes: Sequence[Mapping[str, Any]]) -> str:
+    return ", ".join(f"{c['knob']} {c['old']} -> {c['new']}" for c in changes) or "(default start)"
+
+
+def _history(state: State, ctx: Context) -> tuple[str, list[dict[str, Any]]]:
+    rows, facts = [], []
+    for item in history.trials(state):
+        verdict = history.verdict_for(state, item["index"])
+        outcome = verdict["outcome"] if verdict else "pending"
+        delta = verdict["delta"] if verdict else 0.0
+        score = "failed" if item["score"] is None else f"{item['score']:.4f}"
+        rows.append(
+            f"trial {item['index']}: {_changes_text(item['changes'])} -> {score}"
+            f" ({outcome}, {delta:+.4f})"
+        )
+        facts.append(
+            {
+                "trial": item["index"],
+                "base": item["base"],
+                "changes": [
+                    {"knob": c["knob"], "old": c["old"], "new": c["new"]} for c in item["changes"]
+                ],
+                "score": item["score"],
+                "outcome": outcome,
+                "delta": delta,
+                "model": item["config"].get("model"),
+            }
+        )
+    return "\n".join(rows) or "(none yet)", facts
+
+
+def _task_line(profile: dict[str, Any]) -> str:
+    skip = {"task", "family", "problem", "primary_metric", "direction"}
+    return ", ".join(f"{k} {v}" for k, v in profile.items() if k not in skip)
+
+
+def trial_summary(trial: Trial, ctx: Context) -> dict[str, Any]:
+    """Summarise a trial's curves for the agents."""
+    return summarize(trial["result"], ctx.primary, ctx.maximize)
+
+
+def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[BaseMessage]:
+    """Build the Advisor's messages: the evidence, the history and the current guidance."""
+    last = history.last_trial(state)
+    best = history.best_trial(state, ctx.maximize)
+    prompt = history.current_prompt(state)
+    guidance = prompt["guidance"] if prompt else INITIAL_GUIDANCE
+    space_text, space_facts = _space(ctx)
+    history_text, history_facts = _history(state, ctx)
+    verdict = history.verdict_for(state, last["index"]) if last else None
+    summary = trial_summary(last, ctx) if last else {}
+    base_config = base["config"] if base else ctx.space.default()
+    avoid = history.regressed_changes(state)
+    budget_left = ctx.settings.budget - len(history.trials(state))
+    facts = {
+        "agent": "advisor",
+        "task": ctx.profile,
+        "space": space_facts,
+        "base": {
+            "trial": base["index"] if base else None,
+            "config": base_config,
+            "score": base["score"] if base else None,
+            "summary": trial_summary(base, ctx) if base else None,
+        },
+        "best": {"trial": best["index"], "score": best["score"]} if best else None,
+        "last": {
+            "trial": last["index"],
+            "config": last["config"],
+            "changes": [dict(c) for c in last["changes"]],
+            "summary": summary,
+        }
+        if last
+        else None,
+        "verdict": dict(verdict) if verdict else None,
+        "history": history_facts,
+        "avoid": avoid,
+        "guidance": guidance,
+        "budget_left": budget_left,
+        "tried_digests": sorted({digest(t["config"]) for t in history.trials(state)}),
+    }
+    changed = diff(ctx.space.default(), base_config)
+    return messages(
+        "advisor",
+        guidance=guidance,
+        task=ctx.profile,
+        task_line=_task_line(ctx.profile),
+        space_text=space_text,
+        base_trial=base["index"] if base else "none: the default configuration",
+        base_is_best=bool(base and best and base["index"] == best["index"]),
+        base_config=json.dumps(base_config)
+        + (
+            "\n(differs from the default in: " + ", ".join(map(str, changed)) + ")"
+            if changed
+            else ""
+        ),
+        last_title=f"trial {last['index']}" if last else "none yet",
+        last_summary=describe(summary) if last else "no trial yet",
+        textual_gradient=(
+            verdict["diagnosis"] + "".join(f"\n- {s}" for s in verdict["suggestions"])
+            if verdict
+            else "(none: the Evaluator wrote no diagnosis)"
+        ),
+        history_text=history_text,
+        avoid_text=", ".join(avoid) or "none",
+        budget_left=budget_left,
+        facts_json=json.dumps(facts, indent=1, default=str),
+    )
+
+
+def evaluator_messages(state: State, ctx: Context, trial: Trial) -> list[BaseMessage]:
+    """Build the Evaluator's messages for one trial."""
+    parent = history.trial(state, trial["base"])
+    best = history.best_trial(state, ctx.maximize, before=trial["index"])
+    summary = trial_summary(trial, ctx)
+
+    def line(item: Trial | None) -> str:
+        if item is None:
+            return "none"
+        score = "failed" if item["score"] is None else f"{ctx.primary} {item['score']:.4f}"
+        return f"trial {item['index']}, {score}"
+
+    facts = {
+        "agent": "evaluator",
+        "task": ctx.profile,
+        "trial": {
+            "index": trial["index"],
+            "changes": [dict(c) for c in trial["changes"]],
+            "config": trial["config"],
+            "score": trial["score"],
+            "summary": summary,
+        },
+        "parent": {
+            "index": parent["index"],
+            "score": parent["score"],
+            "summary": trial_summary(parent, ctx),
+        }
+        if parent
+        else None,
+        "best_before": {"index": best["index"], "score": best["score"]} if best else None,
+        "tolerance": ctx.settings.tolerance,
+        "maximize": ctx.maximize,
+        "primary": ctx.primary,
+    }
+    return messages(
+        "evaluator",
+        primary=ctx.primary,
+        task=ctx.profile,
+        tolerance=ctx.settings.tolerance,
+        index=trial["index"],
+        changes_text=_changes_text(trial["changes"]),
+        trial_summary=describe(summary),
+        parent_index=parent["index"] if parent else "none",
+        parent_line=line(parent),
+        best_line=line(best),
+        facts_json=json.dumps(facts, indent=1, default=str),
+    )
+
+
+def optimizer_messages(state: State, ctx: Context) -> list[BaseMessage]:
+    """Build the Optimizer's messages: the current guidance and the session's history."""
+    prompt = history.current_prompt(state)
+    guidance = prompt["guidance"] if prompt else INITIAL_GUIDANCE
+    history_text, history_facts = _history(state, ctx)
+    facts = {
+        "agent": "optimizer",
+        "task": ctx.profile,
+        "guidance": guidance,
+        "version": prompt["version"] if prompt else 1,
+        "history": history_facts,
+        "maximize": ctx.maximize,
+    }
+    return messages(
+        "optimizer",
+        task=ctx.profile,
+        version=prompt["version"] if prompt else 1,
+        guidance=guidance,
+        history_text=history_text,
+        facts_json=json.dumps(facts, indent=1, default=str),
+    )

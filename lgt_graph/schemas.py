@@ -1,0 +1,84 @@
+"""What the agents answer: a proposal, a verdict, a prompt rewrite (pydantic, structured output).
+
+The schemas bound sizes so that a runaway reply is rejected, not stored; whether a
+proposal's knobs and values fit the space is checked afterwards against the space
+(:func:`lgt_graph.agents.check_proposal`), and the error is sent back to the model once.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Value = bool | int | float | str
+
+
+class KnobChange(BaseModel):
+    """One change to the configuration, with the diagnosis that calls for it."""
+
+    knob: str = Field(description="Name of a knob of the configuration space.", max_length=64)
+    value: Value = Field(description="New value, within the knob's range or choices.")
+    reason: str = Field(
+        description="Why: what the curves or the history show that this change should fix.",
+        min_length=3,
+        max_length=800,
+    )
+
+
+class Proposal(BaseModel):
+    """The Advisor's proposal: the next configuration as changes to a base one."""
+
+    changes: list[KnobChange] = Field(
+        description="One to four changes to apply to the base configuration.",
+        min_length=1,
+        max_length=4,
+    )
+    rationale: str = Field(
+        description="The diagnosis behind the whole proposal, in a few sentences.",
+        min_length=3,
+        max_length=1500,
+    )
+    expected_effect: str = Field(
+        description="What should happen to the curves and the validation metric.",
+        min_length=3,
+        max_length=800,
+    )
+
+
+class Verdict(BaseModel):
+    """The Evaluator's judgement of a trial, with the textual gradient."""
+
+    outcome: Literal["improved", "regressed", "neutral"] = Field(
+        description="improved: better than the best so far; regressed: worse than the best"
+        " beyond tolerance, or failed; neutral: otherwise."
+    )
+    delta: float = Field(
+        description="Validation primary metric minus the best before this trial (positive is"
+        " higher, whatever the direction)."
+    )
+    diagnosis: str = Field(
+        description="The textual gradient: what the curves say about the configuration and"
+        " which change caused what.",
+        min_length=3,
+        max_length=2000,
+    )
+    suggestions: list[str] = Field(
+        default_factory=list,
+        description="Up to five concrete next changes, each written as knob=value: reason.",
+        max_length=5,
+    )
+
+
+class PromptRewrite(BaseModel):
+    """The Optimizer's new guidance for the Advisor, distilled from what worked."""
+
+    guidance: str = Field(
+        description="Guidance for the Advisor as short lines: 'Prefer: ...', 'Avoid: ...',"
+        " 'Try next: ...', each naming knobs and what the history says about them.",
+        min_length=3,
+        max_length=2000,
+    )
+    why: str = Field(
+        description="What in the history led to this rewrite.", min_length=3, max_length=800
+    )

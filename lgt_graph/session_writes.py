@@ -1,0 +1,245 @@
+"""MLflow writes of a tuning session, each idempotent so that a resumed session can replay them.
+
+Every function takes ``(client, experiment_id, **data)`` and runs in the tracker's
+writer process. A trial run is found again by its parent and trial number; metrics
+carry the timestamps recorded in the state, so a replay writes identical rows.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lgt_graph.tracking import set_status, write_trial
+
+PROMPT_PREFIX = "lgt-advisor-"
+
+
+def prompt_name(session_id: str) -> str:
+    """Name the Advisor's prompt of a session in MLflow's prompt registry."""
+    return f"{PROMPT_PREFIX}{session_id[:12]}"
+
+
+def _find_trial(client: Any, experiment_id: str, parent: str, index: int) -> Any:
+    runs = client.search_runs(
+        [experiment_id],
+        f"tags.mlflow.parentRunId = '{parent}' and tags.`lgt.trial` = '{index}'",
+        max_results=5,
+    )
+    return runs[0] if runs else None
+
+
+def session_trial(
+    client: Any,
+    experiment_id: str,
+    parent: str,
+    session: str,
+    trial: dict[str, Any],
+    proposal: dict[str, Any] | None,
+    primary: str,
+    best: float | None,
+    prompt_version: int,
+    tags: dict[str, str],
+) -> str:
+    """Write trial ``trial['index']`` as a nested run, once; return its run id."""
+    from mlflow.entities import Metric
+
+    index = int(trial["index"])
+    existing = _find_trial(client, experiment_id, parent, index)
+    if existing is not None:
+        if existing.info.status in ("FINISHED", "FAILED"):
+            return str(existing.info.run_id)
+        client.delete_run(existing.info.run_id)  # a write cut short: write it again
+    changes = ", ".join(f"{c['knob']}={c['new']}" for c in trial["changes"]) or "default"
+    run_id = write_trial(
+        client,
+        experiment_id,
+        trial["result"],
+        tags={
+            **tags,
+            "kind": "trial",
+            "lgt.session": session,
+            "lgt.trial": str(index),
+            "lgt.base": str(trial["base"]),
+            "lgt.changes": changes[:5000],
+            "lgt.prompt_version": str(prompt_version),
+        },
+        run_name=f"trial-{index:03d}",
+        parent_run_id=parent,
+        terminate=False,
+    )
+    if proposal is not None:
+        client.log_dict(run_id, proposal, "proposal.json")
+        client.log_text(run_id, proposal_markdown(proposal), "proposal.md")
+    if prompt_version:
+        client.link_prompt_version_to_run(
+            run_id, f"prompts:/{prompt_name(session)}/{prompt_version}"
+        )
+    client.set_terminated(run_id, "FINISHED" if trial["result"]["status"] == "ok" else "FAILED")
+    stamp = int(trial["timestamp"])
+    metrics = []
+    if trial["score"] is not None:
+        metrics.append(Metric(f"trial/val_{primary}", float(trial["score"]), stamp, index))
+    if best is not None:
+        metrics.append(Metric(f"best/val_{primary}", float(best), stamp, index))
+    metrics.append(Metric("trial/wall_time_s", float(trial["result"]["wall_time"]), stamp, index))
+    client.log_batch(parent, metrics=metrics)
+    return run_id
+
+
+def session_verdict(
+    client: Any, experiment_id: str, parent: str, verdict: dict[str, Any], stamp: int
+) -> None:
+    """Attach a verdict (the textual gradient) to its trial's run."""
+    from mlflow.entities import Metric
+
+    run = _find_trial(client, experiment_id, parent, int(verdict["trial"]))
+    if run is None:
+        raise RuntimeError(f"no run for trial {verdict['trial']} under session {parent}")
+    run_id = run.info.run_id
+    client.log_dict(run_id, verdict, "verdict.json")
+    client.log_text(run_id, verdict_markdown(verdict), "verdict.md")
+    client.set_tag(run_id, "lgt.verdict", verdict["outcome"])
+    metric = Metric("verdict/delta", float(verdict["delta"]), stamp, int(verdict["trial"]))
+    client.log_batch(parent, metrics=[metric])
+
+
+def session_prompt(
+    client: Any, experiment_id: str, parent: str, session: str, version: dict[str, Any], text: str
+) -> None:
+    """Register a prompt version in MLflow's prompt registry, unless it is there already."""
+    name = prompt_name(session)
+    number = int(version["version"])
+    try:
+        existing = client.search_prompt_versions(name).prompt_versions
+    except Exception:  # the prompt does not exist yet
+        existing = []
+    if any(int(v.version) >= number for v in existing):
+        return
+    registered = client.register_prompt(
+        name,
+        text,
+        commit_message=version["why"][:500],
+        tags={
+            "lgt.session": session,
+            "lgt.version": str(number),
+            "lgt.after_trial": str(version["after_trial"]),
+            "lgt.status": version["status"],
+        },
+    )
+    if int(registered.version) != number:
+        raise RuntimeError(f"{name}: registered version {registered.version}, expected {number}")
+    client.set_tag(parent, "lgt.prompt", f"prompts:/{name}/{number}")
+
+
+def session_progress(
+    client: Any,
+    experiment_id: str,
+    parent: str,
+    transitions: list[dict[str, Any]],
+    calls: list[dict[str, Any]],
+    stamp: int,
+) -> None:
+    """Rewrite the transition table and the agent-call table; tag and count them."""
+    from mlflow.entities import Metric, RunTag
+
+    client.log_dict(parent, {"transitions": transitions}, "transitions.json")
+    client.log_text(parent, transitions_markdown(transitions), "transitions.md")
+    client.log_dict(parent, {"agent_calls": calls}, "agent_calls.json")
+    tags = [
+        RunTag(f"transition.{n:04d}", f"{t['source']} -> {t['target']}: {t['why']}"[:5000])
+        for n, t in enumerate(transitions, 1)
+    ]
+    step = transitions[-1]["iteration"] if transitions else 0
+    rollbacks = sum(t["target"] == "rollback" for t in transitions)
+    counts = {
+        "graph/transitions": len(transitions),
+        "graph/rollbacks": rollbacks,
+        "llm/calls": len(calls),
+        "llm/repaired": sum(c["status"] == "repaired" for c in calls),
+        "llm/fallbacks": sum(c["status"] == "fallback" for c in calls),
+        "llm/input_tokens": sum(c["input_tokens"] for c in calls),
+        "llm/output_tokens": sum(c["output_tokens"] for c in calls),
+    }
+    metrics = [Metric(k, float(v), stamp, step) for k, v in counts.items()]
+    for start in range(0, len(tags), 900):
+        client.log_batch(
+            parent, tags=tags[start : start + 900], metrics=metrics if start == 0 else []
+        )
+    if not tags:
+        client.log_batch(parent, metrics=metrics)
+
+
+def session_end(
+    client: Any, experiment_id: str, parent: str, final: dict[str, Any], summary: str, status: str
+) -> None:
+    """Record the final refit's metrics and the summary on the session run, and close it."""
+    import time
+
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    metrics = [Metric(f"test_{k}", float(v), now, 0) for k, v in final.get("test", {}).items()]
+    metrics += [Metric(f"final_val_{k}", float(v), now, 0) for k, v in final.get("val", {}).items()]
+    if metrics:
+        client.log_batch(parent, metrics=metrics)
+    client.log_dict(parent, final, "final.json")
+    client.log_text(parent, summary, "summary.md")
+    client.set_tag(parent, "lgt.best_trial", str(final.get("trial")))
+    set_status(client, parent, status)
+
+
+def proposal_markdown(proposal: dict[str, Any]) -> str:
+    """Render a proposal as readable markdown."""
+    lines = [
+        f"# Proposal for trial {proposal['for_trial']}",
+        "",
+        f"Base: trial {proposal['base']}  ",
+        f"Status: {proposal['status']}",
+        "",
+        "| knob | from | to | reason |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {c['knob']} | {c['old']} | {c['new']} | {_cell(c['reason'])} |"
+        for c in proposal["changes"]
+    ]
+    lines += [
+        "",
+        f"**Rationale.** {proposal['rationale']}",
+        "",
+        f"**Expected effect.** {proposal['expected_effect']}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def verdict_markdown(verdict: dict[str, Any]) -> str:
+    """Render a verdict as readable markdown."""
+    lines = [
+        f"# Verdict on trial {verdict['trial']}: {verdict['outcome']} ({verdict['delta']:+.4g})",
+        "",
+        f"Status: {verdict['status']}",
+        "",
+        "## Diagnosis (textual gradient)",
+        "",
+        verdict["diagnosis"],
+        "",
+        "## Suggestions",
+        "",
+    ]
+    lines += [f"- {s}" for s in verdict["suggestions"]] or ["(none)"]
+    return "\n".join(lines) + "\n"
+
+
+def transitions_markdown(transitions: list[dict[str, Any]]) -> str:
+    """Render the graph's transitions as a markdown table."""
+    lines = ["| # | trial | from | to | why |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {n} | {t['iteration']} | {t['source']} | {t['target']} | {_cell(t['why'])} |"
+        for n, t in enumerate(transitions, 1)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return json.dumps(str(text))[1:-1].replace("|", "\\|")

@@ -1,0 +1,116 @@
+"""The state of a tuning session: what evolves as the graph runs, checkpointed after each step.
+
+Lists only grow, through their declared reducers; nodes return partial updates and never
+mutate what they read. Everything derived (the best trial, the changes that hurt) is
+computed from these lists by :mod:`lgt_graph.history`, never stored twice.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+from lgt_graph.space import Config, Value
+
+
+class ChangeRecord(TypedDict):
+    """One knob changed by a proposal, and why."""
+
+    knob: str
+    old: Value | None
+    new: Value
+    reason: str
+
+
+class ProposalRecord(TypedDict):
+    """A proposal as applied: the changes to the base trial's configuration."""
+
+    for_trial: int
+    base: int | None
+    changes: list[ChangeRecord]
+    rationale: str
+    expected_effect: str
+    status: str
+    """How it was obtained: ok, repaired (after one error was sent back), or fallback: why."""
+
+
+class Trial(TypedDict):
+    """One pass through the train node: the unit every method's budget counts."""
+
+    index: int
+    config: Config
+    base: int | None
+    changes: list[ChangeRecord]
+    result: dict[str, Any]
+    """TrialResult.to_dict(): curves, validation metrics, status, diagnostics."""
+    score: float | None
+    """The validation primary metric; None when the trial failed."""
+    prompt_version: int
+    timestamp: int
+    """Milliseconds since the epoch when the trial ended; written with its MLflow records."""
+
+
+class VerdictRecord(TypedDict):
+    """The Evaluator's judgement of one trial."""
+
+    trial: int
+    outcome: str
+    delta: float
+    diagnosis: str
+    suggestions: list[str]
+    status: str
+
+
+class PromptVersion(TypedDict):
+    """One version of the Advisor's guidance, as the Optimizer rewrote it."""
+
+    version: int
+    guidance: str
+    why: str
+    after_trial: int
+    status: str
+
+
+class Transition(TypedDict):
+    """One edge the graph took: from which node to which, at which trial, and why."""
+
+    iteration: int
+    source: str
+    target: str
+    why: str
+
+
+class AgentCall(TypedDict):
+    """One agent's exchange with the chat model: how it ended and what it cost."""
+
+    agent: str
+    trial: int
+    status: str
+    attempts: int
+    input_tokens: int
+    output_tokens: int
+    error: str
+
+
+class State(TypedDict, total=False):
+    """The whole session, as LangGraph checkpoints it."""
+
+    trials: Annotated[list[Trial], operator.add]
+    proposals: Annotated[list[ProposalRecord], operator.add]
+    verdicts: Annotated[list[VerdictRecord], operator.add]
+    prompts: Annotated[list[PromptVersion], operator.add]
+    transitions: Annotated[list[Transition], operator.add]
+    agent_calls: Annotated[list[AgentCall], operator.add]
+    config: Config
+    """The configuration the next train step fits."""
+    base: int | None
+    """The trial whose configuration ``config`` changes (None for the default start)."""
+    pending_changes: list[ChangeRecord]
+    """The changes that turned the base configuration into ``config``."""
+    route: str
+    """Where the graph goes after evaluate: optimize, rollback or finalize."""
+    route_reason: str
+    last_node: str
+    """The node that ran last, so each transition knows where it came from."""
+    final: dict[str, Any]
+    """The refit of the best configuration and its test metrics."""

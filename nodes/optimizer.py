@@ -1,0 +1,40 @@
+"""Optimize: rewrite the Advisor's guidance from what the session's history shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from lgt_graph import history
+from lgt_graph.agents import ask, call_record
+from lgt_graph.context import Context
+from lgt_graph.prompting import INITIAL_GUIDANCE, optimizer_messages
+from lgt_graph.schemas import PromptRewrite
+from lgt_graph.state import PromptVersion, State
+
+
+def llm_optimizer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Ask for a rewrite; a different guidance becomes the next prompt version."""
+    ctx = runtime.context
+    trials = len(state.get("trials", []))
+    answer = ask(ctx.model, optimizer_messages(state, ctx), PromptRewrite, options=ctx.options)
+    update: dict[str, Any] = {"agent_calls": [call_record("optimizer", trials, answer)]}
+    current = history.current_prompt(state)
+    old = current["guidance"] if current else INITIAL_GUIDANCE
+    rewrite = answer.value
+    if rewrite is None or rewrite.guidance.strip() == old.strip():
+        return update  # a failed or unchanged rewrite keeps the current version
+    version = PromptVersion(
+        version=(current["version"] if current else 1) + 1,
+        guidance=rewrite.guidance.strip(),
+        why=rewrite.why,
+        after_trial=trials,
+        status=answer.status,
+    )
+    return {**update, "prompts": [version]}
+
+
+def frozen_prompt(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Keep the Advisor's prompt as it is (the 'no Optimizer' ablation)."""
+    return {}

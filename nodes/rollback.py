@@ -1,0 +1,22 @@
+"""Rollback: after a regression, the next proposal starts from the best configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from lgt_graph import history
+from lgt_graph.context import Context
+from lgt_graph.state import State
+
+
+def rollback(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Make the best trial (or, if none succeeded, the first) the base of the next proposal.
+
+    The regressed change is not forgotten: the history marks it, and the Advisor is
+    told not to repeat it.
+    """
+    best = history.best_trial(state, runtime.context.maximize)
+    target = best or history.trials(state)[0]
+    return {"base": target["index"], "config": target["config"]}
