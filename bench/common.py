@@ -29,8 +29,11 @@ def machine() -> str:
 def save(name: str, result: dict) -> Path:
     """Write a benchmark's result as JSON under bench/out/ and return the path."""
     OUT.mkdir(exist_ok=True)
-    result = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-              "machine": machine(), **result}  # fmt: skip
+    result = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        **result,
+    }
     path = OUT / f"{name}.json"
     path.write_text(json.dumps(result, indent=2))
     return path

@@ -29,10 +29,17 @@ def hand_loop(X_train, y_train, X_val, y_val, epochs, batch_size, seed):
     Xv = torch.from_numpy(X_val.astype(np.float32) / 255.0)
     yv = torch.from_numpy(y_val)
     model = nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10),
-    )  # fmt: skip
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 7 * 7, 128),
+        nn.ReLU(),
+        nn.Linear(128, 10),
+    )
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
     accuracy = 0.0
@@ -62,10 +69,20 @@ def main() -> None:
 
     data = load_task_data(TASKS["mnist"], seed=0, max_train_samples=args.train_samples)
     space = space_for("image")
-    config = space.apply(space.default(), {
-        "model": "cnn", "depth": 2, "channels": 16, "width": 128, "epochs": args.epochs,
-        "batch_size": 64, "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9,
-    })  # fmt: skip
+    config = space.apply(
+        space.default(),
+        {
+            "model": "cnn",
+            "depth": 2,
+            "channels": 16,
+            "width": 128,
+            "epochs": args.epochs,
+            "batch_size": 64,
+            "optimizer": "sgd",
+            "learning_rate": 0.01,
+            "momentum": 0.9,
+        },
+    )
     threads = available_threads()  # what the trainer gives a CNN
     torch.set_num_threads(threads)
     # Warm both paths up (allocator, kernels) on a sliver of the data.
@@ -79,22 +96,29 @@ def main() -> None:
         ours.append(time.perf_counter() - started)
         acc_ours.append(result.metrics["accuracy"])
         started = time.perf_counter()
-        acc_hand.append(hand_loop(data.X_train, data.y_train, data.X_val, data.y_val,
-                                  args.epochs, 64, 0))  # fmt: skip
+        acc_hand.append(
+            hand_loop(data.X_train, data.y_train, data.X_val, data.y_val, args.epochs, 64, 0)
+        )
         hand.append(time.perf_counter() - started)
     ratio = statistics.median(hand) / statistics.median(ours)
     result = {
-        "command": "python -m bench.trainer_throughput " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
-        "train_examples": len(data.y_train), "val_examples": len(data.y_val),
-        "epochs": args.epochs, "torch_threads": threads,
-        "trainer_seconds": ours, "hand_loop_seconds": hand,
-        "trainer_val_accuracy": acc_ours, "hand_loop_val_accuracy": acc_hand,
+        "command": "python -m bench.trainer_throughput "
+        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
+        "train_examples": len(data.y_train),
+        "val_examples": len(data.y_val),
+        "epochs": args.epochs,
+        "torch_threads": threads,
+        "trainer_seconds": ours,
+        "hand_loop_seconds": hand,
+        "trainer_val_accuracy": acc_ours,
+        "hand_loop_val_accuracy": acc_hand,
         "throughput_ratio": ratio,
-    }  # fmt: skip
+    }
     path = save("trainer_throughput", result)
-    print(f"trainer median {statistics.median(ours):.2f}s, hand loop median "
-          f"{statistics.median(hand):.2f}s, throughput ratio {ratio:.3f} -> {path}")  # fmt: skip
+    print(
+        f"trainer median {statistics.median(ours):.2f}s, hand loop median "
+        f"{statistics.median(hand):.2f}s, throughput ratio {ratio:.3f} -> {path}"
+    )
 
 
 if __name__ == "__main__":

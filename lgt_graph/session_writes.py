@@ -110,10 +110,7 @@ def session_prompt(
     """Register a prompt version in MLflow's prompt registry, unless it is there already."""
     name = prompt_name(session)
     number = int(version["version"])
-    try:
-        existing = client.search_prompt_versions(name).prompt_versions
-    except Exception:  # the prompt does not exist yet
-        existing = []
+    existing = list(client.search_prompt_versions(name)) if client.get_prompt(name) else []
     if any(int(v.version) >= number for v in existing):
         return
     registered = client.register_prompt(
@@ -186,7 +183,7 @@ def session_end(
     client.log_dict(parent, final, "final.json")
     client.log_text(parent, summary, "summary.md")
     client.set_tag(parent, "lgt.best_trial", str(final.get("trial")))
-    set_status(client, parent, status)
+    set_status(client, experiment_id, parent, status)
 
 
 def proposal_markdown(proposal: dict[str, Any]) -> str:

@@ -228,7 +228,7 @@ def write_trial(
     return run_id
 
 
-def set_status(client: Any, run_id: str, status: str) -> None:
+def set_status(client: Any, experiment_id: str, run_id: str, status: str) -> None:
     """Set a run's status: RUNNING reopens it, FINISHED, FAILED or KILLED closes it."""
     if status == "RUNNING":
         client.update_run(run_id, status="RUNNING")

@@ -17,15 +17,27 @@ def run_cli(*args, cwd=None, env=None):
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "lgt_graph", *args],
-        capture_output=True, text=True, cwd=cwd, env=full_env, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=300,
+    )
 
 
 def test_trial_command_trains_prints_metrics_and_logs_the_run(store_uri, tmp_path):
     proc = run_cli(
-        "trial", "--task", "iris", "--set", "scaling=standard", "--set", "epochs=12",
-        "--tracking-uri", store_uri, cwd=tmp_path,
-    )  # fmt: skip
+        "trial",
+        "--task",
+        "iris",
+        "--set",
+        "scaling=standard",
+        "--set",
+        "epochs=12",
+        "--tracking-uri",
+        store_uri,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "val_accuracy" in proc.stdout
     assert "training: epochs: 30 -> 12, scaling: none -> standard" in proc.stderr
@@ -40,10 +52,23 @@ def test_trial_command_trains_prints_metrics_and_logs_the_run(store_uri, tmp_pat
 def test_default_store_is_mlflow_db_in_the_working_directory(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     proc = subprocess.run(
-        [sys.executable, "-m", "lgt_graph", "trial", "--task", "iris", "--quiet",
-         "--set", "model=linear"],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "lgt_graph",
+            "trial",
+            "--task",
+            "iris",
+            "--quiet",
+            "--set",
+            "model=linear",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "mlflow.db").is_file()
     assert f"mlflow ui --backend-store-uri sqlite:///{tmp_path / 'mlflow.db'}" in proc.stdout
@@ -130,11 +155,17 @@ def test_download_verifies_checksums_from_a_mirror(file_server, tmp_path, monkey
     from lgt_graph import download as module
 
     remotes = [
-        Remote("https://example.invalid/winequality-red.csv", "wine/winequality-red.csv",
-               hashlib.md5(good).hexdigest()),
-        Remote("https://example.invalid/winequality-white.csv", "wine/winequality-white.csv",
-               hashlib.md5(b"original").hexdigest()),
-    ]  # fmt: skip
+        Remote(
+            "https://example.invalid/winequality-red.csv",
+            "wine/winequality-red.csv",
+            hashlib.md5(good).hexdigest(),
+        ),
+        Remote(
+            "https://example.invalid/winequality-white.csv",
+            "wine/winequality-white.csv",
+            hashlib.md5(b"original").hexdigest(),
+        ),
+    ]
     monkeypatch.setitem(module.SOURCES, "wine", remotes)
     target = tmp_path / "data"
     with pytest.raises(UserError, match="checksum mismatch"):

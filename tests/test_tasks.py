@@ -60,8 +60,13 @@ def test_wine_is_red_wine_quality_regression(data_dir):
     assert "fixed_acidity" in ds.X.columns
     values, counts = np.unique(ds.y, return_counts=True)
     assert dict(zip(values.tolist(), counts.tolist(), strict=True)) == {
-        3: 10, 4: 53, 5: 681, 6: 638, 7: 199, 8: 18,
-    }  # fmt: skip
+        3: 10,
+        4: 53,
+        5: 681,
+        6: 638,
+        7: 199,
+        8: 18,
+    }
     assert TASKS["wine"].problem == "regression" and TASKS["wine"].primary == "mae"
 
 
@@ -157,11 +162,14 @@ def test_csv_task_infers_the_problem_and_encodes_categories(tmp_path):
     [
         (pd.DataFrame({"a": [1, 2, 3], "b": [0, 1, 0]}), "c", "no column 'c'; columns: a, b"),
         (pd.DataFrame({"a": range(9), "b": [1] * 9}), "b", "single class"),
-        (pd.DataFrame({"a": [f"id{i}" for i in range(90)], "b": [0, 1, 2] * 30}), "b",
-         "column 'a' is not numeric and has 90 distinct values"),
+        (
+            pd.DataFrame({"a": [f"id{i}" for i in range(90)], "b": [0, 1, 2] * 30}),
+            "b",
+            "column 'a' is not numeric and has 90 distinct values",
+        ),
         (pd.DataFrame({"b": [0, 1, 0]}), "b", "no feature columns"),
     ],
-)  # fmt: skip
+)
 def test_bad_csv_files_get_one_clear_error(tmp_path, frame, target, message):
     path = write_csv(tmp_path / "bad.csv", frame)
     with pytest.raises(UserError, match=message):

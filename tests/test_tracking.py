@@ -29,8 +29,9 @@ def test_a_trial_is_a_run_with_params_curves_and_tags(iris, store_uri, backgroun
     client = MlflowClient(store_uri)
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED"
-    assert run.data.params == {k: str(v).lower() if isinstance(v, bool) else str(v)
-                               for k, v in result.config.items()}  # fmt: skip
+    assert run.data.params == {
+        k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in result.config.items()
+    }
     assert run.data.tags["task"] == "iris" and run.data.tags["status"] == "ok"
     assert run.data.tags["diagnostics.epochs_run"] == "7"
     history = client.get_metric_history(run_id, "curve/val_loss")

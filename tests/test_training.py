@@ -28,8 +28,16 @@ def wine_like():
     base = TASKS["iris"].loader([])
     X = base.X.drop(columns=["petal_width"])
     y = base.X["petal_width"].to_numpy()
-    task = Task("petal", "tabular_regression", "", lambda d: None, "", lambda d: True,
-                ("mae", "rmse", "r2"), "mae")  # fmt: skip
+    task = Task(
+        "petal",
+        "tabular_regression",
+        "",
+        lambda d: None,
+        "",
+        lambda d: True,
+        ("mae", "rmse", "r2"),
+        "mae",
+    )
     return split(task, Dataset(X=X, y=y), seed=0)
 
 
@@ -43,8 +51,12 @@ def test_image_mlp_trial_records_curves_per_epoch(digits):
     assert result.ok and result.step_unit == "epoch"
     assert result.steps == [1, 2, 3]
     assert set(result.curves) == {
-        "train_loss", "val_loss", "train_accuracy", "val_accuracy", "val_macro_f1",
-    }  # fmt: skip
+        "train_loss",
+        "val_loss",
+        "train_accuracy",
+        "val_accuracy",
+        "val_macro_f1",
+    }
     assert all(len(v) == 3 for v in result.curves.values())
     assert result.curves["train_loss"][-1] < result.curves["train_loss"][0]
     assert result.metrics["accuracy"] == result.curves["val_accuracy"][-1]
@@ -54,11 +66,24 @@ def test_image_mlp_trial_records_curves_per_epoch(digits):
 
 def test_cnn_with_every_architecture_knob(digits):
     c = config(
-        digits, model="cnn", depth=2, channels=8, width=32, dropout=0.2, batch_norm=True,
-        activation="gelu", optimizer="adamw", lr_schedule="onecycle", learning_rate=0.02,
-        augmentation="flip_shift", input_normalization="standardize", label_smoothing=0.1,
-        class_weighting="balanced", grad_clip=1.0, epochs=6,
-    )  # fmt: skip
+        digits,
+        model="cnn",
+        depth=2,
+        channels=8,
+        width=32,
+        dropout=0.2,
+        batch_norm=True,
+        activation="gelu",
+        optimizer="adamw",
+        lr_schedule="onecycle",
+        learning_rate=0.02,
+        augmentation="flip_shift",
+        input_normalization="standardize",
+        label_smoothing=0.1,
+        class_weighting="balanced",
+        grad_clip=1.0,
+        epochs=6,
+    )
     result = train(c, digits)
     assert result.ok, result.reason
     assert result.curves["train_loss"][-1] < result.curves["train_loss"][0]
@@ -75,8 +100,15 @@ def test_same_seed_same_curves(digits):
 
 def test_early_stopping_keeps_the_best_epoch(iris):
     # A learning rate this high makes validation accuracy bounce; patience 2 stops it.
-    c = config(iris, epochs=60, optimizer="sgd", learning_rate=0.5, momentum=0.9,
-               scaling="standard", early_stopping_patience=2)  # fmt: skip
+    c = config(
+        iris,
+        epochs=60,
+        optimizer="sgd",
+        learning_rate=0.5,
+        momentum=0.9,
+        scaling="standard",
+        early_stopping_patience=2,
+    )
     result = train(c, iris)
     assert result.ok
     d = result.diagnostics
@@ -87,8 +119,9 @@ def test_early_stopping_keeps_the_best_epoch(iris):
 
 
 def test_divergence_is_a_failed_trial_not_an_exception(wine_like):
-    c = config(wine_like, optimizer="sgd", learning_rate=1.0, momentum=0.99, width=512,
-               polynomial_degree=3)  # fmt: skip
+    c = config(
+        wine_like, optimizer="sgd", learning_rate=1.0, momentum=0.99, width=512, polynomial_degree=3
+    )
     result = train(c, wine_like)
     assert result.status == "failed"
     assert re.match(

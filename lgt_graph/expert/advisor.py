@@ -19,7 +19,7 @@ from typing import Any
 
 from lgt_graph.expert.findings import Knobs, diagnose
 
-_ENTRY = re.compile(r"([a-z_]+)\s*(?:=\s*([\w.+-]+)|\s+(up|down)\b)?")
+_ENTRY = re.compile(r"([a-z_]+)(?:\s*=\s*([\w.+-]+)|\s+(up|down)\b)?")
 
 
 @dataclass

@@ -1,0 +1,67 @@
+"""Nodes a user could plug in with --node slot=tests.custom_nodes:Name; the tests use them."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from lgt_graph.nodes.train import train as real_train
+
+from lgt_graph import history
+
+
+def _propose(state, runtime, changes, reason):
+    ctx = runtime.context
+    base = history.trial(state, state.get("base"))
+    base_config = base["config"] if base else ctx.space.default()
+    config = ctx.space.apply(base_config, changes)
+    changed = [
+        {"knob": k, "old": base_config.get(k), "new": v, "reason": reason}
+        for k, v in changes.items()
+        if base_config.get(k) != v
+    ]
+    record = {
+        "for_trial": len(state.get("trials", [])) + 1,
+        "base": base["index"] if base else None,
+        "changes": changed,
+        "rationale": reason,
+        "expected_effect": "a test",
+        "status": "custom",
+    }
+    return {"config": config, "pending_changes": changed, "proposals": [record]}
+
+
+class SabotageAdvisor:
+    """Improve once (scale the features), then propose a learning rate that diverges."""
+
+    def __call__(self, state, runtime):
+        if len(state.get("trials", [])) == 1:
+            return _propose(state, runtime, {"scaling": "standard"}, "scale the features")
+        trial = len(state.get("trials", []))
+        return _propose(
+            state,
+            runtime,
+            {
+                "optimizer": "sgd",
+                "learning_rate": 1.0,
+                "momentum": 0.99,
+                "depth": 6,
+                "width": 1020 + trial,
+            },
+            "a learning rate far too large",
+        )
+
+
+def stale_advisor(state, runtime):
+    """Always shorten training: every trial is worse than the first."""
+    trial = len(state.get("trials", []))
+    return _propose(state, runtime, {"epochs": max(1, 6 - trial)}, "shorter training")
+
+
+def train_then_die(state, runtime):
+    """Train; at the trial named by LGT_TEST_DIE_AT, kill this process before the checkpoint."""
+    update = real_train(state, runtime)
+    die_at = os.environ.get("LGT_TEST_DIE_AT")
+    if die_at and len(state.get("trials", [])) + 1 == int(die_at):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return update

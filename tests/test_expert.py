@@ -1,0 +1,284 @@
+import itertools
+
+from lgt_graph.context import Settings
+from lgt_graph.expert.advisor import parse_guidance, propose
+from lgt_graph.expert.findings import Knobs, diagnose
+from lgt_graph.expert.judge import judge, outcome, rewrite
+from lgt_graph.routing import decide
+from lgt_graph.space import space_for
+
+PROFILE = {
+    "task": "t",
+    "family": "image",
+    "problem": "classification",
+    "primary_metric": "accuracy",
+    "direction": "maximize",
+    "classes": 10,
+    "channels": 1,
+    "smallest_class_share": 0.09,
+}
+CONFIG = space_for("image").default()
+
+
+def curve(values, best_high=False):
+    best = max(values) if best_high else min(values)
+    at = values.index(best) + 1
+    third = values[-max(2, len(values) // 3) :]
+    steps = list(itertools.pairwise(values))
+    turns = sum(1 for (a, b), (_, c) in itertools.pairwise(steps) if (b - a) * (c - b) < 0)
+    scale = sum(abs(v) for v in values) / len(values)
+    swing = sum(abs(b - a) for a, b in itertools.pairwise(values)) / (len(values) - 1) / scale
+    return {
+        "first": values[0],
+        "last": values[-1],
+        "best": best,
+        "best_at": at,
+        "tail_change": (third[-1] - third[0]) / scale,
+        "direction_changes": turns,
+        "swing": swing,
+    }
+
+
+def summary(train, val, acc, f1=None):
+    s = {
+        "status": "ok",
+        "step_unit": "epoch",
+        "steps_run": len(train),
+        "primary": "accuracy",
+        "train_loss": curve(train),
+        "val_loss": curve(val),
+        "val_accuracy": curve(acc, True),
+        "validation": {"accuracy": acc[-1], "macro_f1": f1 if f1 is not None else acc[-1]},
+    }
+    s["gap"] = (val[-1] - train[-1]) / val[-1]
+    s["val_loss_rise"] = (val[-1] - min(val)) / min(val)
+    return s
+
+
+def names(findings):
+    return [f.name for f in findings]
+
+
+def test_overfitting_calls_for_regularisation():
+    s = summary(
+        [1.0, 0.5, 0.3, 0.2, 0.1, 0.05, 0.03, 0.02],
+        [1.0, 0.6, 0.5, 0.52, 0.58, 0.65, 0.7, 0.75],
+        [0.6, 0.8, 0.85, 0.85, 0.84, 0.84, 0.83, 0.83],
+    )
+    found = diagnose(s, CONFIG, PROFILE, Knobs())
+    assert names(found)[0] == "overfitting"
+    assert found[0].changes == {"dropout": 0.2, "early_stopping_patience": 3}
+    assert "bottomed at epoch 3" in found[0].evidence
+
+
+def test_slow_convergence_adds_momentum_to_plain_sgd():
+    s = summary(
+        [2.0, 1.6, 1.3, 1.1, 0.95, 0.85],
+        [2.0, 1.65, 1.35, 1.15, 1.0, 0.9],
+        [0.3, 0.5, 0.6, 0.66, 0.7, 0.73],
+    )
+    found = diagnose(s, CONFIG, PROFILE, Knobs())
+    assert names(found) == ["slow convergence"]
+    assert found[0].changes == {"momentum": 0.9}
+
+
+def test_oscillation_lowers_the_learning_rate():
+    s = summary(
+        [1.0, 0.8, 0.9, 0.7, 0.85, 0.6, 0.8, 0.65],
+        [1.0, 0.6, 1.1, 0.7, 1.2, 0.6, 1.0, 0.7],
+        [0.5, 0.7, 0.5, 0.7, 0.5, 0.7, 0.5, 0.7],
+    )
+    found = diagnose(s, CONFIG, PROFILE, Knobs())
+    assert "oscillation" in names(found)
+    osc = found[names(found).index("oscillation")]
+    assert osc.changes["learning_rate"] < CONFIG["learning_rate"]
+    assert osc.changes["lr_schedule"] == "cosine"
+
+
+def test_divergence_and_data_scale_findings():
+    failed = {"status": "failed", "failure": "diverged: training loss became nan at epoch 2"}
+    found = diagnose(failed, {**CONFIG, "learning_rate": 0.1}, PROFILE, Knobs())
+    assert found[0].name == "divergence"
+    assert found[0].changes["learning_rate"] == 0.01 and found[0].changes["grad_clip"] == 1.0
+    tabular = {
+        **PROFILE,
+        "family": "tabular_regression",
+        "problem": "regression",
+        "feature_std_ratio": 900.0,
+        "feature_abs_mean_max": 1400.0,
+        "target_std": 115.0,
+        "target_mean": 206.0,
+        "target_skew": 0.98,
+        "target_min": 15.0,
+    }
+    config = space_for("tabular_regression").default()
+    s = {"status": "ok", "steps_run": 2, "validation": {"mae": 50.0}, "primary": "mae"}
+    found = diagnose(s, config, tabular, Knobs())
+    assert names(found)[:2] == ["unscaled features", "target scale"]
+    assert found[0].changes == {"scaling": "standard"} and found[1].changes == {
+        "target_transform": "log"
+    }
+
+
+def test_imbalance_is_seen_in_the_macro_f1_gap():
+    s = summary(
+        [0.7, 0.69, 0.69, 0.69, 0.69],
+        [0.7, 0.69, 0.69, 0.69, 0.69],
+        [0.61, 0.61, 0.61, 0.61, 0.61],
+        f1=0.38,
+    )
+    profile = {**PROFILE, "classes": 2, "smallest_class_share": 0.39}
+    found = diagnose(s, CONFIG, profile, Knobs())
+    assert "class imbalance" in names(found)
+
+
+def test_guidance_lines_are_parsed():
+    parsed = parse_guidance(
+        "Prefer: model=gbm (+0.08); learning_rate up\n- Avoid: dropout\n"
+        "Try next: model=random_forest"
+    )
+    assert parsed == {
+        "prefer": [("model", "gbm"), ("learning_rate", "up")],
+        "avoid": [("dropout", None)],
+        "try": [("model", "random_forest")],
+    }
+
+
+def advisor_facts(**over):
+    space = space_for("image")
+    knobs = {
+        k.name: {
+            "dimension": k.dimension,
+            "kind": k.kind,
+            "choices": list(k.choices),
+            "low": k.low,
+            "high": k.high,
+            "log": k.log,
+            "default": k.default,
+            "used_by": list(k.used_by),
+        }
+        for k in space.knobs.values()
+    }
+    s = summary(
+        [1.0, 0.5, 0.3, 0.2, 0.1, 0.05, 0.03, 0.02],
+        [1.0, 0.6, 0.5, 0.52, 0.58, 0.65, 0.7, 0.75],
+        [0.6, 0.8, 0.85, 0.85, 0.84, 0.84, 0.83, 0.83],
+    )
+    facts = {
+        "task": PROFILE,
+        "space": knobs,
+        "base": {"trial": 1, "config": CONFIG, "summary": s},
+        "history": [{"trial": 1, "model": "mlp"}],
+        "avoid": [],
+        "guidance": "",
+        "tried_digests": [],
+        "verdict": None,
+    }
+    return {**facts, **over}
+
+
+def test_the_advisor_follows_the_diagnosis_and_respects_avoid_and_guidance():
+    first = propose(advisor_facts())
+    assert {c["knob"] for c in first["changes"]} == {"dropout", "early_stopping_patience"}
+    assert "bottomed at epoch 3" in first["rationale"]
+    avoided = propose(advisor_facts(avoid=["dropout=0.2"]))
+    assert "dropout" not in {c["knob"] for c in avoided["changes"]}
+    guided = propose(advisor_facts(guidance="Avoid: dropout; early_stopping_patience"))
+    assert not {"dropout", "early_stopping_patience"} & {c["knob"] for c in guided["changes"]}
+    second = propose(advisor_facts(), attempt=2)
+    assert second["changes"] != first["changes"]
+
+
+def test_judge_outcomes_and_directional_suggestions():
+    assert outcome(0.9, None, True, 0.01) == "improved"
+    assert outcome(None, 0.9, True, 0.01) == "regressed"
+    assert outcome(0.895, 0.9, True, 0.01) == "neutral"
+    assert outcome(0.85, 0.9, True, 0.01) == "regressed"
+    assert outcome(40.0, 42.0, False, 0.01) == "improved"
+    s = summary(
+        [1.0, 0.8, 0.6, 0.5, 0.45, 0.42],
+        [1.0, 0.8, 0.62, 0.52, 0.48, 0.46],
+        [0.6, 0.7, 0.8, 0.84, 0.86, 0.87],
+    )
+    facts = {
+        "task": PROFILE,
+        "maximize": True,
+        "primary": "accuracy",
+        "tolerance": 0.01,
+        "trial": {
+            "index": 3,
+            "score": 0.87,
+            "config": CONFIG,
+            "summary": s,
+            "changes": [{"knob": "learning_rate", "old": 0.01, "new": 0.03}],
+        },
+        "parent": {"index": 2, "score": 0.8},
+        "best_before": {"index": 2, "score": 0.8},
+    }
+    verdict = judge(facts)
+    assert verdict["outcome"] == "improved" and abs(verdict["delta"] - 0.07) < 1e-9
+    assert "Changing learning_rate 0.01 -> 0.03 moved accuracy from 0.8000" in verdict["diagnosis"]
+    assert verdict["suggestions"][0].startswith("learning_rate=0.09: moving it from 0.01 to 0.03")
+
+
+def test_rewrite_prefers_what_helped_and_avoids_what_hurt():
+    history = [
+        {
+            "trial": 1,
+            "changes": [],
+            "score": 0.8,
+            "outcome": "improved",
+            "delta": 0.0,
+            "model": "mlp",
+        },
+        {
+            "trial": 2,
+            "changes": [{"knob": "learning_rate", "old": 0.01, "new": 0.03}],
+            "score": 0.85,
+            "outcome": "improved",
+            "delta": 0.05,
+            "model": "mlp",
+        },
+        {
+            "trial": 3,
+            "changes": [{"knob": "augmentation", "old": "none", "new": "flip"}],
+            "score": 0.82,
+            "outcome": "regressed",
+            "delta": -0.03,
+            "model": "mlp",
+        },
+    ]
+    out = rewrite({"task": PROFILE, "maximize": True, "history": history, "guidance": ""})
+    assert "Prefer: learning_rate up (+0.05)" in out["guidance"]
+    assert "Avoid: augmentation=flip (-0.03)" in out["guidance"]
+    assert "Try next: model=cnn" in out["guidance"]
+    parsed = parse_guidance(out["guidance"])
+    assert ("augmentation", "flip") in parsed["avoid"]
+
+
+def test_decide_stops_rolls_back_or_goes_on():
+    def trial(i, score):
+        return {"index": i, "score": score, "changes": []}
+
+    def verdict(i, outcome_, delta=0.0):
+        return {"trial": i, "outcome": outcome_, "delta": delta}
+
+    s = Settings(task="iris", budget=5, patience=2, tolerance=0.01)
+    state = {
+        "trials": [trial(1, 0.8), trial(2, 0.7)],
+        "verdicts": [verdict(1, "improved"), verdict(2, "regressed", -0.1)],
+    }
+    assert decide(state, s, True)[0] == "rollback"
+    state = {
+        "trials": [trial(1, 0.8), trial(2, 0.85)],
+        "verdicts": [verdict(1, "improved"), verdict(2, "improved", 0.05)],
+    }
+    assert decide(state, s, True)[0] == "optimize"
+    state = {"trials": [trial(1, 0.8), trial(2, 0.8), trial(3, 0.79)], "verdicts": []}
+    route, why = decide(state, s, True)
+    assert route == "finalize" and "patience 2" in why
+    done = {"trials": [trial(i, 0.8 + i / 100) for i in range(1, 6)], "verdicts": []}
+    assert decide(done, s, True) == ("finalize", "the budget of 5 trials is spent")
+    target = Settings(task="iris", budget=9, stop_at=0.84)
+    route, why = decide(done, target, True)
+    assert route == "finalize" and "reached 0.85" in why

@@ -1,0 +1,262 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from lgt_graph.context import Settings
+from lgt_graph.registry import resolve
+from lgt_graph.session import run_session
+from lgt_graph.session_writes import prompt_name
+from tests.openai_server import ScriptedOpenAI
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "graph.mmd"
+
+
+def session(store_uri, tmp_path, **settings):
+    settings.setdefault("tracking_uri", store_uri)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    outcome = run_session(
+        Settings.resolve(**settings), checkpoints=str(tmp_path / "ck.db"), echo=lambda line: None
+    )
+    return outcome
+
+
+def runs_of(store_uri, outcome):
+    client = MlflowClient(store_uri)
+    exp = outcome.ctx.tracker.experiment_id
+    children = client.search_runs(
+        [exp], f"tags.mlflow.parentRunId = '{outcome.session_id}'", max_results=1000
+    )
+    return client, client.get_run(outcome.session_id), children
+
+
+def test_graph_shape_snapshot():
+    from lgt_graph.graph import build_graph
+
+    drawn = build_graph(resolve({})).get_graph().draw_mermaid()
+    if not SNAPSHOT.exists():  # first run writes the snapshot; review it in the diff
+        SNAPSHOT.write_text(drawn)
+    assert drawn == SNAPSHOT.read_text()
+    for edge in (
+        "train --> evaluate",
+        "evaluate -.-> rollback",
+        "evaluate -.-> finalize",
+        "rollback --> optimize",
+        "optimize --> advise",
+        "advise --> train",
+    ):
+        assert edge in drawn
+
+
+@pytest.mark.parametrize(
+    ("task", "budget", "extra"), [("iris", 5, {}), ("digits", 4, {"max_train_samples": 300})]
+)
+def test_offline_run_reaches_finalize_and_records_everything(
+    store_uri, tmp_path, task, budget, extra
+):
+    outcome = session(store_uri, tmp_path, task=task, budget=budget, **extra)
+    values = outcome.values
+    assert len(values["trials"]) == budget
+    assert values["final"]["status"] == "ok"
+    assert set(values["final"]["test"]) == {"accuracy", "macro_f1"}
+    assert values["transitions"][-1]["target"] == "finalize"
+    assert "budget of" in values["transitions"][-1]["why"]
+
+    client, parent, children = runs_of(store_uri, outcome)
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["task"] == task and parent.data.tags["llm"] == "heuristic"
+    assert parent.data.tags["budget"] == str(budget)
+    assert "test_accuracy" in parent.data.metrics
+    trial_runs = [r for r in children if r.data.tags.get("kind") == "trial"]
+    assert sorted(int(r.data.tags["lgt.trial"]) for r in trial_runs) == list(range(1, budget + 1))
+    history = client.get_metric_history(outcome.session_id, "trial/val_accuracy")
+    assert sorted(m.step for m in history) == list(range(1, budget + 1))
+    # the transitions: tags on the parent, and the table artifact
+    tags = {k: v for k, v in parent.data.tags.items() if k.startswith("transition.")}
+    assert len(tags) == len(values["transitions"])
+    assert tags["transition.0001"].startswith("__start__ -> train")
+    table = json.loads(
+        Path(
+            client.download_artifacts(outcome.session_id, "transitions.json", str(tmp_path))
+        ).read_text()
+    )
+    assert len(table["transitions"]) == len(values["transitions"])
+    # every prompt version is in the registry, and trials name the version they used
+    versions = client.search_prompt_versions(prompt_name(outcome.session_id))
+    assert sorted(int(v.version) for v in versions) == [p["version"] for p in values["prompts"]]
+    for run in trial_runs:
+        used = run.data.tags["lgt.prompt_version"]
+        assert json.loads(run.data.tags["mlflow.linkedPrompts"])[0]["version"] == used
+    # proposals and verdicts are readable artifacts on the trial runs
+    second = next(r for r in trial_runs if r.data.tags["lgt.trial"] == "2")
+    proposal = Path(client.download_artifacts(second.info.run_id, "proposal.md", str(tmp_path)))
+    assert "| knob | from | to | reason |" in proposal.read_text()
+    verdict = Path(client.download_artifacts(second.info.run_id, "verdict.md", str(tmp_path)))
+    assert "Diagnosis (textual gradient)" in verdict.read_text()
+
+
+def test_a_regression_takes_the_rollback_edge(store_uri, tmp_path):
+    outcome = session(
+        store_uri,
+        tmp_path,
+        task="iris",
+        budget=4,
+        nodes={"advisor": "tests.custom_nodes:SabotageAdvisor"},
+    )
+    values = outcome.values
+    scores = [t["score"] for t in values["trials"]]
+    assert scores[1] is not None and scores[2] is None  # trial 3 diverged
+    rollbacks = [t for t in values["transitions"] if t["target"] == "rollback"]
+    assert rollbacks and rollbacks[0]["source"] == "evaluate"
+    assert "trial 3 regressed" in rollbacks[0]["why"]
+    assert values["trials"][3]["base"] == 2  # trial 4 starts again from the best
+    assert values["verdicts"][2]["outcome"] == "regressed"
+
+
+def test_patience_stops_early(store_uri, tmp_path):
+    outcome = session(
+        store_uri,
+        tmp_path,
+        task="iris",
+        budget=10,
+        patience=2,
+        nodes={"advisor": "tests.custom_nodes:stale_advisor"},
+    )
+    values = outcome.values
+    assert len(values["trials"]) == 3
+    assert "patience 2" in values["transitions"][-1]["why"]
+    assert values["final"]["trial"] == 1
+
+
+def test_swapping_nodes_changes_behaviour(store_uri, tmp_path):
+    default = session(store_uri, tmp_path, task="iris", budget=3).values
+    swapped = session(
+        store_uri,
+        tmp_path / "b",
+        task="iris",
+        budget=3,
+        nodes={"advisor": "random", "evaluator": "numeric", "optimizer": "none"},
+    ).values
+    assert [p["status"] for p in swapped["proposals"]] == ["random", "random"]
+    assert all(
+        c["reason"] == "random change (no language guidance)"
+        for p in swapped["proposals"]
+        for c in p["changes"]
+    )
+    assert [v["status"] for v in swapped["verdicts"]] == ["numeric"] * 3
+    assert all(v["suggestions"] == [] for v in swapped["verdicts"])
+    assert len(swapped["prompts"]) == 1
+    assert not swapped.get("agent_calls")
+    assert [p["status"] for p in default["proposals"]] == ["ok", "ok"]
+    assert all(v["suggestions"] for v in default["verdicts"][1:])
+    assert [t["config"] for t in default["trials"]] != [t["config"] for t in swapped["trials"]]
+
+
+def test_settings_precedence_explicit_then_environment_then_default(monkeypatch):
+    monkeypatch.delenv("LGT_BUDGET", raising=False)
+    assert Settings.resolve(task="iris").budget == 10
+    monkeypatch.setenv("LGT_BUDGET", "7")
+    monkeypatch.setenv("LGT_LLM", "openai:x")
+    assert Settings.resolve(task="iris").budget == 7
+    assert Settings.resolve(task="iris").llm == "openai:x"
+    assert Settings.resolve(task="iris", budget=3).budget == 3
+    monkeypatch.setenv("LGT_BUDGET", "many")
+    with pytest.raises(Exception, match="LGT_BUDGET='many' is not a valid budget"):
+        Settings.resolve(task="iris")
+
+
+def proposal(knob, value, reason="the curves say so"):
+    return {
+        "args": {
+            "changes": [{"knob": knob, "value": value, "reason": reason}],
+            "rationale": "scripted",
+            "expected_effect": "better",
+        }
+    }
+
+
+VERDICT = {
+    "args": {
+        "outcome": "neutral",
+        "delta": 0.0,
+        "diagnosis": "scripted diagnosis",
+        "suggestions": ["epochs=60: train longer"],
+    }
+}
+REWRITE = {"args": {"guidance": "Prefer: scaling=standard", "why": "it helped"}}
+
+
+def test_a_run_through_chatopenai_against_a_local_server(store_uri, tmp_path, monkeypatch):
+    script = {
+        "Proposal": [
+            proposal("scaling", "standard"),
+            {"arguments": '{"changes": [{"knob": "epochs", "value": '},  # truncated JSON
+            proposal("epochs", 60),
+        ],
+        "Verdict": [VERDICT],
+        "PromptRewrite": [REWRITE],
+    }
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with ScriptedOpenAI(script) as server:
+        outcome = session(
+            store_uri,
+            tmp_path,
+            task="iris",
+            budget=3,
+            llm="openai:scripted",
+            base_url=server.url,
+            max_retries=0,
+        )
+        requests = list(server.requests)
+    values = outcome.values
+    assert len(values["trials"]) == 3 and values["final"]["status"] == "ok"
+    changes = [[(c["knob"], c["new"]) for c in t["changes"]] for t in values["trials"]]
+    assert changes == [[], [("scaling", "standard")], [("epochs", 60)]]
+    advisor_calls = [c for c in values["agent_calls"] if c["agent"] == "advisor"]
+    assert [c["status"] for c in advisor_calls] == ["ok", "repaired"]
+    assert values["verdicts"][1]["diagnosis"] == "scripted diagnosis"
+    assert values["prompts"][-1]["guidance"] == "Prefer: scaling=standard"
+    # the repair sent the error back to the model, answering its broken tool call
+    repair = next(r for r in requests if any(m.get("role") == "tool" for m in r["messages"]))
+    assert "could not be used" in repair["messages"][-1]["content"]
+    assert all(r["model"] == "scripted" for r in requests)
+    _client, parent, _ = runs_of(store_uri, outcome)
+    assert parent.data.metrics["llm/input_tokens"] == 100 * len(requests)
+    assert parent.data.metrics["llm/repaired"] == 1
+
+
+def test_an_interrupted_run_resumes_to_the_same_number_of_trials(store_uri, tmp_path):
+    base = [
+        sys.executable,
+        "-m",
+        "lgt_graph",
+        "run",
+        "--tracking-uri",
+        store_uri,
+        "--checkpoints",
+        str(tmp_path / "ck.db"),
+    ]
+    args = ["--task", "iris", "--budget", "5", "--node", "train=tests.custom_nodes:train_then_die"]
+    env = {**os.environ, "LGT_TEST_DIE_AT": "3", "PYTHONPATH": str(Path(__file__).parents[1])}
+    killed = subprocess.run(base + args, capture_output=True, text=True, env=env, timeout=600)
+    assert killed.returncode == -9, killed.stderr
+    session_id = killed.stderr.split("session ")[1].split(":")[0]
+    env.pop("LGT_TEST_DIE_AT")
+    resumed = subprocess.run(
+        [*base, "--resume", session_id], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming session" in resumed.stderr and "after 2 trials" in resumed.stderr
+    client = MlflowClient(store_uri)
+    parent = client.get_run(session_id)
+    assert parent.info.status == "FINISHED"
+    trials = client.search_runs(
+        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{session_id}'"
+    )
+    assert sorted(int(r.data.tags["lgt.trial"]) for r in trials) == [1, 2, 3, 4, 5]
+    straight = session(store_uri, tmp_path / "straight", task="iris", budget=5)
+    assert len(straight.values["trials"]) == 5
