@@ -173,8 +173,16 @@ def advisor_facts(**over):
         "guidance": "",
         "tried_digests": [],
         "verdict": None,
+        "budget_left": 1,
     }
     return {**facts, **over}
+
+
+def test_the_advisor_tries_an_untried_model_family_first():
+    first = propose(advisor_facts(budget_left=5))
+    assert {c["knob"]: c["value"] for c in first["changes"]}["model"] == "cnn"
+    tried = propose(advisor_facts(budget_left=5, history=[{"trial": 1, "model": "cnn"}]))
+    assert "model" not in {c["knob"] for c in tried["changes"]}
 
 
 def test_the_advisor_follows_the_diagnosis_and_respects_avoid_and_guidance():

@@ -102,22 +102,73 @@ def _literal(raw: str) -> Any:
     return raw
 
 
-def explorations(
+def portfolio(
     base: dict[str, Any], profile: dict[str, Any], knobs: Knobs, tried_models: set[str]
 ) -> list[Candidate]:
-    """List the moves worth trying when no symptom calls for one, best first for this family."""
+    """List the model families not tried yet, each set up as a practitioner would start it."""
+    model = str(base.get("model"))
+    ideas: list[tuple[dict[str, Any], str]] = []
+    if profile["family"] == "image":
+        if model == "mlp" and "cnn" not in tried_models:
+            cnn = {"model": "cnn", "optimizer": "adam", "learning_rate": 0.001, "batch_norm": True}
+            ideas.append(
+                (
+                    cnn,
+                    "convolutions use the images' spatial structure, which an MLP on"
+                    " flattened pixels ignores; Adam and batch normalisation make the new"
+                    " net train quickly",
+                )
+            )
+    else:
+        if "gbm" not in tried_models and model != "gbm":
+            gbm = {
+                "model": "gbm",
+                "learning_rate": 0.1,
+                "n_estimators": 200,
+                "min_samples_leaf": 20,
+            }
+            ideas.append(
+                (
+                    gbm,
+                    "gradient-boosted trees are the strongest default on tabular data:"
+                    " they need no scaling and find interactions themselves",
+                )
+            )
+        if "random_forest" not in tried_models and model != "random_forest":
+            forest = {"model": "random_forest", "n_estimators": 300, "min_samples_leaf": 1}
+            ideas.append((forest, "a random forest averages deep trees and rarely needs tuning"))
+        if "linear" not in tried_models and model != "linear":
+            linear = {"model": "linear", "scaling": "standard", "l2_penalty": 1.0}
+            ideas.append(
+                (
+                    linear,
+                    "a regularised linear model on standardised features is a"
+                    " strong baseline when the signal is mostly additive",
+                )
+            )
+    return [
+        Candidate({k: knobs.clip(k, v) for k, v in c.items() if knobs.has(k)}, r, "model family")
+        for c, r in ideas
+    ]
+
+
+def fatigue(history: list[dict[str, Any]]) -> dict[str, int]:
+    """Count, per knob, its changes since the last improvement (none of which improved)."""
+    counts: dict[str, int] = {}
+    for row in reversed(history):
+        if row.get("outcome") == "improved":
+            break
+        for change in row.get("changes", []):
+            counts[change["knob"]] = counts.get(change["knob"], 0) + 1
+    return counts
+
+
+def explorations(base: dict[str, Any], profile: dict[str, Any], knobs: Knobs) -> list[Candidate]:
+    """List the moves worth trying when no symptom calls for one, best first for this model."""
     model = str(base.get("model"))
     lr = float(base.get("learning_rate", 0.01))
     ideas: list[tuple[dict[str, Any], str]] = []
     if profile["family"] == "image":
-        if model == "mlp" and "cnn" not in tried_models:
-            ideas.append(
-                (
-                    {"model": "cnn", "optimizer": "adam", "learning_rate": 0.001},
-                    "convolutions use the images' spatial structure, which an MLP on"
-                    " flattened pixels ignores; Adam makes the new net train quickly",
-                )
-            )
         if base.get("optimizer") == "sgd":
             ideas.append(
                 (
@@ -142,34 +193,29 @@ def explorations(
         ]
     else:
         regression = profile["problem"] == "regression"
-        if "gbm" not in tried_models and model != "gbm":
-            ideas.append(
-                (
-                    {"model": "gbm", "learning_rate": 0.1, "n_estimators": 200},
-                    "gradient-boosted trees are the strongest default on tabular data:"
-                    " they need no scaling and find interactions themselves",
-                )
-            )
         if model in ("mlp", "linear") and base.get("scaling") == "none":
             ideas.append(({"scaling": "standard"}, "standardised features train evenly"))
         if model == "gbm":
             n = int(base.get("n_estimators", 100))
+            leaf = int(base.get("min_samples_leaf", 1))
             ideas += [
                 (
                     {"learning_rate": lr / 2, "n_estimators": n * 2},
                     "smaller steps over more rounds generalise better",
                 ),
-                ({"min_samples_leaf": 20}, "larger leaves smooth the trees"),
-                ({"tree_max_depth": 6}, "shallower trees generalise"),
-                ({"learning_rate": lr * 2}, "faster boosting"),
+                ({"min_samples_leaf": max(leaf * 2, 20)}, "larger leaves smooth the trees"),
+                ({"tree_max_depth": 4}, "shallow trees generalise on small data"),
+                ({"min_samples_leaf": max(1, leaf // 4)}, "smaller leaves fit finer structure"),
+                ({"learning_rate": lr * 2, "n_estimators": max(50, n // 2)}, "faster boosting"),
             ]
-        if "random_forest" not in tried_models and model != "random_forest":
-            ideas.append(
-                (
-                    {"model": "random_forest", "n_estimators": 300},
-                    "a random forest averages deep trees and rarely needs tuning",
-                )
-            )
+        if model == "random_forest":
+            leaf = int(base.get("min_samples_leaf", 1))
+            trees = int(base.get("n_estimators", 100))
+            ideas += [
+                ({"min_samples_leaf": leaf + 2}, "larger leaves average out noise"),
+                ({"n_estimators": trees * 2}, "more trees, less variance"),
+                ({"tree_max_depth": 8}, "limited depth regularises the trees"),
+            ]
         if model == "mlp":
             ideas += [
                 ({"width": int(base.get("width", 64)) * 2}, "more hidden units"),
@@ -218,13 +264,18 @@ def propose(facts: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
     tried_models = {str(h.get("model")) for h in facts.get("history", [])}
 
     findings = diagnose(summary, base, profile, knobs) if summary else []
-    candidates = suggestions(facts.get("verdict"))
-    candidates += [
-        Candidate(f.changes, f.reason, f.name, f.evidence) for f in findings if f.changes
-    ]
-    candidates += explorations(base, profile, knobs, tried_models)
+    urgent = [f for f in findings if f.changes and f.priority <= 20]
+    other = [f for f in findings if f.changes and f.priority > 20]
+    candidates = [Candidate(f.changes, f.reason, f.name, f.evidence) for f in urgent]
+    if int(facts.get("budget_left", 2)) >= 2:
+        candidates += portfolio(base, profile, knobs, tried_models)
+    candidates += suggestions(facts.get("verdict"))
+    candidates += [Candidate(f.changes, f.reason, f.name, f.evidence) for f in other]
+    candidates += explorations(base, profile, knobs)
     preferred = guidance["prefer"] + guidance["try"]
     candidates.sort(key=lambda c: 0 if _touches(c, preferred, base) else 1)
+    tired = {k for k, n in fatigue(facts.get("history", [])).items() if n >= 2}
+    urgent_names = {f.name for f in urgent}
 
     usable: list[tuple[Candidate, dict[str, Any]]] = []
     for candidate in candidates:
@@ -238,6 +289,7 @@ def propose(facts: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
             or any(f"{k}={v}" in avoid for k, v in changes.items())
             or _touches(Candidate(changes, "", ""), guidance["avoid"], base)
             or digest(config) in tried
+            or (candidate.source not in urgent_names and bool(tired & set(changes)))
         ):
             continue
         if all(digest({**base, **c}) != digest(config) for _, c in usable):

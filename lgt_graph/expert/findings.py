@@ -106,7 +106,7 @@ def diagnose(
     ratio = float(profile.get("feature_std_ratio", 1.0))
     abs_mean = float(profile.get("feature_abs_mean_max", 0.0))
     unscaled = tabular and model in ("mlp", "linear") and config.get("scaling") == "none"
-    if unscaled and (ratio > 20 or abs_mean > 20):
+    if unscaled and (ratio > 2 or abs_mean > 2):
         kind = "quantile" if profile.get("skewed_features", 0) >= 2 else "standard"
         found.append(
             Finding(
