@@ -15,8 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
-from pydantic import BaseModel
+from langchain_core.runnables import RunnableSequence
+from pydantic import BaseModel, ValidationError
 
 from lgt_graph.errors import ConfigError
 from lgt_graph.schemas import Proposal
@@ -68,30 +70,28 @@ def ask(
     ``check`` turns the parsed reply into the value the caller needs, raising
     ValueError (or ConfigError) when the reply is well formed but unusable.
     """
-    structured = _structured(model, schema, tuple(sorted((options or {}).items())))
+    call, parse = _structured(model, schema, tuple(sorted((options or {}).items())))
     history = list(messages)
     tokens_in = tokens_out = 0
     error = ""
     for attempt in (1, 2):
         try:
-            out = structured.invoke(history)
+            raw = call.invoke(history)
         except endpoint_errors() as exc:
             reason = f"endpoint error: {type(exc).__name__}: {exc}"[:MAX_ERROR]
             return Answer(None, f"fallback: {reason}", attempt, tokens_in, tokens_out, reason)
-        raw = out.get("raw")
         usage = getattr(raw, "usage_metadata", None) or {}
         tokens_in += int(usage.get("input_tokens", 0))
         tokens_out += int(usage.get("output_tokens", 0))
-        parsed = out.get("parsed")
-        problem = out.get("parsing_error")
+        problem: BaseException | None = None
         value: Any = None
-        if problem is None and parsed is None:
-            problem = ValueError(f"the reply holds no {schema.__name__}")
-        if problem is None:
-            try:
-                value = check(parsed) if check is not None else parsed
-            except (ValueError, ConfigError) as exc:
-                problem = exc
+        try:
+            parsed = parse.invoke(raw)
+            if parsed is None:
+                raise ValueError(f"the reply holds no {schema.__name__}")
+            value = check(parsed) if check is not None else parsed
+        except (OutputParserException, ValidationError, ValueError, ConfigError) as exc:
+            problem = exc
         if problem is None:
             status = "ok" if attempt == 1 else "repaired"
             return Answer(value, status, attempt, tokens_in, tokens_out, error)
@@ -100,14 +100,24 @@ def ask(
     return Answer(None, f"fallback: {error}", 2, tokens_in, tokens_out, error)
 
 
-_RUNNABLES: dict[tuple[int, type[BaseModel], tuple[Any, ...]], Any] = {}
+_RUNNABLES: dict[tuple[int, type[BaseModel], tuple[Any, ...]], tuple[Any, Any]] = {}
 
 
-def _structured(model: Any, schema: type[BaseModel], options: tuple[Any, ...]) -> Any:
-    """Build ``model.with_structured_output(schema)`` once per model, schema and options."""
+def _structured(model: Any, schema: type[BaseModel], options: tuple[Any, ...]) -> tuple[Any, Any]:
+    """Split ``model.with_structured_output(schema)`` into its model call and its parser.
+
+    The chain is ``bound model | parser steps``. Calling the halves keeps the raw reply
+    for the repair message without ``include_raw``'s parallel branches, which start
+    threads on every call (two thirds of an agent step with the heuristic model).
+    """
     key = (id(model), schema, options)
     if key not in _RUNNABLES:
-        _RUNNABLES[key] = model.with_structured_output(schema, include_raw=True, **dict(options))
+        chain = model.with_structured_output(schema, **dict(options))
+        if not isinstance(chain, RunnableSequence):
+            raise TypeError(f"{type(model).__name__}.with_structured_output is not a sequence")
+        steps = chain.steps
+        parse = steps[1] if len(steps) == 2 else RunnableSequence(*steps[1:])
+        _RUNNABLES[key] = (steps[0], parse)
     return _RUNNABLES[key]
 
 

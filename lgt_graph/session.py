@@ -21,6 +21,8 @@ from lgt_graph.space import diff
 from lgt_graph.state import PromptVersion, State
 
 Echo = Callable[[str], None]
+TABLE_EVERY = 5
+"""Rewrite the transition and agent-call tables in MLflow every this many trials."""
 
 
 @dataclass
@@ -80,12 +82,15 @@ class Mirror:
         finished = bool(values.get("final")) and not self.seen.get("final")
         if verdicts or finished:
             self.seen["final"] = int(finished)
+            judged = len(values.get("verdicts", []))
             tracker.submit(
                 "session_progress",
                 parent=self.parent,
                 transitions=[dict(t) for t in values.get("transitions", [])],
                 calls=[dict(c) for c in values.get("agent_calls", [])],
                 stamp=int(time.time() * 1000),
+                # the tables are rewritten whole: every few trials and at the end
+                tables=finished or judged % TABLE_EVERY == 1,
             )
 
     def line(self, trial: Any, verdict: Any, proposal: Any) -> str:
@@ -284,6 +289,8 @@ class Outcome:
     session_id: str
     values: dict[str, Any]
     ctx: Context
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of the set-up, the graph's loop, and the final flush and close."""
 
 
 def run_session(
@@ -293,7 +300,10 @@ def run_session(
     echo: Echo = print,
 ) -> Outcome:
     """Run (or resume) a session to its end; return its final state."""
+    started = time.perf_counter()
     ctx, graph, store, resumed = open_session(settings, resume, checkpoints, echo)
+    seconds = {"setup": time.perf_counter() - started}
+    started = time.perf_counter()
     parent = ctx.session_id
     mirror = Mirror(ctx, parent, echo)
     config = {
@@ -314,13 +324,15 @@ def run_session(
     status = "FAILED"
     try:
         for values in graph.stream(
-            inputs, config, context=ctx, stream_mode="values", durability="sync"
+            inputs, config, context=ctx, stream_mode="values", durability="async"
         ):
             mirror.sync(values)
         values = graph.get_state(config).values
         if not values.get("final"):
             raise RuntimeError("the graph stopped before finalize")
         status = "FINISHED"
+        seconds["loop"] = time.perf_counter() - started
+        started = time.perf_counter()
     except KeyboardInterrupt:
         status = "KILLED"
         echo(f"interrupted; continue with: python -m lgt_graph run --resume {parent}")
@@ -342,4 +354,5 @@ def run_session(
             parent, {"FINISHED": "finished", "KILLED": "interrupted"}.get(status, "failed")
         )
         store.close()
-    return Outcome(parent, dict(values), ctx)
+    seconds["finish"] = time.perf_counter() - started
+    return Outcome(parent, dict(values), ctx, seconds)

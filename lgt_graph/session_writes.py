@@ -20,13 +20,23 @@ def prompt_name(session_id: str) -> str:
     return f"{PROMPT_PREFIX}{session_id[:12]}"
 
 
-def _find_trial(client: Any, experiment_id: str, parent: str, index: int) -> Any:
-    runs = client.search_runs(
-        [experiment_id],
-        f"tags.mlflow.parentRunId = '{parent}' and tags.`lgt.trial` = '{index}'",
-        max_results=5,
-    )
-    return runs[0] if runs else None
+_TRIAL_RUNS: dict[str, dict[int, tuple[str, str]]] = {}
+"""Per session: trial number -> (run id, status), read from MLflow once per writer process."""
+_TAGGED: dict[str, int] = {}
+"""Per session: how many transitions this writer process has already tagged."""
+
+
+def _trial_runs(client: Any, experiment_id: str, parent: str) -> dict[int, tuple[str, str]]:
+    if parent not in _TRIAL_RUNS:
+        runs = client.search_runs(
+            [experiment_id], f"tags.mlflow.parentRunId = '{parent}'", max_results=50000
+        )
+        _TRIAL_RUNS[parent] = {
+            int(r.data.tags["lgt.trial"]): (r.info.run_id, r.info.status)
+            for r in runs
+            if "lgt.trial" in r.data.tags
+        }
+    return _TRIAL_RUNS[parent]
 
 
 def session_trial(
@@ -45,11 +55,12 @@ def session_trial(
     from mlflow.entities import Metric
 
     index = int(trial["index"])
-    existing = _find_trial(client, experiment_id, parent, index)
-    if existing is not None:
-        if existing.info.status in ("FINISHED", "FAILED"):
-            return str(existing.info.run_id)
-        client.delete_run(existing.info.run_id)  # a write cut short: write it again
+    known = _trial_runs(client, experiment_id, parent)
+    if index in known:
+        run_id, status = known[index]
+        if status in ("FINISHED", "FAILED"):
+            return run_id
+        client.delete_run(run_id)  # a write cut short: write it again
     changes = ", ".join(f"{c['knob']}={c['new']}" for c in trial["changes"]) or "default"
     run_id = write_trial(
         client,
@@ -75,7 +86,9 @@ def session_trial(
         client.link_prompt_version_to_run(
             run_id, f"prompts:/{prompt_name(session)}/{prompt_version}"
         )
-    client.set_terminated(run_id, "FINISHED" if trial["result"]["status"] == "ok" else "FAILED")
+    status = "FINISHED" if trial["result"]["status"] == "ok" else "FAILED"
+    client.set_terminated(run_id, status)
+    known[index] = (run_id, status)
     stamp = int(trial["timestamp"])
     metrics = []
     if trial["score"] is not None:
@@ -93,10 +106,10 @@ def session_verdict(
     """Attach a verdict (the textual gradient) to its trial's run."""
     from mlflow.entities import Metric
 
-    run = _find_trial(client, experiment_id, parent, int(verdict["trial"]))
-    if run is None:
+    known = _trial_runs(client, experiment_id, parent).get(int(verdict["trial"]))
+    if known is None:
         raise RuntimeError(f"no run for trial {verdict['trial']} under session {parent}")
-    run_id = run.info.run_id
+    run_id = known[0]
     client.log_dict(run_id, verdict, "verdict.json")
     client.log_text(run_id, verdict_markdown(verdict), "verdict.md")
     client.set_tag(run_id, "lgt.verdict", verdict["outcome"])
@@ -136,17 +149,22 @@ def session_progress(
     transitions: list[dict[str, Any]],
     calls: list[dict[str, Any]],
     stamp: int,
+    tables: bool = True,
 ) -> None:
-    """Rewrite the transition table and the agent-call table; tag and count them."""
+    """Tag the new transitions and count them; with ``tables``, rewrite the two tables."""
     from mlflow.entities import Metric, RunTag
 
-    client.log_dict(parent, {"transitions": transitions}, "transitions.json")
-    client.log_text(parent, transitions_markdown(transitions), "transitions.md")
-    client.log_dict(parent, {"agent_calls": calls}, "agent_calls.json")
+    if tables:
+        client.log_dict(parent, {"transitions": transitions}, "transitions.json")
+        client.log_text(parent, transitions_markdown(transitions), "transitions.md")
+        client.log_dict(parent, {"agent_calls": calls}, "agent_calls.json")
+    done = _TAGGED.get(parent, 0)
     tags = [
         RunTag(f"transition.{n:04d}", f"{t['source']} -> {t['target']}: {t['why']}"[:5000])
         for n, t in enumerate(transitions, 1)
+        if n > done
     ]
+    _TAGGED[parent] = len(transitions)
     step = transitions[-1]["iteration"] if transitions else 0
     rollbacks = sum(t["target"] == "rollback" for t in transitions)
     counts = {

@@ -8,7 +8,10 @@ computed from these lists by :mod:`lgt_graph.history`, never stored twice.
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from typing import Annotated, Any, TypedDict
+
+from langgraph.channels.delta import DeltaChannel
 
 from lgt_graph.space import Config, Value
 
@@ -92,15 +95,29 @@ class AgentCall(TypedDict):
     error: str
 
 
+def extend(current: list[Any] | None, writes: Sequence[list[Any]]) -> list[Any]:
+    """Append every write's items, in order: the reducer of the growing lists."""
+    out = list(current or [])
+    for items in writes:
+        out.extend(items)
+    return out
+
+
+def _history(snapshot_every: int = 50) -> DeltaChannel[Any]:
+    # Checkpoints store only each step's new items and replay them on load, instead of
+    # re-serialising a session's whole history (trials hold their curves) at every step.
+    return DeltaChannel(extend, snapshot_frequency=snapshot_every)
+
+
 class State(TypedDict, total=False):
     """The whole session, as LangGraph checkpoints it."""
 
-    trials: Annotated[list[Trial], operator.add]
-    proposals: Annotated[list[ProposalRecord], operator.add]
-    verdicts: Annotated[list[VerdictRecord], operator.add]
+    trials: Annotated[list[Trial], _history()]
+    proposals: Annotated[list[ProposalRecord], _history()]
+    verdicts: Annotated[list[VerdictRecord], _history()]
     prompts: Annotated[list[PromptVersion], operator.add]
-    transitions: Annotated[list[Transition], operator.add]
-    agent_calls: Annotated[list[AgentCall], operator.add]
+    transitions: Annotated[list[Transition], _history()]
+    agent_calls: Annotated[list[AgentCall], _history()]
     config: Config
     """The configuration the next train step fits."""
     base: int | None

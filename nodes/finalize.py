@@ -27,5 +27,6 @@ def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             "val": result.metrics,
             "test": result.test_metrics,
             "reason": result.reason,
+            "wall_time": result.wall_time,
         }
     }

@@ -68,7 +68,9 @@ def judge(facts: dict[str, Any]) -> dict[str, Any]:
         if score is None or parent is None or parent.get("score") is None
         else ((score - parent["score"]) * (1 if maximize else -1))
     )
-    for change in changes:
+    # A change of model family changes what every other knob means: no credit to share out.
+    attributable = [] if any(c["knob"] == "model" for c in changes) else changes
+    for change in attributable:
         old, new = change["old"], change["new"]
         if (
             isinstance(new, bool)
