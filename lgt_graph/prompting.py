@@ -159,7 +159,9 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
             "score": base["score"] if base else None,
             "summary": trial_summary(base, ctx) if base else None,
         },
-        "best": {"trial": best["index"], "score": best["score"]} if best else None,
+        "best": {"trial": best["index"], "score": best["score"], "config": best["config"]}
+        if best
+        else None,
         "last": {
             "trial": last["index"],
             "config": last["config"],
@@ -184,6 +186,10 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
         space_text=space_text,
         base_trial=base["index"] if base else "none: the default configuration",
         base_is_best=bool(base and best and base["index"] == best["index"]),
+        best_line=(
+            f"trial {best['index']}, {ctx.primary} {best['score']:.4f}" if best else "none yet"
+        ),
+        best_config=json.dumps(best["config"]) if best else "none yet",
         base_config=json.dumps(base_config)
         + (
             "\n(differs from the default in: " + ", ".join(map(str, changed)) + ")"

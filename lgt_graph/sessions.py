@@ -37,6 +37,8 @@ class SessionStore:
         try:
             self.conn = sqlite3.connect(path, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
+            # Durable across a killed process (what resume is for) without an fsync per step.
+            self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute(
                 "CREATE TABLE IF NOT EXISTS lgt_sessions (id TEXT PRIMARY KEY, settings TEXT,"
                 " tracking_uri TEXT, experiment TEXT, status TEXT, created REAL, updated REAL)"

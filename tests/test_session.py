@@ -227,7 +227,7 @@ def test_a_run_through_chatopenai_against_a_local_server(store_uri, tmp_path, mo
     _client, parent, _ = runs_of(store_uri, outcome)
     assert parent.data.metrics["llm/input_tokens"] == 100 * len(requests)
     assert parent.data.metrics["llm/repaired"] == 1
-    traces = _client.search_traces(experiment_ids=[parent.info.experiment_id], flush=True)
+    traces = _client.search_traces(locations=[parent.info.experiment_id], flush=True)
     spans = [s for t in traces for s in t.data.spans if s.span_type == "CHAT_MODEL"]
     assert len(spans) == len(requests)  # every LLM call is traced in MLflow
 
