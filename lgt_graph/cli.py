@@ -46,6 +46,37 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _limit_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="KNOB=MAX",
+        help="narrow a numeric knob's range for every method: epochs=10 or batch_size=32:512",
+    )
+
+
+def parse_limits(flags: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """Parse ``--limit knob=MAX`` or ``knob=MIN:MAX`` flags into (low, high) ranges."""
+    from lgt_graph.space import FAMILIES, space_for
+
+    limits = {}
+    for flag in flags:
+        name, sep, value = flag.partition("=")
+        name = name.strip()
+        spaces = [space_for(f) for f in FAMILIES if name in space_for(f)]
+        if not sep or not spaces:
+            raise UserError(f"--limit expects knob=MAX or knob=MIN:MAX with a knob, got {flag!r}")
+        low_text, colon, high_text = value.partition(":")
+        try:
+            low = float(low_text) if colon else float(spaces[0][name].low or 0)
+            high = float(high_text if colon else value)
+        except ValueError:
+            raise UserError(f"--limit expects knob=MAX or knob=MIN:MAX, got {flag!r}") from None
+        limits[name] = (low, high)
+    return limits
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of every command."""
     parser = _Parser(prog=PROG, description=__doc__.splitlines()[0] if __doc__ else None)
@@ -116,6 +147,32 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--experiment", help="MLflow experiment (default: lgt-<task>)")
     run.add_argument("--checkpoints", help="checkpoint database (default: beside the MLflow store)")
     run.add_argument("--resume", metavar="ID", help="continue an interrupted session")
+    _limit_option(run)
+
+    compare = commands.add_parser(
+        "compare", help="compare LGT with NoTuning, random, grid, Bayesian and NAS baselines"
+    )
+    compare.add_argument("--task", required=True, help="tasks, comma-separated")
+    compare.add_argument(
+        "--methods",
+        default="none,random,grid,bayes,nas,lgt",
+        help="comma-separated from none, random, grid, bayes, nas, lgt (default: all)",
+    )
+    compare.add_argument("--budget", type=int, default=10, help="trials per method (default 10)")
+    compare.add_argument("--seeds", default="1", help="a count (3) or a list (0,1,2); default 1")
+    compare.add_argument("--out", required=True, help="folder for results.csv, .md and curves.png")
+    compare.add_argument(
+        "--sampler",
+        default="tpe",
+        choices=("tpe", "gp"),
+        help="Optuna sampler of the bayes method (default tpe)",
+    )
+    compare.add_argument("--llm", help="LGT's model: heuristic (default) or openai:MODEL")
+    compare.add_argument("--base-url", help="OpenAI-compatible endpoint for --llm openai:...")
+    compare.add_argument("--max-train-samples", type=int, metavar="N")
+    compare.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
+    compare.add_argument("--tracking-uri", help="MLflow store (default: ./mlflow.db)")
+    _limit_option(compare)
 
     download = commands.add_parser("download", help="fetch a dataset from its canonical source")
     download.add_argument("task", help="mnist, cifar10, wine or house")
@@ -273,6 +330,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         tracking_uri=args.tracking_uri,
         experiment=args.experiment,
+        limits=parse_limits(args.limit) or None,
     )
     try:
         outcome = run_session(settings, args.resume, args.checkpoints, echo=_err)
@@ -286,11 +344,53 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if outcome.values.get("final", {}).get("status") == "ok" else 1
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Run the comparison of LGT with the baselines; write and log the results."""
+    from lgt_graph.compare import log_comparison, parse_seeds, run_comparison
+
+    _check_data_dir(args.data_dir)
+    tasks = [t.strip() for t in args.task.split(",") if t.strip()]
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if args.budget < 1:
+        raise UserError(f"--budget must be at least 1 trial, got {args.budget}")
+    seeds = parse_seeds(args.seeds)
+    common = {
+        "llm": args.llm,
+        "base_url": args.base_url,
+        "max_train_samples": args.max_train_samples,
+        "data_dir": args.data_dir,
+        "tracking_uri": args.tracking_uri,
+        "limits": parse_limits(args.limit) or None,
+    }
+    for task in tasks:  # fail on a bad task or missing data before hours of work
+        from lgt_graph.tasks import get_task, load_task_data
+
+        load_task_data(get_task(task), 0, args.data_dir, args.max_train_samples)
+    out = Path(args.out)
+    rows = run_comparison(tasks, methods, args.budget, seeds, out, common, args.sampler, _err)
+    params = {
+        "tasks": ",".join(tasks),
+        "methods": ",".join(methods),
+        "budget": args.budget,
+        "seeds": ",".join(map(str, seeds)),
+        "sampler": args.sampler,
+        **{k: v for k, v in common.items() if v is not None},
+    }
+    run_id = log_comparison(rows, out, args.tracking_uri, params)
+    print((out / "results.md").read_text())
+    print(
+        f"wrote {out / 'results.csv'}, {out / 'results.md'}, {out / 'curves.png'};"
+        f" MLflow comparison run {run_id}"
+    )
+    return 0
+
+
 COMMANDS = {
     "tasks": cmd_tasks,
     "space": cmd_space,
     "trial": cmd_trial,
     "run": cmd_run,
+    "compare": cmd_compare,
     "download": cmd_download,
 }
 

@@ -9,7 +9,7 @@ space, the tracker and the chat model. Only the CLI builds a context.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -50,6 +50,8 @@ class Settings:
     max_retries: int = 3
     nodes: Mapping[str, str] = field(default_factory=dict)
     max_train_samples: int | None = None
+    limits: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    """Narrowed (low, high) ranges of numeric knobs (``--limit epochs=10``), for every method."""
     data_dir: str | None = None
     tracking_uri: str | None = None
     experiment: str | None = None
@@ -91,6 +93,7 @@ class Settings:
         """Return the settings as JSON-compatible data (what a session records)."""
         data = asdict(self)
         data["nodes"] = dict(self.nodes)
+        data["limits"] = {k: list(v) for k, v in self.limits.items()}
         return data
 
     @classmethod

@@ -172,13 +172,10 @@ def open_session(
     from pathlib import Path
 
     from lgt_graph.cli import experiment_name
-    from lgt_graph.curves import profile
     from lgt_graph.graph import build_graph
     from lgt_graph.llm import make_chat_model
     from lgt_graph.registry import choices, resolve
     from lgt_graph.sessions import SessionStore, default_path
-    from lgt_graph.space import space_for
-    from lgt_graph.tasks import get_task, load_task_data
     from lgt_graph.tracking import Tracker, check_uri, tracking_uri
 
     uri = tracking_uri(settings.tracking_uri)
@@ -200,8 +197,7 @@ def open_session(
         settings = Settings.from_dict({**recorded.to_dict(), **overrides})
         settings.check()
         uri = record["tracking_uri"]
-    task = get_task(settings.task, settings.target, settings.problem)  # type: ignore[arg-type]
-    space = space_for(task.family)
+    task, space, data, facts = open_task(settings)
     nodes = resolve(settings.nodes)
     model, options = make_chat_model(
         settings.llm,
@@ -210,16 +206,25 @@ def open_session(
         settings.max_retries,
         settings.structured_output,
     )
-    data = load_task_data(task, settings.seed, settings.data_dir, settings.max_train_samples)
     experiment = settings.experiment or experiment_name(task.name)
     tracker = Tracker(uri, experiment, background=True)
-    facts = profile(data)
     if resume:
         session = resume
         tracker.submit("status", run_id=session, status="RUNNING").result()
     else:
         store = SessionStore(store_path)
-        session = start_parent_run(tracker, settings, facts, choices(settings.nodes))
+        nodes_used = choices(settings.nodes)
+        session = start_parent_run(
+            tracker,
+            settings,
+            facts,
+            {
+                "method": "lgt",
+                "llm": settings.llm,
+                "nodes": ",".join(f"{k}={v}" for k, v in nodes_used.items()),
+            },
+            {f"node.{k}": v for k, v in nodes_used.items()},
+        )
         store.add(session, settings.to_dict(), uri, experiment)
     if settings.llm != "heuristic":
         _trace_llm_calls(uri, tracker.experiment_id)
@@ -237,31 +242,46 @@ def open_session(
     return ctx, graph, store, bool(resume)
 
 
+def open_task(settings: Settings) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """Load the task's data and narrowed space; return (task, space, data, data profile)."""
+    from lgt_graph.curves import profile
+    from lgt_graph.space import space_for
+    from lgt_graph.tasks import get_task, load_task_data
+
+    task = get_task(settings.task, settings.target, settings.problem)  # type: ignore[arg-type]
+    space = space_for(task.family).narrowed(settings.limits)
+    data = load_task_data(task, settings.seed, settings.data_dir, settings.max_train_samples)
+    return task, space, data, profile(data)
+
+
 def start_parent_run(
-    tracker: Any, settings: Settings, facts: dict[str, Any], nodes: dict[str, str]
+    tracker: Any,
+    settings: Settings,
+    facts: dict[str, Any],
+    tags: dict[str, str],
+    params: dict[str, Any] | None = None,
 ) -> str:
-    """Create the session's parent run: tags and params that say what the session is."""
+    """Create a session's parent run: tags and params that say what the session is."""
     from mlflow.entities import Param
 
-    tags = {
+    all_tags = {
         "kind": "session",
         "task": settings.task,
-        "llm": settings.llm,
-        "nodes": ",".join(f"{k}={v}" for k, v in nodes.items()),
         "seed": str(settings.seed),
         "budget": str(settings.budget),
-        "mlflow.note.content": f"Language-Guided Tuning of {settings.task} with {settings.llm}.",
+        "mlflow.note.content": f"Tuning {settings.task} with {tags.get('method', 'lgt')}.",
+        **tags,
     }
     run = tracker.client.create_run(
         tracker.experiment_id,
-        run_name=f"lgt-{settings.task}-{time.strftime('%m%d-%H%M%S')}",
-        tags=tags,
+        run_name=f"{tags.get('method', 'lgt')}-{settings.task}-{time.strftime('%m%d-%H%M%S')}",
+        tags=all_tags,
     )
     run_id = str(run.info.run_id)
-    params = {f"setting.{k}": v for k, v in settings.to_dict().items() if k != "nodes"}
-    params |= {f"node.{k}": v for k, v in nodes.items()}
-    params |= {f"data.{k}": v for k, v in facts.items()}
-    items = [Param(k, str(v)[:6000]) for k, v in params.items()]
+    values = {f"setting.{k}": v for k, v in settings.to_dict().items()}
+    values |= params or {}
+    values |= {f"data.{k}": v for k, v in facts.items()}
+    items = [Param(k, str(v)[:6000]) for k, v in values.items()]
     for start in range(0, len(items), 100):
         tracker.client.log_batch(run_id, params=items[start : start + 100])
     tracker.client.set_tag(run_id, "lgt.session", run_id)

@@ -11,8 +11,8 @@ import difflib
 import json
 import math
 import random
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from lgt_graph.errors import ConfigError
@@ -204,6 +204,32 @@ class Space:
             knob = self[name.strip()]
             out[knob.name] = knob.parse(text)
         return out
+
+    def narrowed(self, limits: Mapping[str, Sequence[float]]) -> Space:
+        """Return the space with numeric ranges narrowed to ``(low, high)`` (``--limit``).
+
+        Every method of a comparison searches the same narrowed space, e.g. fewer
+        epochs for images on a CPU; a default outside the new range moves to its edge.
+        """
+        unknown = set(limits) - set(self.knobs)
+        if unknown:
+            self[sorted(unknown)[0]]  # raises the unknown-knob error
+        knobs = []
+        for knob in self.knobs.values():
+            if knob.name in limits:
+                if knob.kind not in ("int", "float"):
+                    raise ConfigError(f"--limit {knob.name}: only numeric knobs have bounds")
+                assert knob.low is not None and knob.high is not None
+                low, high = (float(x) for x in limits[knob.name])
+                if not knob.low <= low <= high <= knob.high:
+                    raise ConfigError(
+                        f"--limit {knob.name}={low:g}:{high:g} is not within {knob.allowed()}"
+                    )
+                cast = int if knob.kind == "int" else float
+                default = min(max(float(knob.default), low), high)
+                knob = replace(knob, low=cast(low), high=cast(high), default=cast(default))
+            knobs.append(knob)
+        return Space(self.family, knobs)
 
     def by_dimension(self) -> dict[Dimension, list[Knob]]:
         """Group the knobs by dimension, in declaration order."""

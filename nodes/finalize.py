@@ -9,24 +9,28 @@ from langgraph.runtime import Runtime
 from lgt_graph import history
 from lgt_graph.context import Context
 from lgt_graph.state import State
+from lgt_graph.tasks import TaskData
 from lgt_graph.training import train
 
 
-def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Refit the best trial's configuration with the same seed; report validation and test."""
-    ctx = runtime.context
-    best = history.best_trial(state, ctx.maximize)
+def refit_best(state: State, data: TaskData, maximize: bool) -> dict[str, Any]:
+    """Refit the best trial's configuration with the same seed; score validation and test."""
+    best = history.best_trial(state, maximize)
     if best is None:
-        return {"final": {"status": "failed", "reason": "no trial succeeded", "trial": None}}
-    result = train(best["config"], ctx.data, score_test=True)
+        return {"status": "failed", "reason": "no trial succeeded", "trial": None}
+    result = train(best["config"], data, score_test=True)
     return {
-        "final": {
-            "status": result.status,
-            "trial": best["index"],
-            "config": best["config"],
-            "val": result.metrics,
-            "test": result.test_metrics,
-            "reason": result.reason,
-            "wall_time": result.wall_time,
-        }
+        "status": result.status,
+        "trial": best["index"],
+        "config": best["config"],
+        "val": result.metrics,
+        "test": result.test_metrics,
+        "reason": result.reason,
+        "wall_time": result.wall_time,
     }
+
+
+def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Record the final refit of the session's best configuration."""
+    ctx = runtime.context
+    return {"final": refit_best(state, ctx.data, ctx.maximize)}

@@ -7,6 +7,7 @@ single point.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -95,7 +96,13 @@ def fit_classic(config: Config, data: Arrays, seed: int, threads: int) -> dict[s
 
     if data.X_train.size < SMALL_DATA:
         threads = 1
-    with threadpool_limits(limits=threads):
+    with threadpool_limits(limits=threads), warnings.catch_warnings():
+        # Growing a forest with warm_start refits on the same training split each time, so
+        # the balanced class weights sklearn warns about stay exactly the same.
+        warnings.filterwarnings("ignore", message="class_weight presets", category=UserWarning)
+        # An ill-conditioned ridge system (polynomial features, say) still solves; the
+        # validation score, not a console warning, says whether it helped.
+        warnings.filterwarnings("ignore", message=".*ill-conditioned matrix")
         fitted = _fit_classic(config, data, seed, threads)
     fitted["diagnostics"]["threads"] = threads
     return fitted
