@@ -245,7 +245,7 @@ def markdown(rows: list[Row], budget: int, seeds: Sequence[int]) -> str:
     ]
     for task, per in table.items():
         any_method = next(iter(per.values()))
-        winners = [METHOD_NAMES[m] for m, v in per.items() if v["rank"] == 1]
+        winners = [name for m, name in METHOD_NAMES.items() if per.get(m, {}).get("rank") == 1]
         lgt = per.get("lgt", {}).get("rank")
         arrow = "higher" if any_method["maximize"] else "lower"
         lines.append(

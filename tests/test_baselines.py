@@ -1,0 +1,179 @@
+import math
+
+import numpy as np
+import pytest
+
+from lgt_graph.baselines import METHODS, make_searcher
+from lgt_graph.baselines.grid import grid_points
+from lgt_graph.compare import Row, markdown, parse_seeds, summary
+from lgt_graph.errors import UserError
+from lgt_graph.space import FAMILIES, config_key, space_for
+
+
+def drive(method, space, budget, seed, score=None):
+    """Run a searcher against a synthetic objective; return the configurations it asked for."""
+    searcher = make_searcher(method, space, budget, seed, maximize=True)
+    asked = []
+    for _ in range(budget):
+        config = searcher.ask()
+        if config is None:
+            break
+        asked.append(config)
+        searcher.tell(config, score(config) if score else float(len(asked)))
+    return asked
+
+
+def objective(config):
+    # a smooth made-up score over numeric knobs, so model-based methods have signal
+    return -sum(float(v) ** 2 * 1e-6 for v in config.values() if isinstance(v, int | float))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_respects_the_budget_and_the_space(method, family):
+    space = space_for(family)
+    budget = 7
+    asked = drive(method, space, budget, seed=3, score=objective)
+    assert 1 <= len(asked) <= budget
+    assert asked[0] == space.default()  # every method starts from the default
+    for config in asked:
+        assert space.validate(config) == config
+    assert len({config_key(c) for c in asked}) == len(asked)  # no configuration twice
+    if method == "none":
+        assert len(asked) == 1
+    elif method == "grid":
+        assert len(asked) == min(budget, len(grid_points(space)))
+    else:
+        assert len(asked) == budget
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_the_same_seed_gives_the_same_search(method):
+    space = space_for("tabular_regression")
+    first = drive(method, space, 6, seed=11, score=objective)
+    again = drive(method, space, 6, seed=11, score=objective)
+    assert first == again
+    if method in ("random", "bayes", "nas"):
+        assert drive(method, space, 6, seed=12, score=objective) != first
+
+
+def test_nas_changes_only_architecture_knobs():
+    space = space_for("image")
+    default = space.default()
+    architecture = {k.name for k in space.knobs.values() if k.dimension == "architecture"}
+    for config in drive("nas", space, 10, seed=0, score=objective):
+        changed = {k for k in config if config[k] != default[k]}
+        assert changed <= architecture
+
+
+def test_bayes_reads_the_conditional_space_and_gp_is_available():
+    space = space_for("tabular_classification")
+    for config in drive("bayes", space, 8, seed=1, score=objective):
+        if config["model"] != "mlp":
+            assert config["width"] == space.default()["width"]  # knobs the model ignores
+    gp = make_searcher("bayes", space, 4, 0, maximize=True, sampler="gp")
+    assert gp.ask() == space.default()
+    with pytest.raises(UserError, match="--sampler 'x'"):
+        make_searcher("bayes", space, 4, 0, maximize=True, sampler="x")
+
+
+def test_the_grid_interleaves_model_families_and_honours_limits():
+    points = grid_points(space_for("tabular_regression"))
+    assert [p["model"] for p in points[:5]] == ["mlp", "gbm", "random_forest", "linear", "mlp"]
+    narrowed = space_for("tabular_regression").narrowed({"n_estimators": (10, 150)})
+    assert max(p["n_estimators"] for p in grid_points(narrowed)) == 150
+
+
+def test_a_failed_trial_is_told_as_a_failure():
+    space = space_for("tabular_classification")
+    searcher = make_searcher("bayes", space, 4, 0, maximize=True)
+    config = searcher.ask()
+    searcher.tell(config, None)
+    assert searcher.study.trials[0].state.name == "FAIL"
+    assert searcher.ask() != config
+
+
+def row(task, method, seed, test, val, maximize=True):
+    primary = "accuracy" if maximize else "mae"
+    return Row(
+        task,
+        method,
+        seed,
+        "run",
+        primary,
+        maximize,
+        "ok",
+        val,
+        {primary: test},
+        5,
+        1.0,
+        curve=[val] * 5,
+    )
+
+
+def test_summary_ranks_means_over_seeds_and_shares_ties():
+    rows = [
+        row("iris", "lgt", 0, 0.9, 0.9),
+        row("iris", "lgt", 1, 1.0, 1.0),
+        row("iris", "random", 0, 0.95, 0.9),
+        row("iris", "random", 1, 0.95, 0.9),
+        row("iris", "none", 0, 0.7, 0.7),
+        row("iris", "none", 1, 0.8, 0.7),
+        row("wine", "lgt", 0, 0.40, 0.4, False),
+        row("wine", "grid", 0, 0.38, 0.4, False),
+    ]
+    table = summary(rows)
+    assert table["iris"]["lgt"]["rank"] == 1 and table["iris"]["random"]["rank"] == 1
+    assert table["iris"]["none"]["rank"] == 3
+    mean, sd = table["iris"]["lgt"]["test"]["accuracy"]
+    assert mean == pytest.approx(0.95) and sd == pytest.approx(math.sqrt(0.005))
+    assert table["wine"]["grid"]["rank"] == 1 and table["wine"]["lgt"]["rank"] == 2
+    text = markdown(rows, 5, [0, 1])
+    assert "| iris | accuracy (higher is better) | RandomSearch, LGT | 1 of 3 |" in text
+    assert "| wine | mae (lower is better) | GridSearch | 2 of 2 |" in text
+
+
+def test_parse_seeds():
+    assert parse_seeds("3") == [0, 1, 2]
+    assert parse_seeds("0,5,9") == [0, 5, 9]
+    for bad in ("0", "x"):
+        with pytest.raises(UserError):
+            parse_seeds(bad)
+
+
+def test_compare_on_iris_writes_csv_md_png_and_the_mlflow_run(store_uri, tmp_path):
+    import csv
+
+    from mlflow.tracking import MlflowClient
+
+    from lgt_graph.compare import log_comparison, run_comparison
+
+    out = tmp_path / "cmp"
+    methods = ["none", "random", "grid", "bayes", "nas", "lgt"]
+    rows = run_comparison(
+        ["iris"], methods, 3, [0], out, {"tracking_uri": store_uri}, echo=lambda line: None
+    )
+    with open(out / "results.csv") as handle:
+        lines = list(csv.DictReader(handle))
+    assert [r["method"] for r in lines] == methods
+    assert [int(r["trials"]) for r in lines] == [1, 3, 3, 3, 3, 3]
+    assert all(float(r["test_accuracy"]) > 0 for r in lines)
+    text = (out / "results.md").read_text()
+    assert "| iris | accuracy (higher is better) |" in text and "| LGT |" in text
+    png = (out / "curves.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    run_id = log_comparison(rows, out, store_uri, {"tasks": "iris"})
+    client = MlflowClient(store_uri)
+    run = client.get_run(run_id)
+    assert run.data.tags["kind"] == "comparison"
+    assert "iris.lgt.test_accuracy" in run.data.metrics
+    names = {a.path for a in client.list_artifacts(run_id)}
+    assert names == {"results.csv", "results.md", "curves.png"}
+    # every session is in the store, tagged with its method
+    sessions = client.search_runs(
+        [e.experiment_id for e in client.search_experiments()], "tags.kind = 'session'"
+    )
+    assert sorted(r.data.tags["method"] for r in sessions) == sorted(
+        ["none", "random", "grid", "bayes-tpe", "nas", "lgt"]
+    )
+    assert np.isfinite([float(r["best_val"]) for r in lines]).all()
