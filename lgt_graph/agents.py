@@ -43,6 +43,22 @@ class Answer(Generic[T]):
     input_tokens: int = 0
     output_tokens: int = 0
     error: str = ""
+    endpoint_down: bool = False
+    """The chat endpoint still failed after the client's retries (not the model's fault)."""
+
+
+class EndpointUnavailable(RuntimeError):
+    """The chat endpoint failed after its retries and the session is set to stop for it."""
+
+
+def stop_if_endpoint_down(answer: Answer[Any], policy: str) -> None:
+    """Raise EndpointUnavailable when the endpoint failed and ``policy`` is ``stop``.
+
+    Stopping leaves the session checkpointed before the failed step, so ``run --resume``
+    repeats that step once the endpoint is back; ``fallback`` carries on without it.
+    """
+    if answer.endpoint_down and policy == "stop":
+        raise EndpointUnavailable(answer.error)
 
 
 def endpoint_errors() -> tuple[type[BaseException], ...]:
@@ -79,7 +95,7 @@ def ask(
             raw = call.invoke(history)
         except endpoint_errors() as exc:
             reason = f"endpoint error: {type(exc).__name__}: {exc}"[:MAX_ERROR]
-            return Answer(None, f"fallback: {reason}", attempt, tokens_in, tokens_out, reason)
+            return Answer(None, f"fallback: {reason}", attempt, tokens_in, tokens_out, reason, True)
         usage = getattr(raw, "usage_metadata", None) or {}
         tokens_in += int(usage.get("input_tokens", 0))
         tokens_out += int(usage.get("output_tokens", 0))

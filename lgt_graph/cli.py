@@ -132,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, help="seconds per LLM request (default 120)")
     run.add_argument("--max-retries", type=int, help="LLM request retries with backoff (3)")
     run.add_argument(
+        "--on-endpoint-error",
+        choices=("stop", "fallback"),
+        help="when the LLM endpoint stays down: save and exit (stop, default) or carry on",
+    )
+    run.add_argument(
         "--node",
         action="append",
         default=[],
@@ -325,6 +330,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         structured_output=args.structured_output,
         timeout=args.timeout,
         max_retries=args.max_retries,
+        on_endpoint_error=args.on_endpoint_error,
         nodes=nodes or None,
         max_train_samples=args.max_train_samples,
         data_dir=args.data_dir,
@@ -332,10 +338,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         experiment=args.experiment,
         limits=parse_limits(args.limit) or None,
     )
+    from lgt_graph.agents import EndpointUnavailable
+
     try:
         outcome = run_session(settings, args.resume, args.checkpoints, echo=_err)
     except KeyboardInterrupt:
         return 130
+    except EndpointUnavailable:
+        return 3
     print_summary(outcome.values, outcome.ctx, print)
     print(
         f"\nMLflow: session run {outcome.session_id} in experiment"

@@ -48,6 +48,8 @@ class Settings:
     structured_output: str = "function_calling"
     timeout: float = 120.0
     max_retries: int = 3
+    on_endpoint_error: str = "stop"
+    """stop: save the session and exit when the LLM endpoint stays down; fallback: carry on."""
     nodes: Mapping[str, str] = field(default_factory=dict)
     max_train_samples: int | None = None
     limits: Mapping[str, Sequence[float]] = field(default_factory=dict)
@@ -86,6 +88,8 @@ class Settings:
             raise UserError(
                 "--structured-output must be function_calling, json_schema or json_mode"
             )
+        if self.on_endpoint_error not in ("stop", "fallback"):
+            raise UserError("--on-endpoint-error must be stop or fallback")
         if self.timeout <= 0 or self.max_retries < 0:
             raise UserError("--timeout must be positive and --max-retries not negative")
 

@@ -159,7 +159,12 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
             "score": base["score"] if base else None,
             "summary": trial_summary(base, ctx) if base else None,
         },
-        "best": {"trial": best["index"], "score": best["score"], "config": best["config"]}
+        "best": {
+            "trial": best["index"],
+            "score": best["score"],
+            "config": best["config"],
+            "summary": trial_summary(best, ctx),
+        }
         if best
         else None,
         "last": {

@@ -44,6 +44,11 @@ class Proposal(BaseModel):
         min_length=3,
         max_length=800,
     )
+    start_from: Literal["current", "best"] = Field(
+        default="current",
+        description="Apply the changes to the current base configuration, or go back to the"
+        " best configuration so far and apply them there.",
+    )
 
 
 class Verdict(BaseModel):

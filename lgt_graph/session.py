@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lgt_graph import history
+from lgt_graph.agents import EndpointUnavailable
 from lgt_graph.context import Context, Settings
 from lgt_graph.errors import UserError
 from lgt_graph.prompting import INITIAL_GUIDANCE, advisor_system
@@ -356,6 +357,14 @@ def run_session(
     except KeyboardInterrupt:
         status = "KILLED"
         echo(f"interrupted; continue with: python -m lgt_graph run --resume {parent}")
+        raise
+    except EndpointUnavailable as exc:
+        status = "KILLED"
+        echo(
+            f"the LLM endpoint still failed after {ctx.settings.max_retries} retries ({exc});"
+            f" session {parent} is saved: once the endpoint is back, continue with"
+            f" python -m lgt_graph run --resume {parent}"
+        )
         raise
     finally:
         ctx.tracker.flush()

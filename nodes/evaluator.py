@@ -12,7 +12,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from lgt_graph import history
-from lgt_graph.agents import Answer, ask, call_record
+from lgt_graph.agents import Answer, ask, call_record, stop_if_endpoint_down
 from lgt_graph.context import Context
 from lgt_graph.expert.judge import outcome
 from lgt_graph.prompting import evaluator_messages
@@ -64,6 +64,7 @@ def llm_evaluator(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     answer: Answer[Verdict] = ask(
         ctx.model, evaluator_messages(state, ctx, trial), Verdict, options=ctx.options
     )
+    stop_if_endpoint_down(answer, ctx.settings.on_endpoint_error)
     verdict = answer.value
     status = answer.status
     if verdict is not None and verdict.outcome != judged:

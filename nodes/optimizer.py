@@ -7,7 +7,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from lgt_graph import history
-from lgt_graph.agents import ask, call_record
+from lgt_graph.agents import ask, call_record, stop_if_endpoint_down
 from lgt_graph.context import Context
 from lgt_graph.prompting import INITIAL_GUIDANCE, optimizer_messages
 from lgt_graph.schemas import PromptRewrite
@@ -19,6 +19,7 @@ def llm_optimizer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     trials = len(state.get("trials", []))
     answer = ask(ctx.model, optimizer_messages(state, ctx), PromptRewrite, options=ctx.options)
+    stop_if_endpoint_down(answer, ctx.settings.on_endpoint_error)
     update: dict[str, Any] = {"agent_calls": [call_record("optimizer", trials, answer)]}
     current = history.current_prompt(state)
     old = current["guidance"] if current else INITIAL_GUIDANCE

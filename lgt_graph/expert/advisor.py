@@ -121,11 +121,12 @@ def portfolio(
             )
     else:
         if "gbm" not in tried_models and model != "gbm":
+            leaf = min(20, max(1, int(profile.get("train_examples", 1000)) // 10))
             gbm = {
                 "model": "gbm",
                 "learning_rate": 0.1,
                 "n_estimators": 200,
-                "min_samples_leaf": 20,
+                "min_samples_leaf": leaf,
             }
             ideas.append(
                 (
@@ -195,6 +196,7 @@ def explorations(base: dict[str, Any], profile: dict[str, Any], knobs: Knobs) ->
         regression = profile["problem"] == "regression"
         if model in ("mlp", "linear") and base.get("scaling") == "none":
             ideas.append(({"scaling": "standard"}, "standardised features train evenly"))
+        leaf_cap = max(1, int(profile.get("train_examples", 1000)) // 10)
         if model == "gbm":
             n = int(base.get("n_estimators", 100))
             leaf = int(base.get("min_samples_leaf", 1))
@@ -203,7 +205,10 @@ def explorations(base: dict[str, Any], profile: dict[str, Any], knobs: Knobs) ->
                     {"learning_rate": lr / 2, "n_estimators": n * 2},
                     "smaller steps over more rounds generalise better",
                 ),
-                ({"min_samples_leaf": max(leaf * 2, 20)}, "larger leaves smooth the trees"),
+                (
+                    {"min_samples_leaf": min(max(leaf * 2, 20), leaf_cap)},
+                    "larger leaves smooth the trees",
+                ),
                 ({"tree_max_depth": 4}, "shallow trees generalise on small data"),
                 ({"min_samples_leaf": max(1, leaf // 4)}, "smaller leaves fit finer structure"),
                 ({"learning_rate": lr * 2, "n_estimators": max(50, n // 2)}, "faster boosting"),
@@ -252,28 +257,47 @@ def explorations(base: dict[str, Any], profile: dict[str, Any], knobs: Knobs) ->
     return out
 
 
+def _anchor(facts: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Choose where to change from: the base, or the best once the base's branch stalls.
+
+    After two trials without an improvement on a branch that left the best trial,
+    a practitioner goes back to the best configuration and tries something else there.
+    """
+    base, best = facts["base"], facts.get("best")
+    if not best or best.get("trial") in (None, base.get("trial")):
+        return base, "current"
+    since = [h for h in facts.get("history", []) if h["trial"] > best["trial"]]
+    return (best, "best") if len(since) >= 2 else (base, "current")
+
+
 def propose(facts: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
     """Return a Proposal (as a dict) from the Advisor's facts; ``attempt`` > 1 skips ahead."""
     knobs = Knobs(facts["space"])
     profile = facts["task"]
-    base = dict(facts["base"]["config"])
+    anchor, start_from = _anchor(facts)
+    base = dict(anchor["config"])
     tried = set(facts.get("tried_digests", []))
     avoid = set(facts.get("avoid", []))
     guidance = parse_guidance(facts.get("guidance", ""))
-    summary = facts["base"].get("summary") or (facts.get("last") or {}).get("summary")
+    summary = anchor.get("summary") or (facts.get("last") or {}).get("summary")
     tried_models = {str(h.get("model")) for h in facts.get("history", [])}
 
     findings = diagnose(summary, base, profile, knobs) if summary else []
     urgent = [f for f in findings if f.changes and f.priority <= 20]
     other = [f for f in findings if f.changes and f.priority > 20]
-    candidates = [Candidate(f.changes, f.reason, f.name, f.evidence) for f in urgent]
-    if int(facts.get("budget_left", 2)) >= 2:
-        candidates += portfolio(base, profile, knobs, tried_models)
-    candidates += suggestions(facts.get("verdict"))
-    candidates += [Candidate(f.changes, f.reason, f.name, f.evidence) for f in other]
-    candidates += explorations(base, profile, knobs)
+    # Tiers: urgent fixes, untried model families, the Evaluator's textual gradient (when it
+    # is about this branch), the other findings, then exploration. Guidance reorders within.
+    tiers: list[list[Candidate]] = [
+        [Candidate(f.changes, f.reason, f.name, f.evidence) for f in urgent],
+        portfolio(base, profile, knobs, tried_models) if facts.get("budget_left", 2) >= 2 else [],
+        suggestions(facts.get("verdict")) if start_from == "current" else [],
+        [Candidate(f.changes, f.reason, f.name, f.evidence) for f in other],
+        explorations(base, profile, knobs),
+    ]
     preferred = guidance["prefer"] + guidance["try"]
-    candidates.sort(key=lambda c: 0 if _touches(c, preferred, base) else 1)
+    candidates = [
+        c for tier in tiers for c in sorted(tier, key=lambda c: not _touches(c, preferred, base))
+    ]
     tired = {k for k, n in fatigue(facts.get("history", [])).items() if n >= 2}
     urgent_names = {f.name for f in urgent}
 
@@ -302,6 +326,11 @@ def propose(facts: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
     rationale = (
         f"{evidence}. " if evidence else ""
     ) + f"{candidate.reason[0].upper()}{candidate.reason[1:]} ({candidate.source})."
+    if start_from == "best":
+        rationale = (
+            f"Two trials since the best (trial {anchor['trial']}) brought no gain: back to it. "
+            + rationale
+        )
     return {
         "changes": [
             {"knob": k, "value": v, "reason": candidate.reasons.get(k, candidate.reason)}
@@ -309,6 +338,7 @@ def propose(facts: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
         ],
         "rationale": rationale,
         "expected_effect": _expected(candidate.source, facts),
+        "start_from": start_from,
     }
 
 

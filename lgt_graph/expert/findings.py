@@ -248,7 +248,9 @@ def diagnose(
     if model == "gbm" and steps >= 4:
         best_at = int(val_loss.get("best_at", steps))
         n = int(config.get("n_estimators", 100))
-        leaf = max(5, int(config.get("min_samples_leaf", 1)) * 4)
+        # Leaves larger than a tenth of the training split starve the trees.
+        cap = max(1, int(profile.get("train_examples", 1000)) // 10)
+        leaf = min(max(5, int(config.get("min_samples_leaf", 1)) * 4), cap)
         if best_at < 0.6 * n and float(summary.get("val_loss_rise", 0.0)) > 0.02:
             found.append(
                 Finding(
