@@ -80,11 +80,13 @@ def ask(
     schema: type[BaseModel],
     check: Callable[[Any], T] | None = None,
     options: dict[str, Any] | None = None,
+    config: dict[str, Any] | None = None,
 ) -> Answer[T]:
     """Ask ``model`` for a ``schema`` answer; send an error back once; never raise on its reply.
 
     ``check`` turns the parsed reply into the value the caller needs, raising
-    ValueError (or ConfigError) when the reply is well formed but unusable.
+    ValueError (or ConfigError) when the reply is well formed but unusable. ``config``
+    is the LangChain config of the model call (its callbacks replace the graph's).
     """
     call, parse = _structured(model, schema, tuple(sorted((options or {}).items())))
     history = list(messages)
@@ -92,7 +94,13 @@ def ask(
     error = ""
     for attempt in (1, 2):
         try:
-            raw = call.invoke(history)
+            raw = call.invoke(history, config)
+        except (OutputParserException, ValidationError, ValueError) as exc:
+            # The client could not even build a message from the reply (tool arguments
+            # that are JSON but not an object, say): the model's fault, sent back once.
+            error = _one_line(exc)
+            history += _repair(None, error, schema.__name__)
+            continue
         except endpoint_errors() as exc:
             reason = f"endpoint error: {type(exc).__name__}: {exc}"[:MAX_ERROR]
             return Answer(None, f"fallback: {reason}", attempt, tokens_in, tokens_out, reason, True)

@@ -138,6 +138,22 @@ class Context:
     """Facts about the data (sizes, balance, scales) that the agents read."""
     options: dict[str, Any] = field(default_factory=dict)
     """Options of the chat model's structured output (e.g. the method for ChatOpenAI)."""
+    tracer: Any = None
+    """MLflow's LangChain tracer when the agents' calls are traced, else None."""
+
+    def call_config(self, agent: str, trial: int) -> dict[str, Any] | None:
+        """Return the LangChain config of one agent call: its own trace, named for the agent.
+
+        Only the chat call is traced, as a trace of its own: tracing the graph would
+        copy the whole (growing) state into every span, quadratic in the budget.
+        """
+        if self.tracer is None:
+            return None
+        return {
+            "callbacks": [self.tracer],
+            "run_name": agent,
+            "metadata": {"lgt.session": self.session_id, "lgt.trial": trial},
+        }
 
     @property
     def maximize(self) -> bool:

@@ -23,7 +23,8 @@ from lgt_graph.state import PromptVersion, State
 
 Echo = Callable[[str], None]
 TABLE_EVERY = 5
-"""Rewrite the transition and agent-call tables in MLflow every this many trials."""
+"""Rewrite the transition and agent-call tables in MLflow every this many trials (at first:
+the spacing grows with the session, so the rewrites stay linear in the budget)."""
 
 
 @dataclass
@@ -91,7 +92,7 @@ class Mirror:
                 calls=[dict(c) for c in values.get("agent_calls", [])],
                 stamp=int(time.time() * 1000),
                 # the tables are rewritten whole: every few trials and at the end
-                tables=finished or judged % TABLE_EVERY == 1,
+                tables=finished or judged % (TABLE_EVERY * max(1, judged // 50)) == 1,
             )
 
     def line(self, trial: Any, verdict: Any, proposal: Any) -> str:
@@ -227,8 +228,7 @@ def open_session(
             {f"node.{k}": v for k, v in nodes_used.items()},
         )
         store.add(session, settings.to_dict(), uri, experiment)
-    if settings.llm != "heuristic":
-        _trace_llm_calls(uri, tracker.experiment_id)
+    tracer = _llm_tracer(uri, tracker.experiment_id) if settings.llm != "heuristic" else None
     ctx = Context(
         settings=settings,
         data=data,
@@ -238,6 +238,7 @@ def open_session(
         session_id=session,
         profile=facts,
         options=options,
+        tracer=tracer,
     )
     graph = build_graph(nodes, checkpointer=store.saver)
     return ctx, graph, store, bool(resume)
@@ -289,18 +290,21 @@ def start_parent_run(
     return run_id
 
 
-def _trace_llm_calls(uri: str, experiment_id: str) -> None:
-    """Trace the agents' LangChain calls with MLflow tracing (real models only)."""
+def _llm_tracer(uri: str, experiment_id: str) -> Any:
+    """Return MLflow's LangChain tracer for the agents' calls (real models only), or None."""
     import mlflow
 
     mlflow.set_tracking_uri(uri)
     mlflow.set_experiment(experiment_id=experiment_id)
     try:
-        mlflow.langchain.autolog(log_traces=True, silent=True)
+        from mlflow.langchain.langchain_tracer import MlflowLangchainTracer
+
+        return MlflowLangchainTracer()
     except Exception as exc:  # tracing is an aid; a run must not fail for it
         import logging
 
         logging.getLogger(__name__).warning("MLflow tracing of LLM calls is off: %s", exc)
+        return None
 
 
 @dataclass

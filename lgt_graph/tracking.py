@@ -28,8 +28,10 @@ CURVE_PREFIX = "curve/"
 MAX_BATCH, MAX_PARAMS = 1000, 100
 """MLflow takes at most 1000 entries, of which at most 100 params, per log_batch call."""
 
-# No usage reports from an offline tuning tool unless the user opts in.
+# No usage reports from an offline tuning tool unless the user opts in, and no fetch of
+# MLflow's model price catalog from GitHub when an LLM call is traced (runs work offline).
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_MODEL_CATALOG_URI", "")
 
 _WAL_LOCK = threading.Lock()
 _WAL_ON = False

@@ -64,7 +64,9 @@ def llm_advisor(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         return (proposal, start, *check_proposal(proposal, ctx.space, config, tried))
 
     base = _start(state, ctx)
-    answer = ask(ctx.model, advisor_messages(state, ctx, base), Proposal, check, ctx.options)
+    messages = advisor_messages(state, ctx, base)
+    config = ctx.call_config("advisor", next_trial)
+    answer = ask(ctx.model, messages, Proposal, check, ctx.options, config)
     stop_if_endpoint_down(answer, ctx.settings.on_endpoint_error)
     call = call_record("advisor", next_trial, answer)
     if answer.value is None:

@@ -62,7 +62,11 @@ def llm_evaluator(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     assert trial is not None
     judged, delta, text = _numbers(state, ctx, trial)
     answer: Answer[Verdict] = ask(
-        ctx.model, evaluator_messages(state, ctx, trial), Verdict, options=ctx.options
+        ctx.model,
+        evaluator_messages(state, ctx, trial),
+        Verdict,
+        options=ctx.options,
+        config=ctx.call_config("evaluator", trial["index"]),
     )
     stop_if_endpoint_down(answer, ctx.settings.on_endpoint_error)
     verdict = answer.value

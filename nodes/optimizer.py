@@ -18,7 +18,13 @@ def llm_optimizer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Ask for a rewrite; a different guidance becomes the next prompt version."""
     ctx = runtime.context
     trials = len(state.get("trials", []))
-    answer = ask(ctx.model, optimizer_messages(state, ctx), PromptRewrite, options=ctx.options)
+    answer = ask(
+        ctx.model,
+        optimizer_messages(state, ctx),
+        PromptRewrite,
+        options=ctx.options,
+        config=ctx.call_config("optimizer", trials),
+    )
     stop_if_endpoint_down(answer, ctx.settings.on_endpoint_error)
     update: dict[str, Any] = {"agent_calls": [call_record("optimizer", trials, answer)]}
     current = history.current_prompt(state)

@@ -24,8 +24,14 @@ from typing import Any
 class ScriptedOpenAI:
     """Serve scripted chat completions; record every request received."""
 
-    def __init__(self, script: dict[str, list[dict[str, Any]]]) -> None:
-        self.script = {k: list(v) for k, v in script.items()}
+    def __init__(
+        self,
+        script: dict[str, list[dict[str, Any]]] | None = None,
+        responder: Any = None,
+    ) -> None:
+        self.script = {k: list(v) for k, v in (script or {}).items()}
+        self.responder = responder
+        """Optional ``responder(body) -> reply``, consulted before the script."""
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
@@ -57,6 +63,10 @@ class ScriptedOpenAI:
         self.httpd.server_close()
 
     def _next(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self.responder is not None:
+            reply = self.responder(body)
+            if reply is not None:
+                return dict(reply)
         tools = body.get("tools") or []
         name = tools[0]["function"]["name"] if tools else "*"
         queue = self.script.get(name) or self.script.get("*") or [{"content": "no script"}]
