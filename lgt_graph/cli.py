@@ -151,7 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--experiment", help="MLflow experiment (default: lgt-<task>)")
     run.add_argument("--checkpoints", help="checkpoint database (default: beside the MLflow store)")
-    run.add_argument("--resume", metavar="ID", help="continue an interrupted session")
+    run.add_argument(
+        "--resume",
+        metavar="ID",
+        help="continue an interrupted session; --budget, --data-dir, --base-url, --timeout,"
+        " --max-retries and --on-endpoint-error may change",
+    )
     _limit_option(run)
 
     compare = commands.add_parser(

@@ -22,6 +22,8 @@ from lgt_graph.space import diff
 from lgt_graph.state import PromptVersion, State
 
 Echo = Callable[[str], None]
+RESUME_OVERRIDES = ("budget", "data_dir", "base_url", "timeout", "max_retries", "on_endpoint_error")
+"""The settings that ``run --resume`` takes from the command line over the recorded ones."""
 TABLE_EVERY = 5
 """Rewrite the transition and agent-call tables in MLflow every this many trials (at first:
 the spacing grows with the session, so the rewrites stay linear in the budget)."""
@@ -191,9 +193,11 @@ def open_session(
         if record["status"] == "finished":
             raise UserError(f"session {resume} already finished; start a new one")
         recorded = Settings.from_dict(record["settings"])
+        # What a resumed session may change: its budget, where the data is, and how
+        # the LLM endpoint is reached (it may have moved while the session waited).
         overrides = {
             k: getattr(settings, k)
-            for k in ("budget", "data_dir")
+            for k in RESUME_OVERRIDES
             if getattr(settings, k) != getattr(Settings(task=""), k)
         }
         settings = Settings.from_dict({**recorded.to_dict(), **overrides})

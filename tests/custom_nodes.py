@@ -65,3 +65,18 @@ def train_then_die(state, runtime):
     if die_at and len(state.get("trials", [])) + 1 == int(die_at):
         os.kill(os.getpid(), signal.SIGKILL)
     return update
+
+
+FAULTS = [
+    ({"optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.9, "depth": 4}, "loss turns inf"),
+    ({"optimizer": "sgd", "learning_rate": 0.0003, "momentum": 0.9}, "gradients explode"),
+    ({"polynomial_degree": 3}, "too many features: the trial raises"),
+    ({"scaling": "standard"}, "scale the features"),
+]
+
+
+def fault_advisor(state, runtime):
+    """Propose, in turn, a diverging, an exploding and a raising trial, then a good one."""
+    trial = len(state.get("trials", []))
+    changes, reason = FAULTS[(trial - 1) % len(FAULTS)]
+    return _propose(state, runtime, changes, reason)

@@ -14,6 +14,7 @@ Replies are taken per tool name (``Proposal``, ``Verdict``, ``PromptRewrite``) f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -33,6 +34,8 @@ class ScriptedOpenAI:
         self.responder = responder
         """Optional ``responder(body) -> reply``, consulted before the script."""
         self.requests: list[dict[str, Any]] = []
+        self.times: list[float] = []
+        """When each request arrived (``time.monotonic()``), to check retry backoff."""
         self.headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
         server = self
@@ -46,9 +49,12 @@ class ScriptedOpenAI:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with server._lock:
                     server.requests.append(body)
+                    server.times.append(time.monotonic())
                     server.headers.append(dict(self.headers))
                     reply = server._next(body)
-                server._answer(self, body, reply)
+                # the client may give up first (its timeout): that is the test's point
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    server._answer(self, body, reply)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}/v1"

@@ -12,7 +12,7 @@ import numpy as np
 from lgt_graph.space import Config, space_for
 from lgt_graph.tasks.base import TaskData
 from lgt_graph.training.arrays import Arrays, TargetTransform
-from lgt_graph.training.features import FeatureError, image_arrays, tabular_arrays
+from lgt_graph.training.features import image_arrays, tabular_arrays
 from lgt_graph.training.result import Diverged, Progress, TrialResult
 
 __all__ = ["TrialResult", "available_threads", "train"]
@@ -66,20 +66,19 @@ def train(
     """Fit ``config`` on the training split and score it on the validation split.
 
     ``score_test`` also scores the fitted model on the test split; only the final
-    refit of a session asks for it. Numeric failures (a loss that turns NaN or
-    infinite, a configuration the data cannot take, memory exhaustion) end as a
-    failed trial with the reason; they never raise out of here.
+    refit of a session asks for it. Failures (a loss that turns NaN, infinite or
+    explodes, a configuration the data cannot take, memory exhaustion, any exception
+    inside the fit) end as a failed trial with the reason; they never raise out of here.
     """
     started = time.perf_counter()
     config = space_for(data.task.family).validate(config)
     seed = data.seed if seed is None else seed
     try:
         fitted = _fit(config, data, seed, progress, score_test)
-    except (Diverged, FeatureError, ValueError, FloatingPointError, MemoryError) as exc:
-        return _failed(config, exc, started)
-    except RuntimeError as exc:
-        if "out of memory" not in str(exc).lower():
-            raise
+    except Exception as exc:
+        # Beyond the numeric failures, anything raised inside a trial (a layer the input
+        # is too small for, a library error on odd data) fails that trial, with its
+        # traceback kept, so an hours-long session is not lost to one configuration.
         return _failed(config, exc, started)
     return TrialResult(
         config=config,

@@ -2,7 +2,8 @@
 
 Batches are slices of a shuffled index into tensors that already hold the whole
 split, so the hot loop has no per-example Python. A loss that turns NaN or
-infinite stops the trial at the end of that epoch with ``Diverged``.
+infinite, or explodes to ``EXPLODED`` times the loss of a constant prediction,
+stops the trial at the end of that epoch with ``Diverged``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from lgt_graph.training.nets import build_net
 from lgt_graph.training.result import Diverged, Progress
 
 EVAL_BATCH = 4096
+EXPLODED = 1000.0
+"""A training loss this many times that of the best constant prediction means the weights
+blew up (exploding gradients), even while it stays finite."""
 SMALL_WORK = 2_000_000
 """Below this many weight-examples per batch, extra intra-op threads only spin."""
 
@@ -107,6 +111,16 @@ def _loss_function(config: Config, data: Arrays) -> nn.Module:
 
 
 @torch.inference_mode()
+def constant_loss(loss_fn: nn.Module, y: torch.Tensor, classification: bool, n_out: int) -> float:
+    """Return the loss of the best constant prediction: class log-priors, or the mean target."""
+    if classification:
+        counts = torch.bincount(y, minlength=n_out).double() + 1e-3
+        logits = (counts / counts.sum()).log().float().expand(len(y), n_out)
+        return float(loss_fn(logits, y))
+    return float(loss_fn(y.mean(0, keepdim=True).expand_as(y), y))
+
+
+@torch.inference_mode()
 def predict(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
     """Return the model's outputs for ``X``, in evaluation mode, in large batches."""
     model.eval()
@@ -149,6 +163,7 @@ def fit_neural(
     epochs = int(config["epochs"])
     scheduler, per_batch = make_schedule(config, optimizer, epochs, steps)
     loss_fn = _loss_function(config, data)
+    exploded = EXPLODED * max(constant_loss(loss_fn, y, data.classification, n_out), 1e-3)
     clip = float(config["grad_clip"])
     augmentation = str(config.get("augmentation", "none"))
     patience = int(config["early_stopping_patience"])
@@ -203,6 +218,12 @@ def fit_neural(
             raise Diverged(
                 f"{bad} loss became {train_loss if bad == 'training' else val_loss} at epoch"
                 f" {epoch}"
+            )
+        if train_loss > exploded:
+            raise Diverged(
+                f"training loss exploded to {train_loss:.3g} at epoch {epoch}, over"
+                f" {EXPLODED:.0f}x that of a constant prediction ({exploded / EXPLODED:.3g}):"
+                " exploding gradients"
             )
         metrics = score(data.y_val, out_val.numpy())
         curves["train_loss"].append(train_loss)
