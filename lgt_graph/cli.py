@@ -65,8 +65,20 @@ def parse_limits(flags: Sequence[str]) -> dict[str, tuple[float, float]]:
         name, sep, value = flag.partition("=")
         name = name.strip()
         spaces = [space_for(f) for f in FAMILIES if name in space_for(f)]
-        if not sep or not spaces:
-            raise UserError(f"--limit expects knob=MAX or knob=MIN:MAX with a knob, got {flag!r}")
+        if not sep:
+            raise UserError(f"--limit expects knob=MAX or knob=MIN:MAX, got {flag!r}")
+        if not spaces:
+            numeric = sorted(
+                {
+                    k.name
+                    for f in FAMILIES
+                    for k in space_for(f).knobs.values()
+                    if k.kind in ("int", "float")
+                }
+            )
+            raise UserError(
+                f"--limit {flag}: unknown knob {name!r}; numeric knobs: {', '.join(numeric)}"
+            )
         low_text, colon, high_text = value.partition(":")
         try:
             low = float(low_text) if colon else float(spaces[0][name].low or 0)
@@ -199,7 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(COMMANDS[args.command](args) or 0)
     except UserError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        # one line, whatever a library's message embedded in it holds
+        print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
@@ -218,7 +231,8 @@ def _check_data_dir(value: str | None) -> None:
     for label, path in (("--data-dir", value), ("LGT_DATA_DIR", os.environ.get("LGT_DATA_DIR"))):
         if path:
             if not Path(path).expanduser().is_dir():
-                raise UserError(f"{label} {path}: no such folder")
+                there = Path(path).expanduser().exists()
+                raise UserError(f"{label} {path}: {'not a folder' if there else 'no such folder'}")
             if not os.access(Path(path).expanduser(), os.R_OK | os.X_OK):
                 raise UserError(f"{label} {path}: folder is not readable")
             return

@@ -68,6 +68,10 @@ def _sqlite_wal() -> None:
         _WAL_ON = True
 
 
+URI_SCHEMES = ("sqlite", "file", "http", "https", "postgresql", "mysql", "mssql", "databricks")
+"""The tracking-store schemes MLflow opens (with suffixes: ``postgresql+psycopg2``)."""
+
+
 def check_uri(uri: str) -> None:
     """Reject a tracking URI that cannot work, before anything is trained or written."""
     if uri.startswith("sqlite:///"):
@@ -76,6 +80,11 @@ def check_uri(uri: str) -> None:
             raise UserError(f"--tracking-uri {uri}: folder {path.parent} does not exist")
         if path.exists() and not os.access(path, os.R_OK | os.W_OK):
             raise UserError(f"--tracking-uri {uri}: {path} is not readable and writable")
+    elif "://" in uri and re.split(r"[-+]", uri.split("://")[0])[0] not in URI_SCHEMES:
+        raise UserError(
+            f"--tracking-uri {uri}: unknown scheme {uri.split('://')[0]!r}; use"
+            " sqlite:///path/to/mlflow.db, http(s)://host:port or file:/path"
+        )
     elif "://" not in uri and not uri.startswith(("databricks", "file:")):
         raise UserError(
             f"--tracking-uri {uri!r} is not a URI; use sqlite:///path/to/mlflow.db,"

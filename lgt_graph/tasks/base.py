@@ -132,7 +132,7 @@ def split(
         raise UserError(f"{task.name}: the dataset has no rows")
     stratify = task.problem == "classification"
     if stratify:
-        _check_classes(task.name, dataset.y)
+        _check_classes(task.name, dataset.y, dataset.classes)
     rng = np.random.default_rng(seed)
     index = np.arange(len(dataset.y))
     if dataset.X_test is not None and dataset.y_test is not None:
@@ -205,12 +205,13 @@ def _take(X: Features, rows: np.ndarray) -> Features:
     return X[rows]
 
 
-def _check_classes(name: str, y: np.ndarray) -> None:
+def _check_classes(name: str, y: np.ndarray, classes: Sequence[str] | None = None) -> None:
     values, counts = np.unique(y, return_counts=True)
+    labels = [str(classes[int(v)]) if classes else str(v) for v in values]
     if len(values) < 2:
-        raise UserError(f"{name}: the target has a single class ({values[0]!r}); nothing to learn")
+        raise UserError(f"{name}: the target has a single class ({labels[0]}); nothing to learn")
     if counts.min() < 3:
-        rare = ", ".join(str(v) for v, c in zip(values, counts, strict=True) if c < 3)
+        rare = ", ".join(v for v, c in zip(labels, counts, strict=True) if c < 3)
         raise UserError(
             f"{name}: classes {rare} have fewer than 3 examples; a stratified"
             " train/validation/test split needs at least 3 of each"

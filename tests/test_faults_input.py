@@ -1,0 +1,110 @@
+"""Fault suite, the user's input: every bad flag, file or folder is one clear line, exit 2.
+
+Each case runs the real command in an empty working folder; afterwards the folder
+holds nothing new (no MLflow store, checkpoints or artifacts) and stderr holds no
+traceback.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+CASES = [
+    # unknown task, in each command
+    (["run", "--task", "nope"], "unknown task 'nope'"),
+    (["trial", "--task", "nope"], "unknown task 'nope'"),
+    (["compare", "--task", "iris,nope", "--out", "o"], "unknown task 'nope'"),
+    # malformed --set
+    (["trial", "--task", "iris", "--set", "depth"], "--set expects knob=value"),
+    (["trial", "--task", "iris", "--set", "nosuch=1"], "unknown knob 'nosuch'"),
+    (["trial", "--task", "iris", "--set", "dropout=abc"], "dropout='abc' is not a number"),
+    (["trial", "--task", "iris", "--set", "depth=99"], "depth=99 is out of range"),
+    (["trial", "--task", "iris", "--set", "model=transformer"], "model='transformer'"),
+    # unknown node
+    (["run", "--task", "iris", "--node", "advisor=nosuch"], "no such built-in"),
+    (["run", "--task", "iris", "--node", "nosuch=random"], "unknown slot 'nosuch'"),
+    (["run", "--task", "iris", "--node", "advisor=no_module_here:X"], "cannot import"),
+    (["run", "--task", "iris", "--node", "advisor"], "--node"),
+    # CSV files
+    (["run", "--task", "csv:{d}/nocol.csv", "--target", "y"], "no column 'y'; columns: a, b"),
+    (["run", "--task", "csv:{d}/text.csv", "--target", "y"], "column 'b' is not numeric"),
+    (["run", "--task", "csv:{d}/oneclass.csv", "--target", "y"], "a single class (cat)"),
+    (["run", "--task", "csv:{d}/norows.csv", "--target", "y"], "the file has no data rows"),
+    (["run", "--task", "csv:{d}/empty.csv", "--target", "y"], "not a readable CSV file"),
+    (["run", "--task", "csv:{d}/binary.csv", "--target", "y"], "not a readable CSV file"),
+    (["run", "--task", "csv:{d}/nocol.csv"], "need --target COLUMN"),
+    (["run", "--task", "csv:{d}/missing.csv", "--target", "y"], "no such CSV file"),
+    (
+        ["trial", "--task", "csv:{d}/text.csv", "--target", "b", "--problem", "regression"],
+        "regression needs a numeric target",
+    ),
+    # data folders
+    (["run", "--task", "iris", "--data-dir", "/no/such/dir"], "--data-dir /no/such/dir: no such"),
+    (["run", "--task", "iris", "--data-dir", "{d}/afile"], "not a folder"),
+    (["run", "--task", "wine", "--data-dir", "{d}"], "wine: data not found"),
+    (["run", "--task", "wine", "--data-dir", "{d}/garbage"], "not a readable CSV file"),
+    (["run", "--task", "mnist", "--data-dir", "{d}"], "mnist: data not found"),
+    # tracking URIs
+    (["run", "--task", "iris", "--tracking-uri", "bogus://x"], "unknown scheme 'bogus'"),
+    (["run", "--task", "iris", "--tracking-uri", "sqlite:////no/such/x.db"], "does not exist"),
+    (["trial", "--task", "iris", "--tracking-uri", "just words"], "is not a URI"),
+    # budgets and other numbers
+    (["run", "--task", "iris", "--budget", "0"], "--budget must be at least 1"),
+    (["run", "--task", "iris", "--budget", "-3"], "--budget must be at least 1"),
+    (["compare", "--task", "iris", "--budget", "0", "--out", "o"], "--budget must be at least"),
+    (["run", "--task", "iris", "--budget", "ten"], "invalid int value"),
+    (["run", "--task", "iris", "--patience", "0"], "--patience must be at least 1"),
+    (["run", "--task", "iris", "--max-train-samples", "0"], "--max-train-samples must be"),
+    (["run", "--task", "iris", "--timeout", "0"], "--timeout must be positive"),
+    (["run", "--task", "iris", "--limit", "epochs"], "--limit expects knob=MAX"),
+    (["run", "--task", "iris", "--limit", "nosuch=3"], "unknown knob 'nosuch'"),
+    (["compare", "--task", "iris", "--seeds", "abc", "--out", "o"], "--seeds 'abc'"),
+    (["compare", "--task", "iris", "--methods", "foo", "--out", "o"], "unknown method 'foo'"),
+    # models and sessions
+    (["run", "--task", "iris", "--llm", "bogus"], "--llm 'bogus'"),
+    (["run", "--task", "iris", "--llm", "openai:x"], "needs OPENAI_API_KEY, or --base-url"),
+    (["run", "--resume", "nosuch"], "--resume nosuch: no checkpoint database"),
+    (["run"], "run needs --task"),
+    (["run", "--task", "iris", "--resume", "x"], "drop --task"),
+    (["run", "--task", "iris", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("inputs")
+    (d / "nocol.csv").write_text("a,b\n1,2\n3,4\n")
+    rows = "".join(f"{i},word{i},{i % 2}\n" for i in range(80))
+    (d / "text.csv").write_text("a,b,y\n" + rows)
+    (d / "oneclass.csv").write_text("a,b,y\n" + "".join(f"{i},{2 * i},cat\n" for i in range(20)))
+    (d / "norows.csv").write_text("a,b,y\n")
+    (d / "empty.csv").write_text("")
+    (d / "binary.csv").write_bytes(bytes(range(256)) * 8)
+    (d / "afile").write_text("")
+    (d / "garbage" / "wine").mkdir(parents=True)
+    (d / "garbage" / "wine" / "winequality-red.csv").write_bytes(b"\xa7\x00\xff" * 1000)
+    return d
+
+
+@pytest.mark.parametrize(("args", "message"), CASES, ids=[" ".join(a) for a, _ in CASES])
+def test_bad_input_is_one_clear_line_exit_2_and_writes_nothing(args, message, files, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    env["LGT_CACHE_DIR"] = str(tmp_path / "cache")
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "lgt_graph", *(a.format(d=files) for a in args)],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert message in lines[0], lines[0]
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert list(work.iterdir()) == []
