@@ -81,7 +81,7 @@ def test_nested_trials_point_at_their_parent(iris, store_uri):
     [
         ("sqlite:////no/such/folder/mlflow.db", "folder /no/such/folder does not exist"),
         ("mlflow.db", "is not a URI"),
-        ("bogus://x", "cannot open the MLflow store at bogus://x"),
+        ("bogus://x", "--tracking-uri bogus://x: unknown scheme 'bogus'"),
     ],
 )
 def test_bad_tracking_uri_is_a_user_error(uri, message):
