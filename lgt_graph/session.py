@@ -303,7 +303,16 @@ def _llm_tracer(uri: str, experiment_id: str) -> Any:
     try:
         from mlflow.langchain.langchain_tracer import MlflowLangchainTracer
 
-        return MlflowLangchainTracer()
+        class AgentTracer(MlflowLangchainTracer):  # type: ignore[misc]
+            """Trace each agent call as a root span: the graph node around it is not traced."""
+
+            def _get_parent_span(self, parent_run_id: Any) -> Any:
+                known = getattr(self, "_run_span_mapping", {})
+                return super()._get_parent_span(
+                    parent_run_id if str(parent_run_id) in known else None
+                )
+
+        return AgentTracer()
     except Exception as exc:  # tracing is an aid; a run must not fail for it
         import logging
 
