@@ -46,6 +46,31 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _comparison_options(parser: argparse.ArgumentParser, methods: str, allowed: str) -> None:
+    """Add the options that ``compare`` and ``ablate`` share."""
+    parser.add_argument("--task", required=True, help="tasks, comma-separated")
+    parser.add_argument(
+        "--methods",
+        default=methods,
+        help=f"comma-separated from {allowed} (default: all)",
+    )
+    parser.add_argument("--budget", type=int, default=10, help="trials per method (default 10)")
+    parser.add_argument("--seeds", default="1", help="a count (3) or a list (0,1,2); default 1")
+    parser.add_argument("--out", required=True, help="folder for results.csv, .md and curves.png")
+    parser.add_argument(
+        "--sampler",
+        default="tpe",
+        choices=("tpe", "gp"),
+        help="Optuna sampler of the bayes method (default tpe)",
+    )
+    parser.add_argument("--llm", help="LGT's model: heuristic (default) or openai:MODEL")
+    parser.add_argument("--base-url", help="OpenAI-compatible endpoint for --llm openai:...")
+    parser.add_argument("--max-train-samples", type=int, metavar="N")
+    parser.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
+    parser.add_argument("--tracking-uri", help="MLflow store (default: ./mlflow.db)")
+    _limit_option(parser)
+
+
 def _limit_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--limit",
@@ -174,27 +199,17 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser(
         "compare", help="compare LGT with NoTuning, random, grid, Bayesian and NAS baselines"
     )
-    compare.add_argument("--task", required=True, help="tasks, comma-separated")
-    compare.add_argument(
-        "--methods",
-        default="none,random,grid,bayes,nas,lgt",
-        help="comma-separated from none, random, grid, bayes, nas, lgt (default: all)",
+    _comparison_options(
+        compare, "none,random,grid,bayes,nas,lgt", "none, random, grid, bayes, nas, lgt"
     )
-    compare.add_argument("--budget", type=int, default=10, help="trials per method (default 10)")
-    compare.add_argument("--seeds", default="1", help="a count (3) or a list (0,1,2); default 1")
-    compare.add_argument("--out", required=True, help="folder for results.csv, .md and curves.png")
-    compare.add_argument(
-        "--sampler",
-        default="tpe",
-        choices=("tpe", "gp"),
-        help="Optuna sampler of the bayes method (default tpe)",
+    ablate = commands.add_parser(
+        "ablate", help="run LGT with nodes swapped out, to see which agent matters"
     )
-    compare.add_argument("--llm", help="LGT's model: heuristic (default) or openai:MODEL")
-    compare.add_argument("--base-url", help="OpenAI-compatible endpoint for --llm openai:...")
-    compare.add_argument("--max-train-samples", type=int, metavar="N")
-    compare.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
-    compare.add_argument("--tracking-uri", help="MLflow store (default: ./mlflow.db)")
-    _limit_option(compare)
+    _comparison_options(
+        ablate,
+        "lgt,no-optimizer,numeric-evaluator,advisor-only,random-advisor",
+        "lgt, no-optimizer, numeric-evaluator, advisor-only, random-advisor",
+    )
 
     download = commands.add_parser("download", help="fetch a dataset from its canonical source")
     download.add_argument("task", help="mnist, cifar10, wine or house")
@@ -396,7 +411,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         load_task_data(get_task(task), 0, args.data_dir, args.max_train_samples)
     out = Path(args.out)
-    rows = run_comparison(tasks, methods, args.budget, seeds, out, common, args.sampler, _err)
+    kind = args.command
+    title = "LGT against the baselines" if kind == "compare" else "LGT ablations: nodes swapped"
+    rows = run_comparison(
+        tasks, methods, args.budget, seeds, out, common, args.sampler, _err, title
+    )
     params = {
         "tasks": ",".join(tasks),
         "methods": ",".join(methods),
@@ -405,11 +424,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "sampler": args.sampler,
         **{k: v for k, v in common.items() if v is not None},
     }
-    run_id = log_comparison(rows, out, args.tracking_uri, params)
+    run_id = log_comparison(rows, out, args.tracking_uri, params, kind)
     print((out / "results.md").read_text())
     print(
         f"wrote {out / 'results.csv'}, {out / 'results.md'}, {out / 'curves.png'};"
-        f" MLflow comparison run {run_id}"
+        f" MLflow {'comparison' if kind == 'compare' else 'ablation'} run {run_id}"
     )
     return 0
 
@@ -420,6 +439,7 @@ COMMANDS = {
     "trial": cmd_trial,
     "run": cmd_run,
     "compare": cmd_compare,
+    "ablate": cmd_compare,
     "download": cmd_download,
 }
 

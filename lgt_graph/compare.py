@@ -29,6 +29,18 @@ METHOD_NAMES = {
     "nas": "NAS",
     "lgt": "LGT",
 }
+VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
+    "lgt": ("LGT", {}),
+    "no-optimizer": ("LGT, no Optimizer (prompt frozen)", {"optimizer": "none"}),
+    "numeric-evaluator": ("LGT, numeric Evaluator (no textual gradient)", {"evaluator": "numeric"}),
+    "advisor-only": (
+        "LGT, Advisor alone (numeric Evaluator, frozen prompt)",
+        {"evaluator": "numeric", "optimizer": "none"},
+    ),
+    "random-advisor": ("LGT, random Advisor (no language guidance)", {"advisor": "random"}),
+}
+"""The ablations: LGT with nodes swapped (``--node`` slots), each a method of ``ablate``."""
+METHOD_NAMES |= {k: name for k, (name, _) in VARIANTS.items()}
 
 
 @dataclass
@@ -105,13 +117,14 @@ def run_comparison(
     common: dict[str, Any],
     sampler: str = "tpe",
     echo: Echo = print,
+    title: str = "LGT against the baselines",
 ) -> list[Row]:
     """Run every (task, seed, method) session and write the comparison into ``out``."""
     from lgt_graph.baselines import METHODS
     from lgt_graph.baselines.driver import run_search
     from lgt_graph.session import run_session
 
-    unknown = [m for m in methods if m != "lgt" and m not in METHODS]
+    unknown = [m for m in methods if m not in VARIANTS and m not in METHODS]
     if unknown:
         raise UserError(f"unknown method {unknown[0]!r}; methods: {', '.join(METHOD_NAMES)}")
     out.mkdir(parents=True, exist_ok=True)
@@ -120,13 +133,18 @@ def run_comparison(
     for task in tasks:
         for seed in seeds:
             for method in methods:
+                nodes = VARIANTS[method][1] if method in VARIANTS else None
                 settings = Settings.resolve(
-                    task=task, seed=seed, budget=1 if method == "none" else budget, **common
+                    task=task,
+                    seed=seed,
+                    budget=1 if method == "none" else budget,
+                    nodes=nodes or None,
+                    **common,
                 )
                 echo(f"[{len(rows) + 1}/{total}] {task} seed {seed}: {METHOD_NAMES[method]}")
                 started = time.perf_counter()
                 quiet: Echo = lambda line: None  # noqa: E731 - one line per session is enough
-                if method == "lgt":
+                if method in VARIANTS:
                     outcome = run_session(
                         settings, checkpoints=str(out / "lgt_checkpoints.db"), echo=quiet
                     )
@@ -139,7 +157,7 @@ def run_comparison(
                     f"    best val_{row.primary} {_num(row.best_val)}, test {_num(test)},"
                     f" {row.trials} trials, {row.wall_seconds:.0f}s"
                 )
-    write_outputs(rows, out, budget, seeds)
+    write_outputs(rows, out, budget, seeds, title)
     return rows
 
 
@@ -147,10 +165,16 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-def write_outputs(rows: list[Row], out: Path, budget: int, seeds: Sequence[int]) -> None:
+def write_outputs(
+    rows: list[Row],
+    out: Path,
+    budget: int,
+    seeds: Sequence[int],
+    title: str = "LGT against the baselines",
+) -> None:
     """Write results.csv, results.md and curves.png."""
     write_csv(rows, out / "results.csv")
-    (out / "results.md").write_text(markdown(rows, budget, seeds))
+    (out / "results.md").write_text(markdown(rows, budget, seeds, title))
     plot_curves(rows, out / "curves.png")
 
 
@@ -230,13 +254,17 @@ def _beats(a: float, b: float, maximize: bool) -> bool:
     return a > b + 1e-12 if maximize else a < b - 1e-12
 
 
-def markdown(rows: list[Row], budget: int, seeds: Sequence[int]) -> str:
+def markdown(
+    rows: list[Row], budget: int, seeds: Sequence[int], title: str = "LGT against the baselines"
+) -> str:
     """Render the comparison: a rank overview, then a table per task."""
     table = summary(rows)
     lines = [
-        "# LGT against the baselines",
+        f"# {title}",
         "",
-        f"Budget {budget} trials per method (NoTuning: 1), seeds {', '.join(map(str, seeds))};"
+        f"Budget {budget} trials per method"
+        + (" (NoTuning: 1)" if any(r.method == "none" for r in rows) else "")
+        + f", seeds {', '.join(map(str, seeds))};"
         " test metrics of the configuration each method chose on validation, mean ± sd over"
         " seeds. Rank 1 is best on the test primary metric (ties share a rank).",
         "",
@@ -249,7 +277,7 @@ def markdown(rows: list[Row], budget: int, seeds: Sequence[int]) -> str:
         lgt = per.get("lgt", {}).get("rank")
         arrow = "higher" if any_method["maximize"] else "lower"
         lines.append(
-            f"| {task} | {any_method['primary']} ({arrow} is better) | {', '.join(winners)}"
+            f"| {task} | {any_method['primary']} ({arrow} is better) | {'; '.join(winners)}"
             f" | {lgt if lgt is not None else '-'} of {len(per)} |"
         )
     for task, per in table.items():
@@ -273,7 +301,7 @@ def markdown(rows: list[Row], budget: int, seeds: Sequence[int]) -> str:
             if v["rank"] == 1:
                 cells[0] = f"**{cells[0]}**"
             val = f"{v['val'][0]:.4f}" if v["val"] else "-"
-            tokens = f"{v['tokens']:.0f}" if method == "lgt" else "-"
+            tokens = f"{v['tokens']:.0f}" if method in VARIANTS else "-"
             lines.append(
                 f"| {METHOD_NAMES[method]} | "
                 + " | ".join(cells)
@@ -322,20 +350,24 @@ def plot_curves(rows: list[Row], path: Path) -> None:
 
 
 def log_comparison(
-    rows: list[Row], out: Path, tracking_uri: str | None, params: dict[str, Any]
+    rows: list[Row],
+    out: Path,
+    tracking_uri: str | None,
+    params: dict[str, Any],
+    kind: str = "compare",
 ) -> str:
-    """Record the comparison as its own MLflow run, with the tables and the plot."""
+    """Record the comparison (``kind`` compare or ablate) as an MLflow run with its outputs."""
     from mlflow.entities import Metric, Param
 
     from lgt_graph.tracking import Tracker
     from lgt_graph.tracking import tracking_uri as resolve_uri
 
-    tracker = Tracker(resolve_uri(tracking_uri), "lgt-compare")
+    tracker = Tracker(resolve_uri(tracking_uri), f"lgt-{kind}")
     client = tracker.client
     run = client.create_run(
         tracker.experiment_id,
-        run_name=f"compare-{time.strftime('%m%d-%H%M%S')}",
-        tags={"kind": "comparison"},
+        run_name=f"{kind}-{time.strftime('%m%d-%H%M%S')}",
+        tags={"kind": "comparison" if kind == "compare" else "ablation"},
     )
     run_id = str(run.info.run_id)
     now = int(time.time() * 1000)

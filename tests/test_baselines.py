@@ -177,3 +177,39 @@ def test_compare_on_iris_writes_csv_md_png_and_the_mlflow_run(store_uri, tmp_pat
         ["none", "random", "grid", "bayes-tpe", "nas", "lgt"]
     )
     assert np.isfinite([float(r["best_val"]) for r in lines]).all()
+
+
+def test_ablate_swaps_nodes_per_variant_and_logs_an_ablation_run(store_uri, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from mlflow.tracking import MlflowClient
+
+    out = tmp_path / "abl"
+    command = [sys.executable, "-m", "lgt_graph", "ablate", "--task", "iris", "--budget", "3"]
+    command += ["--methods", "lgt,numeric-evaluator,random-advisor", "--out", str(out)]
+    proc = subprocess.run(
+        [*command, "--tracking-uri", store_uri],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = (out / "results.md").read_text()
+    assert text.startswith("# LGT ablations: nodes swapped")
+    for name in ("| LGT |", "| LGT, numeric Evaluator", "| LGT, random Advisor"):
+        assert name in text
+    client = MlflowClient(store_uri)
+    sessions = client.search_runs(
+        [e.experiment_id for e in client.search_experiments()], "tags.kind = 'session'"
+    )
+    nodes = sorted(
+        r.data.params["node.evaluator"] + "/" + r.data.params["node.advisor"] for r in sessions
+    )
+    assert nodes == ["llm/llm", "llm/random", "numeric/llm"]
+    ablation = client.search_runs(
+        [client.get_experiment_by_name("lgt-ablate").experiment_id], "tags.kind = 'ablation'"
+    )
+    assert len(ablation) == 1 and "iris.random-advisor.test_accuracy" in ablation[0].data.metrics
