@@ -61,3 +61,15 @@ def build_graph(nodes: Mapping[str, Node], checkpointer: Any = None) -> Any:
     graph.add_edge("advise", "train")
     graph.add_edge("finalize", END)
     return graph.compile(checkpointer=checkpointer, name="lgt")
+
+
+def make_graph(config: Any = None) -> Any:
+    """Build the LGT graph with the built-in nodes: the factory ``langgraph.json`` names.
+
+    LangGraph's CLI and Studio load the graph through it (they bring their own
+    checkpointer). A run needs the session's ``Context`` (data, space, tracker, model)
+    as the graph's runtime context, which ``lgt_graph.session.open_session`` builds.
+    """
+    from lgt_graph.registry import resolve
+
+    return build_graph(resolve({}))
