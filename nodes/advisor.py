@@ -98,3 +98,29 @@ def random_advisor(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     config, changes = random_change(ctx.space, base_config, _tried(state), seed)
     why = "Random exploration: no language guidance."
     return _update(base, config, changes, why, "unknown", "random", next_trial)
+
+
+def propose(
+    state: State,
+    runtime: Runtime[Context],
+    changes: dict[str, Any],
+    reason: str,
+    rationale: str | None = None,
+) -> dict[str, Any]:
+    """Return the state update of an Advisor that changes ``changes`` on the base trial.
+
+    For your own Advisor node (``--node advisor=module:function``): the values are
+    validated against the space (a ConfigError names what is allowed), and the
+    proposal is recorded like the built-in Advisor's, with ``reason`` on each change.
+    """
+    ctx = runtime.context
+    base = _start(state, ctx)
+    base_config = base["config"] if base else ctx.space.default()
+    config = ctx.space.apply(base_config, changes)
+    records = [
+        ChangeRecord(knob=k, old=base_config.get(k), new=config[k], reason=reason)
+        for k in changes
+        if base_config.get(k) != config[k]
+    ]
+    next_trial = len(state.get("trials", [])) + 1
+    return _update(base, config, records, rationale or reason, "unknown", "custom", next_trial)
