@@ -211,6 +211,15 @@ def build_parser() -> argparse.ArgumentParser:
         "lgt, no-optimizer, numeric-evaluator, advisor-only, random-advisor",
     )
 
+    report = commands.add_parser(
+        "report", help="write a session's story as an HTML page and markdown, from MLflow"
+    )
+    report.add_argument("run_id", metavar="RUN_ID", help="the session run (printed by `run`)")
+    report.add_argument("--out", help="folder (default: lgt_reports/RUN_ID beside the store)")
+    report.add_argument(
+        "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)"
+    )
+
     download = commands.add_parser("download", help="fetch a dataset from its canonical source")
     download.add_argument("task", help="mnist, cifar10, wine or house")
     download.add_argument(
@@ -336,6 +345,19 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the report of a recorded session."""
+    from lgt_graph.report import report_dir, write_report
+    from lgt_graph.tracking import check_uri, tracking_uri
+
+    uri = tracking_uri(args.tracking_uri)
+    check_uri(uri)
+    out = Path(args.out) if args.out else report_dir(uri, args.run_id)
+    html_path, md_path = write_report(uri, args.run_id, out)
+    print(f"report: {html_path} (markdown: {md_path})")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Tune a task with the LGT graph; print a line per trial and the summary."""
     from lgt_graph.context import Settings
@@ -385,6 +407,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"\nMLflow: session run {outcome.session_id} in experiment"
         f" {outcome.ctx.tracker.experiment!r}; browse: {ui_command(outcome.ctx.tracker.uri)}"
     )
+    from lgt_graph.report import publish_report
+
+    page = publish_report(outcome.ctx.tracker.uri, outcome.session_id)
+    print(f"report: {page}" if page else "report: not written (see the warning above)")
     return 0 if outcome.values.get("final", {}).get("status") == "ok" else 1
 
 
@@ -441,6 +467,7 @@ COMMANDS = {
     "compare": cmd_compare,
     "ablate": cmd_compare,
     "download": cmd_download,
+    "report": cmd_report,
 }
 
 

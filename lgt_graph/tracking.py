@@ -32,6 +32,8 @@ MAX_BATCH, MAX_PARAMS = 1000, 100
 # MLflow's model price catalog from GitHub when an LLM call is traced (runs work offline).
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_MODEL_CATALOG_URI", "")
+# Artifact downloads (the report reads a session back) need no progress bar on stderr.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 _WAL_LOCK = threading.Lock()
 _WAL_ON = False

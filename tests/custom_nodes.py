@@ -80,3 +80,16 @@ def fault_advisor(state, runtime):
     trial = len(state.get("trials", []))
     changes, reason = FAULTS[(trial - 1) % len(FAULTS)]
     return _propose(state, runtime, changes, reason)
+
+
+def story_advisor(state, runtime):
+    """Scale (with a reason holding HTML), then diverge, then widen: a run with a rollback."""
+    from lgt_graph.nodes.advisor import propose
+
+    trial = len(state.get("trials", []))
+    if trial == 1:
+        return propose(state, runtime, {"scaling": "standard"}, "<script>alert(1)</script> scale")
+    if trial == 2:
+        changes = {"optimizer": "sgd", "learning_rate": 1.0, "momentum": 0.99, "depth": 6}
+        return propose(state, runtime, {**changes, "width": 1024}, "a learning rate far too large")
+    return propose(state, runtime, {"width": 96 + trial}, "a little wider")
