@@ -220,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)"
     )
 
+    ui = commands.add_parser("ui", help="start the MLflow UI on the project's store")
+    ui.add_argument(
+        "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)"
+    )
+    ui.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
+
     download = commands.add_parser("download", help="fetch a dataset from its canonical source")
     download.add_argument("task", help="mnist, cifar10, wine or house")
     download.add_argument(
@@ -358,6 +364,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    """Serve the MLflow UI on the store at 127.0.0.1 until interrupted."""
+    import os
+
+    from lgt_graph.tracking import check_uri, tracking_uri
+
+    uri = tracking_uri(args.tracking_uri)
+    check_uri(uri)
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).is_file():
+        raise UserError(f"no MLflow store at {uri} yet; run a session first (or --tracking-uri)")
+    if not 0 < args.port < 65536:
+        raise UserError(f"--port {args.port}: give a port between 1 and 65535")
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
+    command += ["--host", "127.0.0.1", "--port", str(args.port), "--workers", "1"]
+    print(f"MLflow UI on http://127.0.0.1:{args.port} for {uri} (Ctrl-C stops it)", flush=True)
+    os.execv(sys.executable, command)  # the UI becomes this process: signals reach it
+    return 0  # pragma: no cover - execv does not return
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Tune a task with the LGT graph; print a line per trial and the summary."""
     from lgt_graph.context import Settings
@@ -468,6 +493,7 @@ COMMANDS = {
     "ablate": cmd_compare,
     "download": cmd_download,
     "report": cmd_report,
+    "ui": cmd_ui,
 }
 
 
