@@ -129,7 +129,7 @@ def test_summary_ranks_means_over_seeds_and_shares_ties():
     assert mean == pytest.approx(0.95) and sd == pytest.approx(math.sqrt(0.005))
     assert table["wine"]["grid"]["rank"] == 1 and table["wine"]["lgt"]["rank"] == 2
     text = markdown(rows, 5, [0, 1])
-    assert "| iris | accuracy (higher is better) | RandomSearch, LGT | 1 of 3 |" in text
+    assert "| iris | accuracy (higher is better) | RandomSearch; LGT | 1 of 3 |" in text
     assert "| wine | mae (lower is better) | GridSearch | 2 of 2 |" in text
 
 
