@@ -1,15 +1,13 @@
 """Fault suite, the user's input: every bad flag, file or folder is one clear line, exit 2.
 
-Each case runs the real command in an empty working folder; afterwards the folder
-holds nothing new (no MLflow store, checkpoints or artifacts) and stderr holds no
-traceback.
+Each case runs the CLI's entry point (in this process: a traceback would fail the test;
+tests/test_cli.py runs a sample as subprocesses) in an empty working folder; afterwards
+the folder holds nothing (no MLflow store, checkpoints or artifacts).
 """
 
-import os
-import subprocess
-import sys
-
 import pytest
+
+from lgt_graph.cli import main
 
 CASES = [
     # unknown task, in each command
@@ -89,22 +87,23 @@ def files(tmp_path_factory):
 
 
 @pytest.mark.parametrize(("args", "message"), CASES, ids=[" ".join(a) for a, _ in CASES])
-def test_bad_input_is_one_clear_line_exit_2_and_writes_nothing(args, message, files, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
-    env["LGT_CACHE_DIR"] = str(tmp_path / "cache")
+def test_bad_input_is_one_clear_line_exit_2_and_writes_nothing(
+    args, message, files, tmp_path, monkeypatch, capsys
+):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LGT_CACHE_DIR", str(tmp_path / "cache"))
     work = tmp_path / "work"
     work.mkdir()
-    proc = subprocess.run(
-        [sys.executable, "-m", "lgt_graph", *(a.format(d=files) for a in args)],
-        capture_output=True,
-        text=True,
-        cwd=work,
-        env=env,
-        timeout=300,
-    )
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
+    monkeypatch.chdir(work)
+    try:
+        status = main([a.format(d=files) for a in args])
+    except SystemExit as exc:  # argparse's own errors
+        status = exc.code
+    out, err = capsys.readouterr()
+    assert status == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
     assert message in lines[0], lines[0]
-    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert "Traceback" not in err and out == ""
     assert list(work.iterdir()) == []

@@ -52,7 +52,7 @@ def test_ten_random_sigkills_lose_and_duplicate_nothing(store_uri, tmp_path):
     session = line.split("session ")[1].split(":")[0]
     kills: list[str] = []
     while len(kills) < KILLS:
-        time.sleep(rng.uniform(0.0, 2.5))
+        time.sleep(rng.uniform(0.0, 1.5))
         if process.poll() is not None:
             pytest.fail(f"the run ended before kill {len(kills) + 1}; raise BUDGET")
         group = rng.random() < 0.5

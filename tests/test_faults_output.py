@@ -90,7 +90,7 @@ def test_every_bad_reply_is_repaired_or_falls_back_and_is_counted_in_mlflow(
             base_url=server.url,
             max_retries=0,
             tracking_uri=store_uri,
-            limits={"epochs": (1, 20)},
+            limits={"epochs": (1, 3)},  # the replies are the test, not the training
         )
         outcome = run_session(settings, checkpoints=str(tmp_path / "ck.db"), echo=lambda line: None)
     values = outcome.values
