@@ -46,13 +46,13 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _comparison_options(parser: argparse.ArgumentParser, methods: str, allowed: str) -> None:
+def _comparison_options(parser: argparse.ArgumentParser, methods: str) -> None:
     """Add the options that ``compare`` and ``ablate`` share."""
     parser.add_argument("--task", required=True, help="tasks, comma-separated")
     parser.add_argument(
         "--methods",
         default=methods,
-        help=f"comma-separated from {allowed} (default: all)",
+        help=f"comma-separated from {methods.replace(',', ', ')} (default: all)",
     )
     parser.add_argument("--budget", type=int, default=10, help="trials per method (default 10)")
     parser.add_argument("--seeds", default="1", help="a count (3) or a list (0,1,2); default 1")
@@ -199,17 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser(
         "compare", help="compare LGT with NoTuning, random, grid, Bayesian and NAS baselines"
     )
-    _comparison_options(
-        compare, "none,random,grid,bayes,nas,lgt", "none, random, grid, bayes, nas, lgt"
-    )
+    _comparison_options(compare, "none,random,grid,bayes,nas,lgt")
     ablate = commands.add_parser(
         "ablate", help="run LGT with nodes swapped out, to see which agent matters"
     )
-    _comparison_options(
-        ablate,
-        "lgt,no-optimizer,numeric-evaluator,advisor-only,random-advisor",
-        "lgt, no-optimizer, numeric-evaluator, advisor-only, random-advisor",
-    )
+    _comparison_options(ablate, "lgt,no-optimizer,numeric-evaluator,advisor-only,random-advisor")
 
     report = commands.add_parser(
         "report", help="write a session's story as an HTML page and markdown, from MLflow"

@@ -56,6 +56,11 @@ class SessionView:
 
 def load_session(uri: str, run_id: str) -> SessionView:
     """Read a session run and everything under it from the MLflow store at ``uri``."""
+    with tempfile.TemporaryDirectory(prefix="lgt-report-") as folder:
+        return _load_session(uri, run_id, folder)
+
+
+def _load_session(uri: str, run_id: str, folder: str) -> SessionView:
     from lgt_graph.tracking import open_client
 
     client = open_client(uri)
@@ -65,7 +70,6 @@ def load_session(uri: str, run_id: str) -> SessionView:
         raise UserError(f"report {run_id}: no such run in the MLflow store {uri}") from None
     if parent.data.tags.get("kind") != "session":
         raise UserError(f"report {run_id}: not a tuning session run (see `run`)")
-    folder = tempfile.mkdtemp(prefix="lgt-report-")
     names = {a.path for a in client.list_artifacts(run_id)}
 
     def artifact(run: str, name: str, present: set[str] | None = None) -> Any:
