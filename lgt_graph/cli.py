@@ -358,6 +358,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def runs_links(uri: str, base: str) -> list[tuple[str, str]]:
+    """Return each experiment's link to the UI's runs table (sessions, nested trials, charts).
+
+    MLflow 3 opens an experiment in its GenAI view unless told otherwise, and ours hold
+    model-tuning runs; ``workflowType=machine_learning`` opens the runs table instead.
+    """
+    from lgt_graph.tracking import open_client
+
+    experiments = open_client(uri).search_experiments(order_by=["name ASC"])
+    return [
+        (e.name, f"{base}/#/experiments/{e.experiment_id}/runs?workflowType=machine_learning")
+        for e in experiments
+        if e.name != "Default"
+    ]
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     """Serve the MLflow UI on the store at 127.0.0.1 until interrupted."""
     import os
@@ -372,7 +388,11 @@ def cmd_ui(args: argparse.Namespace) -> int:
         raise UserError(f"--port {args.port}: give a port between 1 and 65535")
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
     command += ["--host", "127.0.0.1", "--port", str(args.port), "--workers", "1"]
-    print(f"MLflow UI on http://127.0.0.1:{args.port} for {uri} (Ctrl-C stops it)", flush=True)
+    base = f"http://127.0.0.1:{args.port}"
+    print(f"MLflow UI on {base} for {uri} (Ctrl-C stops it)")
+    for name, link in runs_links(uri, base):
+        print(f"  {name}: {link}")
+    sys.stdout.flush()
     os.execv(sys.executable, command)  # the UI becomes this process: signals reach it
     return 0  # pragma: no cover - execv does not return
 

@@ -1,8 +1,8 @@
 """MLflow tracking: a trial is a run, its configuration params, its curves metrics.
 
 The default store is ``mlflow.db`` (SQLite) in the working directory, browsable
-with ``mlflow ui --backend-store-uri sqlite:///mlflow.db``; ``--tracking-uri`` or
-``MLFLOW_TRACKING_URI`` points elsewhere. Writing a trial costs tens of
+with ``python -m lgt_graph ui``; ``--tracking-uri`` or ``MLFLOW_TRACKING_URI`` points
+elsewhere. Writing a trial costs tens of
 milliseconds of SQLAlchemy work, more than a small trial trains, so a tracker
 can write from a child process; :meth:`Tracker.flush` waits for every write and
 raises if one failed.
@@ -47,7 +47,7 @@ def tracking_uri(explicit: str | None = None) -> str:
 
 def ui_command(uri: str) -> str:
     """Return the shell command that opens the MLflow UI on a store."""
-    return f"mlflow ui --backend-store-uri {uri}"
+    return f"python -m lgt_graph ui --tracking-uri {uri}"
 
 
 def _sqlite_wal() -> None:

@@ -71,7 +71,8 @@ def test_default_store_is_mlflow_db_in_the_working_directory(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "mlflow.db").is_file()
-    assert f"mlflow ui --backend-store-uri sqlite:///{tmp_path / 'mlflow.db'}" in proc.stdout
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert f"python -m lgt_graph ui --tracking-uri {store}" in proc.stdout
 
 
 @pytest.mark.parametrize(
