@@ -25,6 +25,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from lgt_graph.context import Settings
+from lgt_graph.report import publish_report
 from lgt_graph.session import Outcome, run_session
 
 REPO = Path(__file__).resolve().parents[1]
@@ -128,7 +129,7 @@ def _chromium():
     return sync_playwright
 
 
-def test_a_browser_shows_the_session_its_trials_a_learning_curve_and_the_prompt_versions(served):
+def test_a_browser_shows_the_session_its_trials_a_learning_curve_prompts_and_report(served):
     sync_playwright = _chromium()
     from playwright.sync_api import expect
 
@@ -191,6 +192,19 @@ def test_a_browser_shows_the_session_its_trials_a_learning_curve_and_the_prompt_
                 page.get_by_text("You are the Advisor of Language-Guided Tuning")
             ).to_be_visible()
             page.screenshot(path=shots / "prompts.png")
+
+            # the session's report, opened from disk: the story without a server
+            report = publish_report(served.store_uri, session.info.run_id)
+            assert report is not None
+            page.goto(report.as_uri())
+            heading = page.get_by_role("heading", name=f"LGT session {session.info.run_id}")
+            expect(heading).to_be_visible()
+            expect(page.locator("section.trial")).to_have_count(len(trials))
+            plots = page.locator("img")
+            expect(plots).to_have_count(2)  # trajectory, learning curves: embedded, drawn
+            for i in range(2):
+                assert plots.nth(i).evaluate("img => img.complete && img.naturalWidth > 0")
+            page.screenshot(path=shots / "report.png", full_page=True)
         finally:
             browser.close()
     print(f"screenshots: {shots}")
