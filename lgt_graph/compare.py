@@ -38,6 +38,7 @@ VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
         {"evaluator": "numeric", "optimizer": "none"},
     ),
     "random-advisor": ("LGT, random Advisor (no language guidance)", {"advisor": "random"}),
+    "no-rollback": ("LGT, no rollback (a regression stays the base)", {"rollback": "none"}),
 }
 """The ablations: LGT with nodes swapped (``--node`` slots), each a method of ``ablate``."""
 METHOD_NAMES |= {k: name for k, (name, _) in VARIANTS.items()}

@@ -29,7 +29,10 @@ BUILTIN: dict[str, dict[str, str]] = {
         "llm": "lgt_graph.nodes.evaluator:llm_evaluator",
         "numeric": "lgt_graph.nodes.evaluator:numeric_evaluator",
     },
-    "rollback": {"default": "lgt_graph.nodes.rollback:rollback"},
+    "rollback": {
+        "default": "lgt_graph.nodes.rollback:rollback",
+        "none": "lgt_graph.nodes.rollback:no_rollback",
+    },
     "optimizer": {
         "llm": "lgt_graph.nodes.optimizer:llm_optimizer",
         "none": "lgt_graph.nodes.optimizer:frozen_prompt",

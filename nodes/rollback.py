@@ -20,3 +20,13 @@ def rollback(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     best = history.best_trial(state, runtime.context.maximize)
     target = best or history.trials(state)[0]
     return {"base": target["index"], "config": target["config"]}
+
+
+def no_rollback(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Keep the regressed trial as the base: the ablation of the rollback edge.
+
+    The next proposal changes the configuration that just got worse (or failed), as a
+    tuner without memory of its best would; the Advisor may still ask to start from the
+    best on its own.
+    """
+    return {}

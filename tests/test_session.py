@@ -117,6 +117,15 @@ def test_a_regression_takes_the_rollback_edge(store_uri, tmp_path):
     assert values["verdicts"][2]["outcome"] == "regressed"
 
 
+def test_without_the_rollback_node_a_regression_stays_the_base(store_uri, tmp_path):
+    nodes = {"advisor": "tests.custom_nodes:SabotageAdvisor", "rollback": "none"}
+    values = session(store_uri, tmp_path, task="iris", budget=4, nodes=nodes).values
+    assert values["trials"][2]["score"] is None  # trial 3 diverged, the edge was taken
+    assert any(t["target"] == "rollback" for t in values["transitions"])
+    assert values["trials"][3]["base"] == 3  # ... and trial 4 changes the failed trial
+    assert values["final"]["trial"] == 2  # the best is still what finalize refits
+
+
 def test_patience_stops_early(store_uri, tmp_path):
     outcome = session(
         store_uri,
