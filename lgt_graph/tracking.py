@@ -74,14 +74,27 @@ URI_SCHEMES = ("sqlite", "file", "http", "https", "postgresql", "mysql", "mssql"
 """The tracking-store schemes MLflow opens (with suffixes: ``postgresql+psycopg2``)."""
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+"""The first bytes of every SQLite database file (an empty file is a new database)."""
+
+
 def check_uri(uri: str) -> None:
     """Reject a tracking URI that cannot work, before anything is trained or written."""
     if uri.startswith("sqlite:///"):
         path = Path(uri[len("sqlite:///") :])
         if not path.parent.is_dir():
             raise UserError(f"--tracking-uri {uri}: folder {path.parent} does not exist")
+        if path.is_dir():
+            raise UserError(f"--tracking-uri {uri}: {path} is a folder; name a database file")
         if path.exists() and not os.access(path, os.R_OK | os.W_OK):
             raise UserError(f"--tracking-uri {uri}: {path} is not readable and writable")
+        if path.is_file() and path.stat().st_size:
+            with path.open("rb") as f:
+                if f.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+                    raise UserError(
+                        f"--tracking-uri {uri}: {path} is not an SQLite database;"
+                        " name an MLflow store or a new file"
+                    )
     elif "://" in uri and re.split(r"[-+]", uri.split("://")[0])[0] not in URI_SCHEMES:
         raise UserError(
             f"--tracking-uri {uri}: unknown scheme {uri.split('://')[0]!r}; use"

@@ -48,6 +48,10 @@ CASES = [
     (["run", "--task", "iris", "--tracking-uri", "bogus://x"], "unknown scheme 'bogus'"),
     (["run", "--task", "iris", "--tracking-uri", "sqlite:////no/such/x.db"], "does not exist"),
     (["trial", "--task", "iris", "--tracking-uri", "just words"], "is not a URI"),
+    (["run", "--task", "iris", "--tracking-uri", "sqlite:///{d}/notes.db"], "not an SQLite"),
+    (["report", "abc", "--tracking-uri", "sqlite:///{d}/notes.db"], "not an SQLite database"),
+    (["ui", "--tracking-uri", "sqlite:///{d}/notes.db"], "not an SQLite database"),
+    (["run", "--task", "iris", "--tracking-uri", "sqlite:///{d}/garbage"], "is a folder"),
     # budgets and other numbers
     (["run", "--task", "iris", "--budget", "0"], "--budget must be at least 1"),
     (["run", "--task", "iris", "--budget", "-3"], "--budget must be at least 1"),
@@ -81,6 +85,7 @@ def files(tmp_path_factory):
     (d / "empty.csv").write_text("")
     (d / "binary.csv").write_bytes(bytes(range(256)) * 8)
     (d / "afile").write_text("")
+    (d / "notes.db").write_text("my notes, not a database\n")
     (d / "garbage" / "wine").mkdir(parents=True)
     (d / "garbage" / "wine" / "winequality-red.csv").write_bytes(b"\xa7\x00\xff" * 1000)
     return d
@@ -107,3 +112,4 @@ def test_bad_input_is_one_clear_line_exit_2_and_writes_nothing(
     assert message in lines[0], lines[0]
     assert "Traceback" not in err and out == ""
     assert list(work.iterdir()) == []
+    assert (files / "notes.db").read_text() == "my notes, not a database\n"  # left as it was
