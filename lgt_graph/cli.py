@@ -364,9 +364,14 @@ def runs_links(uri: str, base: str) -> list[tuple[str, str]]:
     MLflow 3 opens an experiment in its GenAI view unless told otherwise, and ours hold
     model-tuning runs; ``workflowType=machine_learning`` opens the runs table instead.
     """
+    from mlflow.exceptions import MlflowException
+
     from lgt_graph.tracking import open_client
 
-    experiments = open_client(uri).search_experiments(order_by=["name ASC"])
+    try:
+        experiments = open_client(uri).search_experiments(order_by=["name ASC"])
+    except MlflowException as exc:
+        raise UserError(f"cannot open the MLflow store at {uri}: {exc.message}") from None
     return [
         (e.name, f"{base}/#/experiments/{e.experiment_id}/runs?workflowType=machine_learning")
         for e in experiments

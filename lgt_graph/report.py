@@ -171,17 +171,17 @@ def plot_trajectory(view: SessionView) -> bytes:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    done = [t for t in view.trials if t.score is not None]
-    ax.plot([t.index for t in done], [t.score for t in done], "o-", color="#888", label="trial")
+    done = [(t.index, t.score) for t in view.trials if t.score is not None]
+    ax.plot([i for i, _ in done], [s for _, s in done], "o-", color="#888", label="trial")
     best: list[tuple[int, float]] = []
-    for t in done:
-        if not best or (t.score > best[-1][1] if view.maximize else t.score < best[-1][1]):
-            best.append((t.index, float(t.score)))
+    for index, score in done:
+        if not best or (score > best[-1][1] if view.maximize else score < best[-1][1]):
+            best.append((index, float(score)))
         else:
-            best.append((t.index, best[-1][1]))
+            best.append((index, best[-1][1]))
     if best:
         ax.step(*zip(*best, strict=True), where="post", color="#1f77b4", lw=2, label="best so far")
-    low = min((t.score for t in done), default=0.0)
+    low = min((s for _, s in done), default=0.0)
     failed = [t.index for t in view.trials if t.score is None]
     if failed:
         ax.plot(failed, [low] * len(failed), "x", color="#d62728", ms=9, label="failed trial")

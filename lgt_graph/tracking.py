@@ -2,10 +2,9 @@
 
 The default store is ``mlflow.db`` (SQLite) in the working directory, browsable
 with ``python -m lgt_graph ui``; ``--tracking-uri`` or ``MLFLOW_TRACKING_URI`` points
-elsewhere. Writing a trial costs tens of
-milliseconds of SQLAlchemy work, more than a small trial trains, so a tracker
-can write from a child process; :meth:`Tracker.flush` waits for every write and
-raises if one failed.
+elsewhere. Writing a trial costs tens of milliseconds of SQLAlchemy work, more than a
+small trial trains, so a tracker can write from a child process; :meth:`Tracker.flush`
+waits for every write and raises if one failed.
 """
 
 from __future__ import annotations
