@@ -9,6 +9,7 @@ waits for every write and raises if one failed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -73,8 +74,22 @@ URI_SCHEMES = ("sqlite", "file", "http", "https", "postgresql", "mysql", "mssql"
 """The tracking-store schemes MLflow opens (with suffixes: ``postgresql+psycopg2``)."""
 
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
-"""The first bytes of every SQLite database file (an empty file is a new database)."""
+def _is_sqlite(path: Path) -> bool:
+    """Tell whether a file is an SQLite database, through SQLite itself.
+
+    Not by reading its header: closing a plain file handle on a database drops every
+    POSIX lock this process holds on it (a store another session of this process has
+    open), which SQLite's own connections know to avoid.
+    """
+    import sqlite3
+
+    try:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+            db.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as exc:  # a busy or locked store is still a database
+        return "not a database" not in str(exc)
+    return True
 
 
 def check_uri(uri: str) -> None:
@@ -87,13 +102,11 @@ def check_uri(uri: str) -> None:
             raise UserError(f"--tracking-uri {uri}: {path} is a folder; name a database file")
         if path.exists() and not os.access(path, os.R_OK | os.W_OK):
             raise UserError(f"--tracking-uri {uri}: {path} is not readable and writable")
-        if path.is_file() and path.stat().st_size:
-            with path.open("rb") as f:
-                if f.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-                    raise UserError(
-                        f"--tracking-uri {uri}: {path} is not an SQLite database;"
-                        " name an MLflow store or a new file"
-                    )
+        if path.is_file() and path.stat().st_size and not _is_sqlite(path):
+            raise UserError(
+                f"--tracking-uri {uri}: {path} is not an SQLite database;"
+                " name an MLflow store or a new file"
+            )
     elif "://" in uri and re.split(r"[-+]", uri.split("://")[0])[0] not in URI_SCHEMES:
         raise UserError(
             f"--tracking-uri {uri}: unknown scheme {uri.split('://')[0]!r}; use"
