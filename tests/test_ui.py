@@ -31,9 +31,11 @@ from lgt_graph.session import Outcome, run_session
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("LGT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 # Without the networking flags Chromium keeps calling Google's hosts, which a closed
-# network refuses many times a second; the sandbox needs a user namespace CI lacks.
+# network refuses many times a second; the sandbox needs a user namespace CI lacks; a
+# container's small /dev/shm crashes renderers unless Chromium writes to /tmp instead.
 CHROMIUM_ARGS = [
     "--no-sandbox",
+    "--disable-dev-shm-usage",
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",
