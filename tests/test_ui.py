@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -83,6 +84,8 @@ def served(_template_store: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     )
     try:
         banner = [server.stdout.readline(), server.stdout.readline()]
+        # keep reading: the UI's access log would fill the pipe and stall the server
+        threading.Thread(target=server.stdout.read, daemon=True).start()
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
         while True:
