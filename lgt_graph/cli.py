@@ -460,7 +460,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run the comparison of LGT with the baselines; write and log the results."""
-    from lgt_graph.compare import log_comparison, parse_seeds, run_comparison
+    from lgt_graph.compare import TITLES, log_comparison, parse_seeds, run_comparison
 
     _check_data_dir(args.data_dir)
     tasks = [t.strip() for t in args.task.split(",") if t.strip()]
@@ -482,9 +482,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         load_task_data(get_task(task), 0, args.data_dir, args.max_train_samples)
     out = Path(args.out)
     kind = args.command
-    title = "LGT against the baselines" if kind == "compare" else "LGT ablations: nodes swapped"
     rows = run_comparison(
-        tasks, methods, args.budget, seeds, out, common, args.sampler, _err, title
+        tasks, methods, args.budget, seeds, out, common, args.sampler, _err, TITLES[kind]
     )
     params = {
         "tasks": ",".join(tasks),

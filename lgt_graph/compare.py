@@ -42,6 +42,8 @@ VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
 }
 """The ablations: LGT with nodes swapped (``--node`` slots), each a method of ``ablate``."""
 METHOD_NAMES |= {k: name for k, (name, _) in VARIANTS.items()}
+TITLES = {"compare": "LGT against the baselines", "ablate": "LGT ablations: nodes swapped"}
+"""The heading of each command's results.md."""
 
 
 @dataclass
@@ -118,7 +120,7 @@ def run_comparison(
     common: dict[str, Any],
     sampler: str = "tpe",
     echo: Echo = print,
-    title: str = "LGT against the baselines",
+    title: str = TITLES["compare"],
 ) -> list[Row]:
     """Run every (task, seed, method) session and write the comparison into ``out``."""
     from lgt_graph.baselines import METHODS
@@ -171,7 +173,7 @@ def write_outputs(
     out: Path,
     budget: int,
     seeds: Sequence[int],
-    title: str = "LGT against the baselines",
+    title: str = TITLES["compare"],
 ) -> None:
     """Write results.csv, results.md and curves.png."""
     write_csv(rows, out / "results.csv")
@@ -256,7 +258,7 @@ def _beats(a: float, b: float, maximize: bool) -> bool:
 
 
 def markdown(
-    rows: list[Row], budget: int, seeds: Sequence[int], title: str = "LGT against the baselines"
+    rows: list[Row], budget: int, seeds: Sequence[int], title: str = TITLES["compare"]
 ) -> str:
     """Render the comparison: a rank overview, then a table per task."""
     table = summary(rows)

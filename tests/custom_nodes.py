@@ -5,30 +5,8 @@ from __future__ import annotations
 import os
 import signal
 
+from lgt_graph.nodes.advisor import propose
 from lgt_graph.nodes.train import train as real_train
-
-from lgt_graph import history
-
-
-def _propose(state, runtime, changes, reason):
-    ctx = runtime.context
-    base = history.trial(state, state.get("base"))
-    base_config = base["config"] if base else ctx.space.default()
-    config = ctx.space.apply(base_config, changes)
-    changed = [
-        {"knob": k, "old": base_config.get(k), "new": v, "reason": reason}
-        for k, v in changes.items()
-        if base_config.get(k) != v
-    ]
-    record = {
-        "for_trial": len(state.get("trials", [])) + 1,
-        "base": base["index"] if base else None,
-        "changes": changed,
-        "rationale": reason,
-        "expected_effect": "a test",
-        "status": "custom",
-    }
-    return {"config": config, "pending_changes": changed, "proposals": [record]}
 
 
 class SabotageAdvisor:
@@ -36,9 +14,9 @@ class SabotageAdvisor:
 
     def __call__(self, state, runtime):
         if len(state.get("trials", [])) == 1:
-            return _propose(state, runtime, {"scaling": "standard"}, "scale the features")
+            return propose(state, runtime, {"scaling": "standard"}, "scale the features")
         trial = len(state.get("trials", []))
-        return _propose(
+        return propose(
             state,
             runtime,
             {
@@ -55,7 +33,7 @@ class SabotageAdvisor:
 def stale_advisor(state, runtime):
     """Always shorten training: every trial is worse than the first."""
     trial = len(state.get("trials", []))
-    return _propose(state, runtime, {"epochs": max(1, 6 - trial)}, "shorter training")
+    return propose(state, runtime, {"epochs": max(1, 6 - trial)}, "shorter training")
 
 
 def train_then_die(state, runtime):
@@ -79,13 +57,11 @@ def fault_advisor(state, runtime):
     """Propose, in turn, a diverging, an exploding and a raising trial, then a good one."""
     trial = len(state.get("trials", []))
     changes, reason = FAULTS[(trial - 1) % len(FAULTS)]
-    return _propose(state, runtime, changes, reason)
+    return propose(state, runtime, changes, reason)
 
 
 def story_advisor(state, runtime):
     """Scale (with a reason holding HTML), then diverge, then widen: a run with a rollback."""
-    from lgt_graph.nodes.advisor import propose
-
     trial = len(state.get("trials", []))
     if trial == 1:
         return propose(state, runtime, {"scaling": "standard"}, "<script>alert(1)</script> scale")
