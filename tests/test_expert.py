@@ -1,8 +1,11 @@
+import inspect
 import itertools
 
 from lgt_graph.context import Settings
+from lgt_graph.expert import findings
 from lgt_graph.expert.advisor import parse_guidance, propose
-from lgt_graph.expert.findings import Knobs, diagnose
+from lgt_graph.expert.case import Case
+from lgt_graph.expert.findings import FAILURES, RULES, Knobs, diagnose
 from lgt_graph.expert.judge import judge, outcome, rewrite
 from lgt_graph.routing import decide
 from lgt_graph.space import space_for
@@ -290,3 +293,143 @@ def test_decide_stops_rolls_back_or_goes_on():
     target = Settings(task="iris", budget=9, stop_at=0.84)
     route, why = decide(done, target, True)
     assert route == "finalize" and "reached 0.85" in why
+
+
+TABULAR = {
+    "task": "t",
+    "family": "tabular_classification",
+    "problem": "classification",
+    "primary_metric": "accuracy",
+    "direction": "maximize",
+    "classes": 2,
+    "smallest_class_share": 0.5,
+    "train_examples": 1000,
+}
+REGRESSION = {
+    **TABULAR,
+    "family": "tabular_regression",
+    "problem": "regression",
+    "feature_std_ratio": 900.0,
+    "feature_abs_mean_max": 1400.0,
+    "target_std": 115.0,
+    "target_mean": 206.0,
+    "target_skew": 0.98,
+    "target_min": 15.0,
+}
+
+
+def tabular(family="tabular_classification", **over):
+    return {**space_for(family).default(), **over}
+
+
+def failed(text):
+    return {"status": "failed", "step_unit": "epoch", "steps_run": 1, "failure": text}
+
+
+def boosted(val):
+    s = summary([v * 0.8 for v in val], val, [0.8] * len(val))
+    return {**s, "step_unit": "iteration"}
+
+
+OVERFIT = (
+    [1.0, 0.5, 0.3, 0.2, 0.1, 0.05, 0.03, 0.02],
+    [1.0, 0.6, 0.5, 0.52, 0.58, 0.65, 0.7, 0.75],
+)
+UNSCALED = {"status": "ok", "steps_run": 2, "validation": {"mae": 50.0}, "primary": "mae"}
+# One input per rule that shows its symptom: (summary, config, profile).
+SYMPTOMS = {
+    "divergence": (failed("diverged: training loss became nan at epoch 2"), CONFIG, PROFILE),
+    "too_many_features": (
+        failed("polynomial expansion would make 12000 features"),
+        tabular(polynomial_degree=3),
+        TABULAR,
+    ),
+    "unscaled_features": (UNSCALED, tabular("tabular_regression"), REGRESSION),
+    "target_scale": (UNSCALED, tabular("tabular_regression"), REGRESSION),
+    "class_imbalance": (
+        summary([0.7, 0.69, 0.69, 0.69, 0.69], [0.7] + [0.69] * 4, [0.61] * 5, f1=0.38),
+        CONFIG,
+        {**PROFILE, "classes": 2, "smallest_class_share": 0.39},
+    ),
+    "oscillation": (
+        summary(
+            [1.0, 0.8, 0.9, 0.7, 0.85, 0.6, 0.8, 0.65],
+            [1.0, 0.6, 1.1, 0.7, 1.2, 0.6, 1.0, 0.7],
+            [0.5, 0.7, 0.5, 0.7, 0.5, 0.7, 0.5, 0.7],
+        ),
+        CONFIG,
+        PROFILE,
+    ),
+    "overfitting": (summary(*OVERFIT, [0.8] * 8), CONFIG, PROFILE),
+    "slow_convergence": (
+        summary([2.0, 1.6, 1.3, 1.1, 0.95, 0.85], [2.0, 1.65, 1.35, 1.15, 1.0, 0.9], [0.5] * 6),
+        CONFIG,
+        PROFILE,
+    ),
+    "plateau": (
+        summary([1.0, 0.6, 0.5, 0.5, 0.5, 0.5], [1.02, 0.62, 0.51, 0.51, 0.51, 0.51], [0.5] * 6),
+        CONFIG,
+        PROFILE,
+    ),
+    "boosting_overfits": (
+        boosted([1.0, 0.8, 0.7, 0.72, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0]),
+        tabular(model="gbm", n_estimators=100),
+        TABULAR,
+    ),
+    "boosting_unfinished": (
+        boosted([1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1]),
+        tabular(model="gbm", n_estimators=10),
+        TABULAR,
+    ),
+    "forest_memorises": (
+        {"status": "ok", "steps_run": 1, "primary": "accuracy", "gap": 1.5, "validation": {}},
+        tabular(model="random_forest"),
+        TABULAR,
+    ),
+}
+
+
+def test_every_rule_is_a_named_function_that_diagnoses_its_own_symptom():
+    rules = RULES + FAILURES
+    assert all(inspect.isfunction(rule) for rule in rules)
+    assert sorted(rule.__name__ for rule in rules) == sorted(SYMPTOMS)
+    seen = set()
+    for rule in rules:
+        s, config, profile = SYMPTOMS[rule.__name__]
+        finding = rule(Case.of(s, config, profile, Knobs()))
+        assert finding is not None, rule.__name__
+        assert finding.name.replace(" ", "_") == rule.__name__
+        assert finding.changes and finding.reason
+        assert finding.name in names(diagnose(s, config, profile, Knobs()))
+        seen.add(finding.name)
+    assert len(seen) == len(rules)
+
+
+def test_a_healthy_trial_is_sound_and_an_unexplained_failure_is_reported():
+    healthy = summary(
+        [1.0, 0.5, 0.3, 0.25, 0.24, 0.24],
+        [1.0, 0.6, 0.45, 0.4, 0.39, 0.39],
+        [0.6, 0.8, 0.85, 0.86, 0.87, 0.87],
+    )
+    case = Case.of(healthy, CONFIG, PROFILE, Knobs())
+    assert [rule.__name__ for rule in RULES if rule(case)] == []
+    assert names(diagnose(healthy, CONFIG, PROFILE, Knobs())) == ["sound"]
+    oom = diagnose(failed("out of memory"), CONFIG, PROFILE, Knobs())
+    assert [(f.name, f.changes) for f in oom] == [("failure", {})]
+    both = failed("diverged after the polynomial expansion")
+    assert names(diagnose(both, CONFIG, PROFILE, Knobs())) == ["divergence"]
+
+
+def test_findings_come_most_urgent_first_whatever_the_rules_order(monkeypatch):
+    profile = {
+        **TABULAR,
+        "feature_std_ratio": 900.0,
+        "feature_abs_mean_max": 1400.0,
+        "smallest_class_share": 0.1,
+    }
+    s = summary(*OVERFIT, [0.6, 0.8, 0.85, 0.85, 0.84, 0.84, 0.83, 0.83], f1=0.5)
+    found = diagnose(s, tabular(model="mlp"), profile, Knobs())
+    assert names(found) == ["unscaled features", "class imbalance", "overfitting"]
+    assert [f.priority for f in found] == [10, 20, 30]
+    monkeypatch.setattr(findings, "RULES", tuple(reversed(RULES)))
+    assert diagnose(s, tabular(model="mlp"), profile, Knobs()) == found

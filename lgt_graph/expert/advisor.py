@@ -14,23 +14,12 @@ import hashlib
 import json
 import random
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from lgt_graph.expert.findings import Knobs, diagnose
+from lgt_graph.expert.moves import Candidate, explorations, portfolio
 
 _ENTRY = re.compile(r"([a-z_]+)(?:\s*=\s*([\w.+-]+)|\s+(up|down)\b)?")
-
-
-@dataclass
-class Candidate:
-    """A possible proposal: changes with a reason each, and where the idea came from."""
-
-    changes: dict[str, Any]
-    reason: str
-    source: str
-    evidence: str = ""
-    reasons: dict[str, str] = field(default_factory=dict)
 
 
 def digest(config: dict[str, Any]) -> str:
@@ -102,57 +91,6 @@ def _literal(raw: str) -> Any:
     return raw
 
 
-def portfolio(
-    base: dict[str, Any], profile: dict[str, Any], knobs: Knobs, tried_models: set[str]
-) -> list[Candidate]:
-    """List the model families not tried yet, each set up as a practitioner would start it."""
-    model = str(base.get("model"))
-    ideas: list[tuple[dict[str, Any], str]] = []
-    if profile["family"] == "image":
-        if model == "mlp" and "cnn" not in tried_models:
-            cnn = {"model": "cnn", "optimizer": "adam", "learning_rate": 0.001, "batch_norm": True}
-            ideas.append(
-                (
-                    cnn,
-                    "convolutions use the images' spatial structure, which an MLP on"
-                    " flattened pixels ignores; Adam and batch normalisation make the new"
-                    " net train quickly",
-                )
-            )
-    else:
-        if "gbm" not in tried_models and model != "gbm":
-            leaf = min(20, max(1, int(profile.get("train_examples", 1000)) // 10))
-            gbm = {
-                "model": "gbm",
-                "learning_rate": 0.1,
-                "n_estimators": 200,
-                "min_samples_leaf": leaf,
-            }
-            ideas.append(
-                (
-                    gbm,
-                    "gradient-boosted trees are the strongest default on tabular data:"
-                    " they need no scaling and find interactions themselves",
-                )
-            )
-        if "random_forest" not in tried_models and model != "random_forest":
-            forest = {"model": "random_forest", "n_estimators": 300, "min_samples_leaf": 1}
-            ideas.append((forest, "a random forest averages deep trees and rarely needs tuning"))
-        if "linear" not in tried_models and model != "linear":
-            linear = {"model": "linear", "scaling": "standard", "l2_penalty": 1.0}
-            ideas.append(
-                (
-                    linear,
-                    "a regularised linear model on standardised features is a"
-                    " strong baseline when the signal is mostly additive",
-                )
-            )
-    return [
-        Candidate({k: knobs.clip(k, v) for k, v in c.items() if knobs.has(k)}, r, "model family")
-        for c, r in ideas
-    ]
-
-
 def fatigue(history: list[dict[str, Any]]) -> dict[str, int]:
     """Count, per knob, its changes since the last improvement (none of which improved)."""
     counts: dict[str, int] = {}
@@ -162,99 +100,6 @@ def fatigue(history: list[dict[str, Any]]) -> dict[str, int]:
         for change in row.get("changes", []):
             counts[change["knob"]] = counts.get(change["knob"], 0) + 1
     return counts
-
-
-def explorations(base: dict[str, Any], profile: dict[str, Any], knobs: Knobs) -> list[Candidate]:
-    """List the moves worth trying when no symptom calls for one, best first for this model."""
-    model = str(base.get("model"))
-    lr = float(base.get("learning_rate", 0.01))
-    ideas: list[tuple[dict[str, Any], str]] = []
-    if profile["family"] == "image":
-        if base.get("optimizer") == "sgd":
-            ideas.append(
-                (
-                    {"optimizer": "adam", "learning_rate": 0.001},
-                    "Adam adapts each weight's step and converges in fewer epochs",
-                )
-            )
-        ideas += [
-            ({"batch_norm": True}, "batch normalisation steadies and speeds up training"),
-            ({"epochs": int(base.get("epochs", 5)) * 2}, "a longer schedule to converge"),
-            ({"lr_schedule": "onecycle"}, "a one-cycle schedule warms up, then anneals"),
-            ({"channels": int(base.get("channels", 16)) * 2}, "wider convolutions, more features"),
-            (
-                {"augmentation": "flip_shift" if profile.get("channels") == 3 else "shift"},
-                "random shifts (and flips for photos) enlarge the training set",
-            ),
-            ({"width": int(base.get("width", 128)) * 2}, "a wider dense layer"),
-            ({"depth": int(base.get("depth", 1)) + 1}, "one more block of capacity"),
-            ({"dropout": 0.2}, "light dropout regularises"),
-            ({"label_smoothing": 0.1}, "label smoothing calms overconfident outputs"),
-            ({"input_normalization": "standardize"}, "per-channel standardised inputs"),
-        ]
-    else:
-        regression = profile["problem"] == "regression"
-        if model in ("mlp", "linear") and base.get("scaling") == "none":
-            ideas.append(({"scaling": "standard"}, "standardised features train evenly"))
-        leaf_cap = max(1, int(profile.get("train_examples", 1000)) // 10)
-        if model == "gbm":
-            n = int(base.get("n_estimators", 100))
-            leaf = int(base.get("min_samples_leaf", 1))
-            ideas += [
-                (
-                    {"learning_rate": lr / 2, "n_estimators": n * 2},
-                    "smaller steps over more rounds generalise better",
-                ),
-                (
-                    {"min_samples_leaf": min(max(leaf * 2, 20), leaf_cap)},
-                    "larger leaves smooth the trees",
-                ),
-                ({"tree_max_depth": 4}, "shallow trees generalise on small data"),
-                ({"min_samples_leaf": max(1, leaf // 4)}, "smaller leaves fit finer structure"),
-                ({"learning_rate": lr * 2, "n_estimators": max(50, n // 2)}, "faster boosting"),
-            ]
-        if model == "random_forest":
-            leaf = int(base.get("min_samples_leaf", 1))
-            trees = int(base.get("n_estimators", 100))
-            ideas += [
-                ({"min_samples_leaf": leaf + 2}, "larger leaves average out noise"),
-                ({"n_estimators": trees * 2}, "more trees, less variance"),
-                ({"tree_max_depth": 8}, "limited depth regularises the trees"),
-            ]
-        if model == "mlp":
-            ideas += [
-                ({"width": int(base.get("width", 64)) * 2}, "more hidden units"),
-                ({"depth": int(base.get("depth", 1)) + 1}, "a deeper net"),
-                ({"batch_norm": True}, "batch normalisation steadies training"),
-                ({"epochs": int(base.get("epochs", 30)) * 2}, "a longer schedule"),
-                ({"learning_rate": lr * 3}, "larger steps"),
-                ({"lr_schedule": "cosine"}, "anneal the learning rate"),
-                ({"dropout": 0.1}, "light dropout"),
-            ]
-        if model == "linear":
-            pen = float(base.get("l2_penalty", 1.0))
-            ideas += [
-                ({"l2_penalty": pen / 10}, "less shrinkage"),
-                ({"l2_penalty": pen * 10}, "more shrinkage"),
-            ]
-        ideas += [
-            ({"polynomial_degree": 2}, "pairwise products of features add interactions"),
-            (
-                {"feature_selection": "f_test", "selected_fraction": 0.7},
-                "drop the least informative features",
-            ),
-            ({"imputation": "median"}, "medians resist outliers when filling gaps"),
-        ]
-        if regression and model == "mlp":
-            ideas.append(({"target_transform": "standardize"}, "fit a standardised target"))
-        if not regression:
-            ideas.append(({"class_weighting": "balanced"}, "weight classes evenly"))
-    out = []
-    for changes, reason in ideas:
-        clipped = {k: knobs.clip(k, v) for k, v in changes.items() if knobs.has(k)}
-        if clipped:
-            out.append(Candidate(clipped, reason, "exploration"))
-    return out
 
 
 def _anchor(facts: dict[str, Any]) -> tuple[dict[str, Any], str]:

@@ -1,0 +1,112 @@
+"""What the expert's rules read and write: the trial as a Case, the space as Knobs, a Finding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Config = dict[str, Any]
+
+
+@dataclass
+class Finding:
+    """A diagnosis: its name, the evidence, and the changes it calls for."""
+
+    name: str
+    evidence: str
+    changes: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    priority: int = 50
+    """Lower runs first: failures, then data scaling, then fit, then exploration."""
+
+
+class Knobs:
+    """The space as the facts describe it: clip values into ranges, check what a model reads.
+
+    Without a space (the Evaluator's facts carry none) values pass unclipped, rounded
+    to three significant digits; the Advisor clips them when it proposes.
+    """
+
+    def __init__(self, space: dict[str, dict[str, Any]] | None = None) -> None:
+        self.space = space or {}
+
+    def has(self, name: str) -> bool:
+        """Say whether the space has this knob (always, without a space)."""
+        return not self.space or name in self.space
+
+    def clip(self, name: str, value: Any) -> Any:
+        """Return the nearest allowed value, in the knob's type."""
+        spec = self.space.get(name)
+        if spec is not None and spec["kind"] in ("int", "float"):
+            value = min(max(value, spec["low"]), spec["high"])
+            return round(value) if spec["kind"] == "int" else float(f"{value:.3g}")
+        return float(f"{value:.3g}") if isinstance(value, float) else value
+
+    def reads(self, model: str, name: str) -> bool:
+        """Say whether a configuration with this model reads the knob."""
+        spec = self.space.get(name)
+        return spec is not None and (not spec["used_by"] or model in spec["used_by"])
+
+
+@dataclass(frozen=True)
+class Case:
+    """One trial as the rules read it: the inputs, and the values several rules derive."""
+
+    summary: dict[str, Any]
+    config: Config
+    profile: dict[str, Any]
+    knobs: Knobs
+    model: str
+    neural: bool
+    tabular: bool
+    regression: bool
+    lr: float
+    """The configured learning rate, 0.01 when the configuration has none."""
+    failed: bool
+    failure: str
+    """Why the trial failed (empty when it did not)."""
+    primary: str
+    validation: dict[str, Any]
+    steps: int
+    unit: str
+    train_loss: dict[str, Any]
+    val_loss: dict[str, Any]
+    metric: dict[str, Any]
+    """The summary of the primary metric's validation curve (empty when absent)."""
+    gap: float
+    rise: float
+    """How far the final validation loss ended above its best, as a fraction of the best."""
+
+    @classmethod
+    def of(
+        cls, summary: dict[str, Any], config: Config, profile: dict[str, Any], knobs: Knobs
+    ) -> Case:
+        """Read one trial's summary, configuration and task profile."""
+        model = str(config.get("model"))
+        primary = summary.get("primary", "accuracy")
+        return cls(
+            summary=summary,
+            config=config,
+            profile=profile,
+            knobs=knobs,
+            model=model,
+            neural=model in ("mlp", "cnn"),
+            tabular=profile["family"] != "image",
+            regression=profile["problem"] == "regression",
+            lr=float(config.get("learning_rate", 0.01)),
+            failed=summary["status"] != "ok",
+            failure=summary.get("failure", ""),
+            primary=primary,
+            validation=summary.get("validation", {}),
+            steps=int(summary.get("steps_run", 0)),
+            unit=summary.get("step_unit", "epoch"),
+            train_loss=summary.get("train_loss", {}),
+            val_loss=summary.get("val_loss", {}),
+            metric=summary.get(f"val_{primary}", {}),
+            gap=float(summary.get("gap", 0.0)),
+            rise=float(summary.get("val_loss_rise", 0.0)),
+        )
+
+    def clip(self, name: str, value: Any) -> Any:
+        """Return the nearest value the space allows for this knob."""
+        return self.knobs.clip(name, value)
