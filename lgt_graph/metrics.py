@@ -1,8 +1,74 @@
-"""The frozen evaluation: the metrics every method is scored with."""
+"""The frozen evaluation: the metrics every method is scored with, and which way is better.
+
+The direction of each metric and the rule that says whether one score beats another
+live here and nowhere else: the best trial, the Evaluator's verdict, the stopping
+target, the comparison's ranks, the report's "best so far" and a net's best epoch
+all ask this module.
+"""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+
+Direction = Literal["maximize", "minimize"]
+Outcome = Literal["improved", "regressed", "neutral"]
+
+CLASSIFICATION_METRICS = ("accuracy", "macro_f1")
+REGRESSION_METRICS = ("mae", "rmse", "r2")
+DIRECTIONS: dict[str, Direction] = {
+    "accuracy": "maximize",
+    "macro_f1": "maximize",
+    "mae": "minimize",
+    "rmse": "minimize",
+    "r2": "maximize",
+}
+
+
+def maximized(metric: str) -> bool:
+    """Say whether a higher value of ``metric`` is better (a loss is minimised)."""
+    return DIRECTIONS.get(metric, "minimize" if metric.endswith("loss") else "maximize") == (
+        "maximize"
+    )
+
+
+def oriented(score: float, maximize: bool) -> float:
+    """Return ``score`` turned so that higher is better."""
+    return score if maximize else -score
+
+
+def gain(score: float, reference: float, maximize: bool) -> float:
+    """Return how much ``score`` improves on ``reference`` (negative: it is worse)."""
+    return oriented(score, maximize) - oriented(reference, maximize)
+
+
+def better(score: float, reference: float | None, maximize: bool, margin: float = 0.0) -> bool:
+    """Say whether ``score`` beats ``reference`` by more than ``margin`` (any score beats None)."""
+    return reference is None or gain(score, reference, maximize) > margin
+
+
+def reached(score: float, target: float, maximize: bool) -> bool:
+    """Say whether ``score`` is at least as good as ``target``."""
+    return not better(target, score, maximize)
+
+
+def outcome(score: float | None, best: float | None, maximize: bool, tolerance: float) -> Outcome:
+    """Classify a score against the best before it: improved, regressed or neutral.
+
+    A failed trial (None) regressed; a loss within ``tolerance`` (a fraction of the
+    best) is neutral, so noise does not roll the session back.
+    """
+    if score is None:
+        return "regressed"
+    if best is None:
+        return "improved"
+    change = gain(score, best, maximize)
+    if change > 0:
+        return "improved"
+    if -change > tolerance * max(abs(best), 1e-12):
+        return "regressed"
+    return "neutral"
 
 
 def classification_metrics(

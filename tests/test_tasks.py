@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 from lgt_graph.errors import DataNotFoundError, UserError
-from lgt_graph.paths import data_dirs
 from lgt_graph.tasks import TASKS, get_task, load_task_data
 from lgt_graph.tasks.base import split
+from lgt_graph.tasks.paths import data_dirs
 from tests.conftest import needs_data
 
 MNIST_TRAIN = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -104,13 +104,33 @@ def test_splits_are_disjoint_stratified_and_seeded():
     parts = [set(a.index[k].tolist()) for k in ("train", "val", "test")]
     assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
     assert sum(len(p) for p in parts) == 150
-    assert (len(a.y_train), len(a.y_val), len(a.y_test)) == (96, 24, 30)
+    assert (len(a.y_train), len(a.y_val), a.n_test) == (96, 24, 30)
     for key in ("train", "val", "test"):
         assert np.array_equal(a.index[key], b.index[key])
     assert not np.array_equal(a.index["test"], c.index["test"])
-    assert np.bincount(a.y_test).tolist() == [10, 10, 10]
+    with a.open_test():
+        assert np.bincount(a.y_test).tolist() == [10, 10, 10]
     assert np.bincount(a.y_val).tolist() == [8, 8, 8]
     assert a.X_train.equals(b.X_train)
+
+
+def test_the_test_split_is_sealed_outside_open_test():
+    from lgt_graph.tasks.base import SealedSplitError
+    from lgt_graph.training import train
+
+    data = load_task_data(TASKS["iris"], seed=0)
+    for read in (lambda: data.X_test, lambda: data.y_test):
+        with pytest.raises(SealedSplitError, match="only the final refit"):
+            read()
+    default = {"model": "linear"}
+    with pytest.raises(SealedSplitError):  # never swallowed as a failed trial
+        train(default, data, score_test=True)
+    with data.open_test():
+        assert len(data.y_test) == data.n_test == 30
+        scored = train(default, data, score_test=True)
+    assert scored.ok and set(scored.test_metrics) == {"accuracy", "macro_f1"}
+    with pytest.raises(SealedSplitError):  # sealed again afterwards
+        _ = data.y_test
 
 
 def test_an_official_test_split_is_kept_and_max_train_samples_subsamples():
@@ -126,7 +146,7 @@ def test_an_official_test_split_is_kept_and_max_train_samples_subsamples():
 @needs_data
 def test_mnist_split_keeps_the_official_test_set(data_dir):
     data = load_task_data(TASKS["mnist"], seed=0, data_dir=data_dir, max_train_samples=500)
-    assert len(data.y_test) == 10000 and len(data.y_val) == 6000 and len(data.y_train) == 500
+    assert data.n_test == 10000 and len(data.y_val) == 6000 and len(data.y_train) == 500
     assert not set(data.index["train"].tolist()) & set(data.index["val"].tolist())
 
 
@@ -209,13 +229,14 @@ def test_imagefolder_task_from_a_folder_and_from_a_zip(tmp_path):
     data = load_task_data(task, seed=0)
     assert data.classes == ("cat", "dog")
     assert data.X_train.shape[1:] == (3, 10, 12)
-    assert len(data.y_test) == 6 and len(data.y_train) + len(data.y_val) == 12
+    assert data.n_test == 6 and len(data.y_train) + len(data.y_val) == 12
     archive = tmp_path / "pets.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for path in sorted(root.rglob("*.png")):
             zf.write(path, Path("pets") / path.relative_to(root))
     from_zip = load_task_data(get_task(f"imagefolder:{archive}"), seed=0)
-    assert np.array_equal(np.sort(from_zip.X_test, axis=0), np.sort(data.X_test, axis=0))
+    with from_zip.open_test(), data.open_test():
+        assert np.array_equal(np.sort(from_zip.X_test, axis=0), np.sort(data.X_test, axis=0))
 
 
 def test_greyscale_image_folders_keep_one_channel(tmp_path):

@@ -167,7 +167,8 @@ def test_regression_metrics_are_on_the_original_scale(wine_like):
 def test_final_refit_scores_the_test_split_only_when_asked(iris):
     c = config(iris, model="linear")
     assert train(c, iris).test_metrics == {}
-    scored = train(c, iris, score_test=True)
+    with iris.open_test():
+        scored = train(c, iris, score_test=True)
     assert set(scored.test_metrics) == {"accuracy", "macro_f1"}
 
 

@@ -6,18 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lgt_graph.errors import UserError
-from lgt_graph.paths import data_dirs
+from lgt_graph.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from lgt_graph.space import Family
-from lgt_graph.tasks import images, tabular
-from lgt_graph.tasks.base import (
-    CLASSIFICATION_METRICS,
-    REGRESSION_METRICS,
-    Dataset,
-    Problem,
-    Task,
-    TaskData,
-    split,
-)
+from lgt_graph.tasks import image_folder, images, tabular
+from lgt_graph.tasks.base import Dataset, Problem, Task, TaskData, split
+from lgt_graph.tasks.paths import data_dirs
 
 __all__ = ["TASKS", "Dataset", "Task", "TaskData", "get_task", "load_task_data"]
 
@@ -182,7 +175,7 @@ def _imagefolder_task(path: Path) -> Task:
         raise UserError(f"{path}: no such folder or zip file")
 
     def loader(dirs: Sequence[Path]) -> Dataset:
-        return images.load_image_folder(path)
+        return image_folder.load_image_folder(path)
 
     return Task(
         f"imagefolder:{path}",

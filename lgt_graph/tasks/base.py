@@ -7,7 +7,8 @@ The splits are a function of the seed alone. The test split is carried in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeAlias
@@ -16,21 +17,11 @@ import numpy as np
 import pandas as pd
 
 from lgt_graph.errors import UserError
+from lgt_graph.metrics import DIRECTIONS, Direction
 from lgt_graph.space import Family
 
 Problem = Literal["classification", "regression"]
-Direction = Literal["maximize", "minimize"]
 Features: TypeAlias = np.ndarray | pd.DataFrame
-
-CLASSIFICATION_METRICS = ("accuracy", "macro_f1")
-REGRESSION_METRICS = ("mae", "rmse", "r2")
-DIRECTIONS: dict[str, Direction] = {
-    "accuracy": "maximize",
-    "macro_f1": "maximize",
-    "mae": "minimize",
-    "rmse": "minimize",
-    "r2": "maximize",
-}
 
 
 @dataclass
@@ -75,14 +66,29 @@ class Task:
         """Say whether the primary metric is maximised or minimised."""
         return DIRECTIONS[self.primary]
 
-    def better(self, a: float, b: float) -> bool:
-        """Say whether primary-metric value ``a`` is strictly better than ``b``."""
-        return a > b if self.direction == "maximize" else a < b
+
+class SealedSplitError(RuntimeError):
+    """Code read the test split while tuning: our bug, never the user's."""
+
+
+@dataclass
+class HeldOutSplit:
+    """The held-out examples: readable only inside :meth:`TaskData.open_test`."""
+
+    X: Features
+    y: np.ndarray
+    is_open: bool = False
 
 
 @dataclass
 class TaskData:
-    """A task's examples split by a seed; what every trial of a session trains on."""
+    """A task's examples split by a seed; what every trial of a session trains on.
+
+    The test split is sealed: reading ``X_test`` or ``y_test`` raises
+    :class:`SealedSplitError` except inside ``with data.open_test():``, which only the
+    final refit of a session's best configuration enters. So no tuner, node or
+    baseline can look at it, by construction.
+    """
 
     task: Task
     seed: int
@@ -90,8 +96,7 @@ class TaskData:
     y_train: np.ndarray
     X_val: Features
     y_val: np.ndarray
-    X_test: Features
-    y_test: np.ndarray
+    test_split: HeldOutSplit
     classes: tuple[str, ...] = ()
     source: str = ""
     notes: list[str] = field(default_factory=list)
@@ -103,6 +108,39 @@ class TaskData:
         """Return the number of classes (0 for regression)."""
         return len(self.classes)
 
+    @property
+    def n_test(self) -> int:
+        """Return the size of the test split (its size is no secret; its examples are)."""
+        return len(self.test_split.y)
+
+    @property
+    def X_test(self) -> Features:
+        """Return the test features; only inside :meth:`open_test`."""
+        return self._opened().X
+
+    @property
+    def y_test(self) -> np.ndarray:
+        """Return the test targets; only inside :meth:`open_test`."""
+        return self._opened().y
+
+    def _opened(self) -> HeldOutSplit:
+        if not self.test_split.is_open:
+            raise SealedSplitError(
+                f"{self.task.name}: the test split was read during tuning; only the final"
+                " refit (the finalize node) may score it"
+            )
+        return self.test_split
+
+    @contextmanager
+    def open_test(self) -> Iterator[None]:
+        """Let the code inside read the test split: the final score, and nothing else."""
+        was = self.test_split.is_open
+        self.test_split.is_open = True
+        try:
+            yield
+        finally:
+            self.test_split.is_open = was
+
     def summary(self) -> dict[str, object]:
         """Return the sizes and shapes a user checks before trusting a run."""
         shape = tuple(self.X_train.shape[1:])
@@ -111,7 +149,7 @@ class TaskData:
             "family": self.task.family,
             "train": len(self.y_train),
             "val": len(self.y_val),
-            "test": len(self.y_test),
+            "test": self.n_test,
             "input_shape": shape,
             "classes": len(self.classes),
             "source": self.source,
@@ -160,8 +198,7 @@ def split(
         y_train=dataset.y[train],
         X_val=_take(dataset.X, val),
         y_val=dataset.y[val],
-        X_test=X_test,
-        y_test=y_test,
+        test_split=HeldOutSplit(X_test, y_test),
         classes=dataset.classes,
         source=dataset.source,
         notes=notes,

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from lgt_graph.space import Config, space_for
-from lgt_graph.tasks.base import TaskData
+from lgt_graph.tasks.base import SealedSplitError, TaskData
 from lgt_graph.training.arrays import Arrays, TargetTransform
 from lgt_graph.training.features import image_arrays, tabular_arrays
 from lgt_graph.training.result import Diverged, Progress, TrialResult
@@ -30,13 +30,12 @@ def prepare_arrays(config: Config, data: TaskData, with_test: bool = False) -> A
     """Apply the configuration's feature engineering; fit every statistic on train only."""
     classification = data.task.problem == "classification"
     others = [data.X_val, data.X_test] if with_test else [data.X_val]
-    names: list[str] = []
     if data.task.family == "image":
         X_train, rest = image_arrays(
             config, np.asarray(data.X_train), [np.asarray(x) for x in others]
         )
     else:
-        X_train, rest, names = tabular_arrays(
+        X_train, rest = tabular_arrays(
             config, data.X_train, data.y_train, list(others), classification, data.seed
         )
     target = TargetTransform()
@@ -52,7 +51,6 @@ def prepare_arrays(config: Config, data: TaskData, with_test: bool = False) -> A
         target=target,
         X_test=rest[1] if with_test else None,
         y_test=data.y_test if with_test else None,
-        feature_names=names,
     )
 
 
@@ -66,7 +64,8 @@ def train(
     """Fit ``config`` on the training split and score it on the validation split.
 
     ``score_test`` also scores the fitted model on the test split; only the final
-    refit of a session asks for it. Failures (a loss that turns NaN, infinite or
+    refit of a session asks for it, inside ``data.open_test()`` (the split is sealed
+    everywhere else). Failures (a loss that turns NaN, infinite or
     explodes, a configuration the data cannot take, memory exhaustion, any exception
     inside the fit) end as a failed trial with the reason; they never raise out of here.
     """
@@ -75,6 +74,8 @@ def train(
     seed = data.seed if seed is None else seed
     try:
         fitted = _fit(config, data, seed, progress, score_test)
+    except SealedSplitError:
+        raise  # a tuner read the test split: our bug, never a failed trial
     except Exception as exc:
         # Beyond the numeric failures, anything raised inside a trial (a layer the input
         # is too small for, a library error on odd data) fails that trial, with its

@@ -54,7 +54,6 @@ class Arrays:
     target: TargetTransform = field(default_factory=TargetTransform)
     X_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
-    feature_names: list[str] = field(default_factory=list)
 
     @property
     def y_train_fit(self) -> np.ndarray:

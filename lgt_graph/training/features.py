@@ -44,8 +44,8 @@ def tabular_arrays(
     others: list[pd.DataFrame],
     classification: bool,
     seed: int,
-) -> tuple[np.ndarray, list[np.ndarray], list[str]]:
-    """Impute, expand, scale, encode and select tabular features; return arrays and names.
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Impute, expand, scale, encode and select tabular features; return train and the rest.
 
     Every statistic (means, scales, selected columns) comes from ``X_train`` alone.
     """
@@ -106,8 +106,7 @@ def tabular_arrays(
     with np.errstate(all="ignore"):
         train = model.fit_transform(X_train, y_train)
         rest = [model.transform(x) for x in others]
-    names = [str(n) for n in model.get_feature_names_out()]
-    return _f32(train), [_f32(x) for x in rest], names
+    return _f32(train), [_f32(x) for x in rest]
 
 
 def _scaler(kind: str, n_train: int, seed: int) -> object | None:

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lgt_graph.metrics import better
 from lgt_graph.space import Config
 from lgt_graph.training.arrays import Arrays
 from lgt_graph.training.nets import build_net
@@ -243,7 +244,7 @@ def fit_neural(
                 }
             )
         value = metrics[primary]
-        improved = best_value is None or (value > best_value if maximize else value < best_value)
+        improved = better(value, best_value, maximize)
         if improved:
             best_value, best_epoch = value, epoch
             if patience > 0:
