@@ -1,4 +1,4 @@
-"""MLflow writes of a tuning session, each idempotent so that a resumed session can replay them.
+"""A session's MLflow records, each write idempotent so that a resumed session can replay it.
 
 Every function takes ``(client, experiment_id, **data)`` and runs in the tracker's
 writer process. A trial run is found again by its parent and trial number; metrics
@@ -7,10 +7,10 @@ carry the timestamps recorded in the state, so a replay writes identical rows.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from lgt_graph.tracking import set_status, write_trial
+from lgt_graph.tracking.markdown import proposal_markdown, transitions_markdown, verdict_markdown
+from lgt_graph.tracking.runs import set_status, write_trial
 
 PROMPT_PREFIX = "lgt-advisor-"
 
@@ -202,59 +202,3 @@ def session_end(
     client.log_text(parent, summary, "summary.md")
     client.set_tag(parent, "lgt.best_trial", str(final.get("trial")))
     set_status(client, experiment_id, parent, status)
-
-
-def proposal_markdown(proposal: dict[str, Any]) -> str:
-    """Render a proposal as readable markdown."""
-    lines = [
-        f"# Proposal for trial {proposal['for_trial']}",
-        "",
-        f"Base: trial {proposal['base']}  ",
-        f"Status: {proposal['status']}",
-        "",
-        "| knob | from | to | reason |",
-        "|---|---|---|---|",
-    ]
-    lines += [
-        f"| {c['knob']} | {c['old']} | {c['new']} | {_cell(c['reason'])} |"
-        for c in proposal["changes"]
-    ]
-    lines += [
-        "",
-        f"**Rationale.** {proposal['rationale']}",
-        "",
-        f"**Expected effect.** {proposal['expected_effect']}",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def verdict_markdown(verdict: dict[str, Any]) -> str:
-    """Render a verdict as readable markdown."""
-    lines = [
-        f"# Verdict on trial {verdict['trial']}: {verdict['outcome']} ({verdict['delta']:+.4g})",
-        "",
-        f"Status: {verdict['status']}",
-        "",
-        "## Diagnosis (textual gradient)",
-        "",
-        verdict["diagnosis"],
-        "",
-        "## Suggestions",
-        "",
-    ]
-    lines += [f"- {s}" for s in verdict["suggestions"]] or ["(none)"]
-    return "\n".join(lines) + "\n"
-
-
-def transitions_markdown(transitions: list[dict[str, Any]]) -> str:
-    """Render the graph's transitions as a markdown table."""
-    lines = ["| # | trial | from | to | why |", "|---|---|---|---|---|"]
-    lines += [
-        f"| {n} | {t['iteration']} | {t['source']} | {t['target']} | {_cell(t['why'])} |"
-        for n, t in enumerate(transitions, 1)
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _cell(text: str) -> str:
-    return json.dumps(str(text))[1:-1].replace("|", "\\|")

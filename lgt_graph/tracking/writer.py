@@ -2,9 +2,9 @@
 
 MLflow's SQLAlchemy store spends tens of milliseconds of Python per run; in a thread
 that time holds the GIL the training loop needs, so only another process keeps the
-trainer at full speed. The child is ``python -m lgt_graph.writer`` (it never
+trainer at full speed. The child is ``python -m lgt_graph.tracking.writer`` (it never
 re-imports the parent's main module), fed length-prefixed pickles on stdin. Jobs are
-``(name, kwargs)`` pairs naming a function of ``lgt_graph.tracking.writes()``, run in
+``(name, kwargs)`` pairs naming a write of ``lgt_graph.tracking.writes.WRITES``, run in
 submission order; each result comes back as a future. When the parent dies, the child
 reads what was already sent, writes it, and exits at end of input.
 """
@@ -50,7 +50,7 @@ class BackgroundWriter:
 
     def __init__(self, uri: str, experiment_id: str) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "lgt_graph.writer", uri, experiment_id],
+            [sys.executable, "-m", "lgt_graph.tracking.writer", uri, experiment_id],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -133,10 +133,11 @@ def serve(uri: str, experiment_id: str, jobs: IO[bytes], results: IO[bytes]) -> 
     import traceback
     from collections import defaultdict
 
-    from lgt_graph.tracking import open_client, writes
+    from lgt_graph.tracking.store import open_client
+    from lgt_graph.tracking.writes import WRITES
 
     client = open_client(uri)
-    table = writes()
+    table = WRITES
     spent: dict[str, list[float]] = defaultdict(list)
     while True:
         try:

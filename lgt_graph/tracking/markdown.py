@@ -1,0 +1,62 @@
+"""The session's records as readable markdown: proposals, verdicts and transitions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def proposal_markdown(proposal: dict[str, Any]) -> str:
+    """Render a proposal as readable markdown."""
+    lines = [
+        f"# Proposal for trial {proposal['for_trial']}",
+        "",
+        f"Base: trial {proposal['base']}  ",
+        f"Status: {proposal['status']}",
+        "",
+        "| knob | from | to | reason |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {c['knob']} | {c['old']} | {c['new']} | {_cell(c['reason'])} |"
+        for c in proposal["changes"]
+    ]
+    lines += [
+        "",
+        f"**Rationale.** {proposal['rationale']}",
+        "",
+        f"**Expected effect.** {proposal['expected_effect']}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def verdict_markdown(verdict: dict[str, Any]) -> str:
+    """Render a verdict as readable markdown."""
+    lines = [
+        f"# Verdict on trial {verdict['trial']}: {verdict['outcome']} ({verdict['delta']:+.4g})",
+        "",
+        f"Status: {verdict['status']}",
+        "",
+        "## Diagnosis (textual gradient)",
+        "",
+        verdict["diagnosis"],
+        "",
+        "## Suggestions",
+        "",
+    ]
+    lines += [f"- {s}" for s in verdict["suggestions"]] or ["(none)"]
+    return "\n".join(lines) + "\n"
+
+
+def transitions_markdown(transitions: list[dict[str, Any]]) -> str:
+    """Render the graph's transitions as a markdown table."""
+    lines = ["| # | trial | from | to | why |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {n} | {t['iteration']} | {t['source']} | {t['target']} | {_cell(t['why'])} |"
+        for n, t in enumerate(transitions, 1)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return json.dumps(str(text))[1:-1].replace("|", "\\|")
