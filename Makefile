@@ -28,7 +28,7 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy lgt_graph
+	$(BIN)/mypy lgt_graph nodes
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.trainer_throughput

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from lgt_graph.errors import UserError
+from lgt_graph.methods import method
 
 ENV = {
     "budget": "LGT_BUDGET",
@@ -36,6 +37,8 @@ class Settings:
     task: str
     target: str | None = None
     problem: str | None = None
+    method: str = "lgt"
+    """A row of :data:`lgt_graph.methods.METHODS`: LGT, a variant of it, or a baseline."""
     budget: int = 10
     patience: int | None = None
     min_delta: float = 0.0
@@ -51,6 +54,7 @@ class Settings:
     on_endpoint_error: str = "stop"
     """stop: save the session and exit when the LLM endpoint stays down; fallback: carry on."""
     nodes: Mapping[str, str] = field(default_factory=dict)
+    """Node choices over the method's (``--node slot=implementation``)."""
     max_train_samples: int | None = None
     limits: Mapping[str, Sequence[float]] = field(default_factory=dict)
     """Narrowed (low, high) ranges of numeric knobs (``--limit epochs=10``), for every method."""
@@ -78,6 +82,7 @@ class Settings:
 
     def check(self) -> None:
         """Reject settings no session can run with."""
+        method(self.method)
         if self.budget < 1:
             raise UserError(f"--budget must be at least 1 trial, got {self.budget}")
         if self.patience is not None and self.patience < 1:

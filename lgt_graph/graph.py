@@ -2,9 +2,11 @@
 
 ```
 START → train → evaluate ─┬─ budget spent / converged ─────────────→ finalize → END
-                          ├─ regressed ─→ rollback ─┐
-                          └─ improved / kept ───────┴→ optimize → advise → train
+                          ├─ regressed ─→ rollback ─┐                   ↑
+                          └─ improved / kept ───────┴→ optimize → advise ┴─→ train
 ```
+Advise goes to finalize only when the Advisor has nothing left to propose (a
+baseline's searcher ran out, as NoTuning does after its one trial).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from lgt_graph.context import Context
-from lgt_graph.routing import decide, route_after_evaluate
+from lgt_graph.routing import decide, decide_after_advise, route_after_advise, route_after_evaluate
 from lgt_graph.state import State, Transition
 
 Node = Callable[[State, Runtime[Context]], dict[str, Any]]
@@ -31,6 +33,8 @@ def recorded(name: str, node: Node) -> Node:
         source = state.get("last_node", START)
         if source == "evaluate":
             why = decide(state, runtime.context.settings, runtime.context.maximize)[1]
+        elif source == "advise":
+            why = decide_after_advise(state)[1]
         else:
             why = "fixed edge" if source != START else "session start"
         iteration = len(state.get("trials", []))
@@ -58,7 +62,9 @@ def build_graph(nodes: Mapping[str, Node], checkpointer: Any = None) -> Any:
     )
     graph.add_edge("rollback", "optimize")
     graph.add_edge("optimize", "advise")
-    graph.add_edge("advise", "train")
+    graph.add_conditional_edges(
+        "advise", route_after_advise, {"train": "train", "finalize": "finalize"}
+    )
     graph.add_edge("finalize", END)
     return graph.compile(checkpointer=checkpointer, name="lgt")
 
@@ -68,7 +74,8 @@ def make_graph(config: Any = None) -> Any:
 
     LangGraph's CLI and Studio load the graph through it (they bring their own
     checkpointer). A run needs the session's ``Context`` (data, space, tracker, model)
-    as the graph's runtime context, which ``lgt_graph.session.open_session`` builds.
+    as the graph's runtime context, which :func:`lgt_graph.session.opening.open_session`
+    builds.
     """
     from lgt_graph.registry import resolve
 

@@ -1,8 +1,8 @@
-"""What the session's history says: best trial, changes that hurt, configurations tried."""
+"""What the session's history says: the best trial, verdicts, changes that hurt, staleness."""
 
 from __future__ import annotations
 
-from lgt_graph.space import config_key
+from lgt_graph.metrics import better, gain
 from lgt_graph.state import ChangeRecord, PromptVersion, State, Trial, VerdictRecord
 
 
@@ -24,10 +24,7 @@ def best_trial(state: State, maximize: bool, before: int | None = None) -> Trial
         if before is not None and trial["index"] >= before:
             break
         score = trial["score"]
-        if score is None:
-            continue
-        top = best["score"] if best is not None else None
-        if top is None or (score > top if maximize else score < top):
+        if score is not None and better(score, best["score"] if best else None, maximize):
             best = trial
     return best
 
@@ -71,11 +68,6 @@ def regressed_changes(state: State) -> list[str]:
     return out
 
 
-def tried_keys(state: State) -> set[str]:
-    """Return the canonical keys of every configuration already trained."""
-    return {config_key(t["config"]) for t in state.get("trials", [])}
-
-
 def since_improvement(state: State, maximize: bool, min_delta: float) -> int:
     """Count the trials since the last one that beat the best before it by more than ``min_delta``.
 
@@ -91,8 +83,8 @@ def since_improvement(state: State, maximize: bool, min_delta: float) -> int:
         if best is None:
             best, count = score, 0
             continue
-        gain = score - best if maximize else best - score
-        count = 0 if gain > 0 and gain >= min_delta else count + 1
-        if gain > 0:
+        step = gain(score, best, maximize)
+        count = 0 if step > 0 and step >= min_delta else count + 1
+        if step > 0:
             best = score
     return count

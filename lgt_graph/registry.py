@@ -2,7 +2,10 @@
 
 ``--node advisor=random`` picks a built-in; ``--node advisor=my_pkg.module:MyAdvisor``
 imports the user's own (a function ``(state, runtime) -> update``, or a class whose
-instances are such callables, instantiated without arguments).
+instances are such callables, instantiated without arguments). Every baseline of
+:mod:`lgt_graph.methods` is also an Advisor built-in (``--node advisor=bayes``). This
+module is the only one that imports the nodes (``nodes/``, installed as
+``lgt_graph.nodes``): everything else asks it for them by name.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lgt_graph.errors import UserError
+from lgt_graph.methods import METHODS, method
 
 SLOTS = {
     "train": "train",
@@ -40,9 +44,15 @@ BUILTIN: dict[str, dict[str, str]] = {
     "advisor": {
         "llm": "lgt_graph.nodes.advisor:llm_advisor",
         "random": "lgt_graph.nodes.advisor:random_advisor",
+        **{
+            m.advisor_name: f"lgt_graph.nodes.search:SearchAdvisor?method={m.name}"
+            for m in METHODS.values()
+            if m.baseline
+        },
     },
     "finalize": {"default": "lgt_graph.nodes.finalize:finalize"},
 }
+"""Each slot's built-ins: ``module:Name``, with ``?key=value`` for a class's arguments."""
 DEFAULTS = {slot: next(iter(impls)) for slot, impls in BUILTIN.items()}
 
 
@@ -61,15 +71,20 @@ def parse_node_flags(flags: Iterable[str]) -> dict[str, str]:
     return chosen
 
 
-def choices(chosen: Mapping[str, str]) -> dict[str, str]:
-    """Return every slot's implementation name: the chosen ones, defaults for the rest."""
-    return {slot: chosen.get(slot, DEFAULTS[slot]) for slot in SLOTS}
+def choices(chosen: Mapping[str, str], method_name: str = "lgt") -> dict[str, str]:
+    """Return every slot's implementation: the chosen ones, then the method's, then defaults."""
+    picked = {**DEFAULTS, **method(method_name).node_set(), **chosen}
+    return {slot: picked[slot] for slot in SLOTS}
 
 
-def resolve(chosen: Mapping[str, str]) -> dict[str, Any]:
-    """Import the implementation of every slot; return them keyed by graph node name."""
+def resolve(chosen: Mapping[str, str], method_name: str = "lgt") -> dict[str, Any]:
+    """Import the implementation of every slot; return them keyed by graph node name.
+
+    Each call builds new instances of class nodes, so a node that keeps a cache (a
+    baseline's searcher) starts afresh for every session.
+    """
     out = {}
-    for slot, name in choices(chosen).items():
+    for slot, name in choices(chosen, method_name).items():
         target = BUILTIN[slot].get(name)
         if target is None and ":" not in name:
             known = ", ".join(BUILTIN[slot])
@@ -80,8 +95,15 @@ def resolve(chosen: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+def builtin(slot: str, name: str) -> Any:
+    """Return a new instance of a built-in node (``builtin("train", "default")``)."""
+    return load(BUILTIN[slot][name], slot)
+
+
 def load(target: str, slot: str) -> Any:
     """Import ``module:Name``; instantiate it if it is a class; check that it is callable."""
+    target, _, query = target.partition("?")
+    arguments = dict(item.split("=", 1) for item in query.split("&") if item)
     module_name, _, attribute = target.partition(":")
     try:
         module = importlib.import_module(module_name)
@@ -92,7 +114,7 @@ def load(target: str, slot: str) -> Any:
     except AttributeError:
         raise UserError(f"--node {slot}={target}: {module_name} has no {attribute!r}") from None
     if isinstance(node, type):
-        node = node()
+        node = node(**arguments)
     if not callable(node):
         raise UserError(f"--node {slot}={target}: not callable as (state, runtime)")
     return node

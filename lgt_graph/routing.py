@@ -1,4 +1,7 @@
-"""The graph's decisions: after evaluate, stop, roll back or go on — and why."""
+"""The graph's decisions: after evaluate, stop, roll back or go on; after advise, train or stop.
+
+Each decision comes with its reason in words, which the transition records.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,11 @@ from langgraph.runtime import Runtime
 
 from lgt_graph import history
 from lgt_graph.context import Context, Settings
+from lgt_graph.metrics import reached
 from lgt_graph.state import State
 
 Route = Literal["finalize", "rollback", "optimize"]
+AdviseRoute = Literal["train", "finalize"]
 
 
 def decide(state: State, settings: Settings, maximize: bool) -> tuple[Route, str]:
@@ -25,14 +30,14 @@ def decide(state: State, settings: Settings, maximize: bool) -> tuple[Route, str
     best = history.best_trial(state, maximize)
     if len(done) >= settings.budget:
         return "finalize", f"the budget of {settings.budget} trials is spent"
-    if settings.stop_at is not None and best is not None and best["score"] is not None:
-        reached = (
-            best["score"] >= settings.stop_at if maximize else best["score"] <= settings.stop_at
-        )
-        if reached:
-            return "finalize", (
-                f"trial {best['index']} reached {best['score']:.4g}, the target {settings.stop_at}"
-            )
+    target = settings.stop_at
+    if (
+        target is not None
+        and best is not None
+        and best["score"] is not None
+        and reached(best["score"], target, maximize)
+    ):
+        return "finalize", f"trial {best['index']} reached {best['score']:.4g}, the target {target}"
     if settings.patience is not None:
         stale = history.since_improvement(state, maximize, settings.min_delta)
         if stale >= settings.patience:
@@ -55,3 +60,15 @@ def route_after_evaluate(state: State, runtime: Runtime[Context]) -> Route:
     """Choose the edge out of evaluate."""
     ctx = runtime.context
     return decide(state, ctx.settings, ctx.maximize)[0]
+
+
+def decide_after_advise(state: State) -> tuple[AdviseRoute, str]:
+    """Train the proposal, or finalize when the Advisor has nothing left to propose."""
+    if state.get("exhausted"):
+        return "finalize", state["exhausted"]
+    return "train", "fixed edge"
+
+
+def route_after_advise(state: State) -> AdviseRoute:
+    """Choose the edge out of advise."""
+    return decide_after_advise(state)[0]

@@ -124,9 +124,11 @@ class State(TypedDict, total=False):
     """The trial whose configuration ``config`` changes (None for the default start)."""
     pending_changes: list[ChangeRecord]
     """The changes that turned the base configuration into ``config``."""
-    route: str
-    """Where the graph goes after evaluate: optimize, rollback or finalize."""
-    route_reason: str
+    exhausted: str
+    """Why the Advisor has nothing left to propose (a searcher ran out); the graph finalizes."""
+    searcher: dict[str, Any]
+    """A baseline's searcher as it was first built (method, budget), so a resumed session
+    rebuilds the very same searcher even when ``--resume`` changes the budget."""
     last_node: str
     """The node that ran last, so each transition knows where it came from."""
     final: dict[str, Any]

@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 from lgt_graph import history
 from lgt_graph.agents import Answer, ask, call_record, stop_if_endpoint_down
 from lgt_graph.context import Context
-from lgt_graph.expert.judge import outcome
+from lgt_graph.metrics import outcome
 from lgt_graph.prompting import evaluator_messages
 from lgt_graph.schemas import Verdict
 from lgt_graph.state import State, Trial, VerdictRecord

@@ -18,7 +18,8 @@ def refit_best(state: State, data: TaskData, maximize: bool) -> dict[str, Any]:
     best = history.best_trial(state, maximize)
     if best is None:
         return {"status": "failed", "reason": "no trial succeeded", "trial": None}
-    result = train(best["config"], data, score_test=True)
+    with data.open_test():  # the one place a session reads the test split
+        result = train(best["config"], data, score_test=True)
     return {
         "status": result.status,
         "trial": best["index"],

@@ -7,7 +7,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from lgt_graph import history
-from lgt_graph.agents import ask, call_record, stop_if_endpoint_down
+from lgt_graph.agents import Answer, ask, call_record, stop_if_endpoint_down
 from lgt_graph.context import Context
 from lgt_graph.prompting import INITIAL_GUIDANCE, optimizer_messages
 from lgt_graph.schemas import PromptRewrite
@@ -18,7 +18,7 @@ def llm_optimizer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Ask for a rewrite; a different guidance becomes the next prompt version."""
     ctx = runtime.context
     trials = len(state.get("trials", []))
-    answer = ask(
+    answer: Answer[PromptRewrite] = ask(
         ctx.model,
         optimizer_messages(state, ctx),
         PromptRewrite,

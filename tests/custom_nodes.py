@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import signal
 
-from lgt_graph.nodes.advisor import propose
-from lgt_graph.nodes.train import train as real_train
+from lgt_graph.proposals import propose
+from lgt_graph.registry import builtin
+
+real_train = builtin("train", "default")
 
 
 class SabotageAdvisor:

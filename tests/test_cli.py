@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from lgt_graph.download import Remote, download
 from lgt_graph.errors import UserError
+from lgt_graph.tasks.download import Remote, download
 
 
 def run_cli(*args, cwd=None, env=None):
@@ -153,7 +153,7 @@ def test_download_verifies_checksums_from_a_mirror(file_server, tmp_path, monkey
     good = b"fixed acidity;quality\n7.4;5\n"
     (served / "winequality-red.csv").write_bytes(good)
     (served / "winequality-white.csv").write_bytes(b"tampered")
-    from lgt_graph import download as module
+    from lgt_graph.tasks import download as module
 
     remotes = [
         Remote(

@@ -24,5 +24,6 @@ def test_the_entry_in_langgraph_json_builds_and_compiles_the_graph():
     edges = {(e.source, e.target) for e in drawn.edges}
     assert {("train", "evaluate"), ("rollback", "optimize"), ("advise", "train")} <= edges
     assert {("evaluate", "rollback"), ("evaluate", "finalize"), ("finalize", "__end__")} <= edges
+    assert ("advise", "finalize") in edges  # a baseline's searcher may run out
     assert graph.context_schema is Context
     assert graph.name == "lgt"

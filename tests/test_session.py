@@ -10,7 +10,7 @@ from mlflow.tracking import MlflowClient
 from lgt_graph.context import Settings
 from lgt_graph.registry import resolve
 from lgt_graph.session import run_session
-from lgt_graph.session_writes import prompt_name
+from lgt_graph.tracking.session_runs import prompt_name
 from tests.openai_server import ScriptedOpenAI
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "graph.mmd"
@@ -47,7 +47,8 @@ def test_graph_shape_snapshot():
         "evaluate -.-> finalize",
         "rollback --> optimize",
         "optimize --> advise",
-        "advise --> train",
+        "advise -.-> train",
+        "advise -.-> finalize",
     ):
         assert edge in drawn
 

@@ -1,16 +1,19 @@
-"""The baselines LGT is compared with: NoTuning, random, grid, Bayesian (Optuna) and NAS.
+"""The baselines' searchers: NoTuning, random, grid, Bayesian (Optuna) and NAS.
 
-Each is a searcher with two methods, ``ask()`` for the next configuration (None when it
-has nothing left) and ``tell(config, score)`` for its validation score (None when the
-trial failed). They search the same space from the same default configuration under the
-same trial budget as LGT; :func:`lgt_graph.baselines.driver.run_search` runs them.
+A searcher has two methods, ``ask()`` for the next configuration (None when it has
+nothing left) and ``tell(config, score)`` for its validation score (None when the
+trial failed). The Advisor node :mod:`nodes.search` drives one inside the LGT graph,
+telling it every result it finds in the session's trial history; the method table
+(:mod:`lgt_graph.methods`) names each searcher. A new baseline is a module here with
+a class taking ``(space, budget, seed, maximize, **options)`` and one line there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from typing import Any, Protocol
 
+from lgt_graph.methods import method
 from lgt_graph.space import Config, Space
 
 
@@ -24,31 +27,14 @@ class Searcher(Protocol):
         """Report the validation score of a configuration (None: the trial failed)."""
 
 
-def _searchers() -> dict[str, Callable[..., Searcher]]:
-    from lgt_graph.baselines.evolution import ArchitectureEvolution
-    from lgt_graph.baselines.grid import GridSearch
-    from lgt_graph.baselines.optuna_search import OptunaSearch
-    from lgt_graph.baselines.simple import NoTuning
-
-    return {
-        "none": NoTuning,
-        "random": lambda space, **kw: OptunaSearch(space, sampler="random", **kw),
-        "grid": GridSearch,
-        "bayes": OptunaSearch,
-        "nas": ArchitectureEvolution,
-    }
-
-
-METHODS = ("none", "random", "grid", "bayes", "nas")
-
-
-def make_searcher(
-    method: str, space: Space, budget: int, seed: int, maximize: bool, **options: Any
-) -> Searcher:
-    """Build the searcher of a baseline method."""
-    from lgt_graph.errors import UserError
-
-    table = _searchers()
-    if method not in table:
-        raise UserError(f"unknown method {method!r}; methods: lgt, {', '.join(METHODS)}")
-    return table[method](space, budget=budget, seed=seed, maximize=maximize, **options)
+def make_searcher(name: str, space: Space, budget: int, seed: int, maximize: bool) -> Searcher:
+    """Build the searcher of the baseline method ``name`` (a row of the method table)."""
+    chosen = method(name)
+    if chosen.searcher is None:
+        raise ValueError(f"{name} is not a baseline: it has no searcher")
+    module_name, _, attribute = chosen.searcher.partition(":")
+    factory: Any = getattr(importlib.import_module(module_name), attribute)
+    searcher: Searcher = factory(
+        space, budget=budget, seed=seed, maximize=maximize, **dict(chosen.options)
+    )
+    return searcher

@@ -12,6 +12,7 @@ import random
 from collections import deque
 from typing import Any
 
+from lgt_graph.metrics import oriented
 from lgt_graph.space import Config, Space, config_key
 
 TOURNAMENT = 3
@@ -57,7 +58,7 @@ class ArchitectureEvolution:
         score = entry[1]
         if score is None:
             return float("-inf")
-        return score if self.maximize else -score
+        return oriented(score, self.maximize)
 
     def ask(self) -> Config | None:
         """Return the next architecture: default, random ones, then mutated tournament winners."""

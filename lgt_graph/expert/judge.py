@@ -6,22 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from lgt_graph.expert.findings import Knobs, diagnose
-
-NUMERIC_STEP = 2.0
-
-
-def outcome(score: float | None, best: float | None, maximize: bool, tolerance: float) -> str:
-    """Classify a score against the best before it: improved, regressed or neutral."""
-    if score is None:
-        return "regressed"
-    if best is None:
-        return "improved"
-    gain = score - best if maximize else best - score
-    if gain > 0:
-        return "improved"
-    if -gain > tolerance * max(abs(best), 1e-12):
-        return "regressed"
-    return "neutral"
+from lgt_graph.metrics import gain, oriented, outcome
 
 
 def _fmt(value: Any) -> str:
@@ -66,7 +51,7 @@ def judge(facts: dict[str, Any]) -> dict[str, Any]:
     good = (
         None
         if score is None or parent is None or parent.get("score") is None
-        else ((score - parent["score"]) * (1 if maximize else -1))
+        else gain(score, parent["score"], maximize)
     )
     # A change of model family changes what every other knob means: no credit to share out.
     attributable = [] if any(c["knob"] == "model" for c in changes) else changes
@@ -115,13 +100,13 @@ def rewrite(facts: dict[str, Any]) -> dict[str, Any]:
     models: set[str] = set()
     for row in facts["history"]:
         models.add(str(row.get("model")))
-        gain = float(row["delta"]) * (1 if maximize else -1)
+        helped_by = oriented(float(row["delta"]), maximize)
         for change in row["changes"]:
             label = _label(change)
             if row["score"] is None:
                 failed.add(label)
             if row["outcome"] != "pending":
-                effects[label].append(gain)
+                effects[label].append(helped_by)
     helped = sorted(((max(v), k) for k, v in effects.items() if max(v) > 0), reverse=True)
     hurt = sorted((min(v), k) for k, v in effects.items() if k in failed or max(v) < 0)
     lines = []

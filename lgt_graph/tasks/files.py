@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from lgt_graph.errors import DataNotFoundError
-from lgt_graph.paths import cache_dir
+from lgt_graph.tasks.paths import cache_dir
 
 
 def first_match(
@@ -42,6 +42,12 @@ def fingerprint(paths: Sequence[Path]) -> str:
         stat = path.stat()
         digest.update(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
+
+
+def source_key(source: Path) -> str:
+    """Fingerprint a file, or every file under a folder, as a decoded cache's key."""
+    files = sorted(source.rglob("*")) if source.is_dir() else [source]
+    return fingerprint([f for f in files if f.is_file()])
 
 
 def cached_arrays(

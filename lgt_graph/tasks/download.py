@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lgt_graph.errors import UserError
-from lgt_graph.paths import DATA_ENV, user_data_dir
+from lgt_graph.tasks.paths import DATA_ENV, user_data_dir
 
 
 @dataclass(frozen=True)

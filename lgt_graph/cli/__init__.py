@@ -1,0 +1,46 @@
+"""Language-Guided Tuning from the command line: ``python -m lgt_graph COMMAND``.
+
+This package parses (:mod:`~lgt_graph.cli.parser`) and dispatches to a command
+(:mod:`~lgt_graph.cli.tune`, :mod:`~lgt_graph.cli.tools`). User errors print one line
+and exit with status 2; heavy libraries are imported only by the command that needs
+them, so ``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from lgt_graph.cli import tools, tune
+from lgt_graph.cli.parser import PROG, build_parser
+from lgt_graph.errors import UserError
+
+__all__ = ["COMMANDS", "main"]
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "tasks": tools.cmd_tasks,
+    "space": tools.cmd_space,
+    "trial": tools.cmd_trial,
+    "run": tune.cmd_run,
+    "compare": tune.cmd_compare,
+    "ablate": tune.cmd_compare,
+    "download": tools.cmd_download,
+    "report": tools.cmd_report,
+    "ui": tools.cmd_ui,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; return its exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(COMMANDS[args.command](args) or 0)
+    except UserError as exc:
+        # one line, whatever a library's message embedded in it holds
+        print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,240 @@
+"""The command line's grammar: every command, its options and their help.
+
+Nothing heavy is imported here, so ``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import NoReturn
+
+from lgt_graph.errors import UserError
+from lgt_graph.methods import COMPARED, METHODS, VARIANTS
+
+PROG = "python -m lgt_graph"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--task", required=True, help="a task from `tasks`, csv:PATH or imagefolder:PATH"
+    )
+    parser.add_argument("--target", help="label column of a csv:PATH task")
+    parser.add_argument(
+        "--problem",
+        choices=("classification", "regression"),
+        help="override the problem type inferred for a csv:PATH task",
+    )
+    parser.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the splits and the training (default 0)"
+    )
+    parser.add_argument(
+        "--max-train-samples",
+        type=int,
+        metavar="N",
+        help="subsample the training split to N examples (stratified) for a quick run",
+    )
+
+
+def _comparison_options(parser: argparse.ArgumentParser, methods: Sequence[str]) -> None:
+    """Add the options that ``compare`` and ``ablate`` share."""
+    parser.add_argument("--task", required=True, help="tasks, comma-separated")
+    parser.add_argument(
+        "--methods",
+        default=",".join(methods),
+        help=f"comma-separated from {', '.join(METHODS)} (default: {','.join(methods)})",
+    )
+    parser.add_argument("--budget", type=int, default=10, help="trials per method (default 10)")
+    parser.add_argument("--seeds", default="1", help="a count (3) or a list (0,1,2); default 1")
+    parser.add_argument("--out", required=True, help="folder for results.csv, .md and curves.png")
+    parser.add_argument(
+        "--sampler",
+        default="tpe",
+        choices=("tpe", "gp"),
+        help="Optuna sampler of the bayes method (default tpe; gp runs it as bayes-gp does)",
+    )
+    parser.add_argument("--llm", help="LGT's model: heuristic (default) or openai:MODEL")
+    parser.add_argument("--base-url", help="OpenAI-compatible endpoint for --llm openai:...")
+    parser.add_argument("--max-train-samples", type=int, metavar="N")
+    parser.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
+    parser.add_argument("--tracking-uri", help="MLflow store (default: ./mlflow.db)")
+    _limit_option(parser)
+
+
+def _limit_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="KNOB=MAX",
+        help="narrow a numeric knob's range for every method: epochs=10 or batch_size=32:512",
+    )
+
+
+def parse_limits(flags: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """Parse ``--limit knob=MAX`` or ``knob=MIN:MAX`` flags into (low, high) ranges."""
+    from lgt_graph.space import FAMILIES, space_for
+
+    limits = {}
+    for flag in flags:
+        name, sep, value = flag.partition("=")
+        name = name.strip()
+        spaces = [space_for(f) for f in FAMILIES if name in space_for(f)]
+        if not sep:
+            raise UserError(f"--limit expects knob=MAX or knob=MIN:MAX, got {flag!r}")
+        if not spaces:
+            numeric = sorted(
+                {
+                    k.name
+                    for f in FAMILIES
+                    for k in space_for(f).knobs.values()
+                    if k.kind in ("int", "float")
+                }
+            )
+            raise UserError(
+                f"--limit {flag}: unknown knob {name!r}; numeric knobs: {', '.join(numeric)}"
+            )
+        low_text, colon, high_text = value.partition(":")
+        try:
+            low = float(low_text) if colon else float(spaces[0][name].low or 0)
+            high = float(high_text if colon else value)
+        except ValueError:
+            raise UserError(f"--limit expects knob=MAX or knob=MIN:MAX, got {flag!r}") from None
+        limits[name] = (low, high)
+    return limits
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of every command."""
+    parser = _Parser(prog=PROG, description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    tasks = commands.add_parser("tasks", help="list the tasks and whether their data is present")
+    tasks.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
+
+    space = commands.add_parser("space", help="show a task's configuration space")
+    space.add_argument("--task", required=True)
+    space.add_argument("--target")
+    space.add_argument("--problem", choices=("classification", "regression"))
+
+    trial = commands.add_parser("trial", help="train one configuration and record it in MLflow")
+    _data_options(trial)
+    trial.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KNOB=VALUE",
+        dest="assignments",
+        help="change a knob of the default configuration (repeatable)",
+    )
+    trial.add_argument(
+        "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)"
+    )
+    trial.add_argument("--experiment", help="MLflow experiment (default: lgt-<task>)")
+    trial.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+
+    run = commands.add_parser("run", help="tune a task with Language-Guided Tuning (the LGT graph)")
+    run.add_argument("--task", help="a task from `tasks`, csv:PATH or imagefolder:PATH")
+    run.add_argument("--target", help="label column of a csv:PATH task")
+    run.add_argument("--problem", choices=("classification", "regression"))
+    run.add_argument(
+        "--method",
+        choices=tuple(METHODS),
+        metavar="METHOD",
+        help=f"lgt (default), a variant or a baseline: {', '.join(METHODS)}",
+    )
+    run.add_argument("--budget", type=int, help="trials to run (default 10; $LGT_BUDGET)")
+    run.add_argument("--patience", type=int, help="stop after K trials without improvement")
+    run.add_argument("--min-delta", type=float, help="smallest gain that counts for --patience")
+    run.add_argument(
+        "--stop-at", type=float, help="stop once the best validation metric reaches this"
+    )
+    run.add_argument(
+        "--tolerance",
+        type=float,
+        help="roll back after a trial worse than the best by more than this fraction (0.01)",
+    )
+    run.add_argument("--llm", help="heuristic (default, offline) or openai:MODEL")
+    run.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
+    run.add_argument(
+        "--structured-output",
+        choices=("function_calling", "json_schema", "json_mode"),
+        help="how a real model is asked for structured answers (default function_calling)",
+    )
+    run.add_argument("--timeout", type=float, help="seconds per LLM request (default 120)")
+    run.add_argument("--max-retries", type=int, help="LLM request retries with backoff (3)")
+    run.add_argument(
+        "--on-endpoint-error",
+        choices=("stop", "fallback"),
+        help="when the LLM endpoint stays down: save and exit (stop, default) or carry on",
+    )
+    run.add_argument(
+        "--node",
+        action="append",
+        default=[],
+        metavar="SLOT=IMPL",
+        help="swap a node: advisor=random, evaluator=numeric, optimizer=none, advisor=bayes,"
+        " or module:Name",
+    )
+    run.add_argument("--seed", type=int, help="seed of the splits and the training (default 0)")
+    run.add_argument("--max-train-samples", type=int, metavar="N")
+    run.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
+    run.add_argument(
+        "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)"
+    )
+    run.add_argument("--experiment", help="MLflow experiment (default: lgt-<task>)")
+    run.add_argument("--checkpoints", help="checkpoint database (default: beside the MLflow store)")
+    run.add_argument(
+        "--resume",
+        metavar="ID",
+        help="continue an interrupted session; --budget, --data-dir, --base-url, --timeout,"
+        " --max-retries and --on-endpoint-error may change",
+    )
+    _limit_option(run)
+
+    compare = commands.add_parser(
+        "compare", help="compare LGT with NoTuning, random, grid, Bayesian and NAS baselines"
+    )
+    _comparison_options(compare, COMPARED)
+    ablate = commands.add_parser(
+        "ablate", help="run LGT with nodes swapped out, to see which agent matters"
+    )
+    _comparison_options(ablate, VARIANTS)
+
+    report = commands.add_parser(
+        "report", help="write a session's story as an HTML page and markdown, from MLflow"
+    )
+    report.add_argument("run_id", metavar="RUN_ID", help="the session run (printed by `run`)")
+    report.add_argument("--out", help="folder (default: lgt_reports/RUN_ID beside the store)")
+    report.add_argument(
+        "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)"
+    )
+
+    ui = commands.add_parser("ui", help="start the MLflow UI on the project's store")
+    ui.add_argument(
+        "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)"
+    )
+    ui.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
+
+    download = commands.add_parser("download", help="fetch a dataset from its canonical source")
+    download.add_argument("task", help="mnist, cifar10, wine or house")
+    download.add_argument(
+        "--data-dir", help="where to put it (default: $LGT_DATA_DIR or the user data dir)"
+    )
+    download.add_argument("--mirror", help="base URL that replaces the canonical host")
+    return parser
+
+
+def _version() -> str:
+    from lgt_graph import __version__
+
+    return f"lgt_graph {__version__}"

@@ -1,0 +1,112 @@
+"""The commands that tune: ``run`` one session, ``compare`` or ``ablate`` many."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from lgt_graph.cli.parser import parse_limits
+from lgt_graph.cli.tools import check_data_dir, err
+from lgt_graph.errors import UserError
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Tune a task with the LGT graph; print a line per trial and the summary."""
+    from lgt_graph.context import Settings
+    from lgt_graph.registry import parse_node_flags
+    from lgt_graph.session import print_summary, run_session
+    from lgt_graph.tracking import ui_command
+
+    if not args.task and not args.resume:
+        raise UserError("run needs --task (or --resume ID)")
+    if args.resume and args.task:
+        raise UserError("--resume continues a recorded session; drop --task")
+    check_data_dir(args.data_dir)
+    nodes = parse_node_flags(args.node)
+    settings = Settings.resolve(
+        task=args.task or "",
+        target=args.target,
+        problem=args.problem,
+        method=args.method,
+        budget=args.budget,
+        patience=args.patience,
+        min_delta=args.min_delta,
+        stop_at=args.stop_at,
+        tolerance=args.tolerance,
+        seed=args.seed,
+        llm=args.llm,
+        base_url=args.base_url,
+        structured_output=args.structured_output,
+        timeout=args.timeout,
+        max_retries=args.max_retries,
+        on_endpoint_error=args.on_endpoint_error,
+        nodes=nodes or None,
+        max_train_samples=args.max_train_samples,
+        data_dir=args.data_dir,
+        tracking_uri=args.tracking_uri,
+        experiment=args.experiment,
+        limits=parse_limits(args.limit) or None,
+    )
+    from lgt_graph.agents import EndpointUnavailable
+
+    try:
+        outcome = run_session(settings, args.resume, args.checkpoints, echo=err)
+    except KeyboardInterrupt:
+        return 130
+    except EndpointUnavailable:
+        return 3
+    print_summary(outcome.values, outcome.ctx, print)
+    print(
+        f"\nMLflow: session run {outcome.session_id} in experiment"
+        f" {outcome.ctx.tracker.experiment!r}; browse: {ui_command(outcome.ctx.tracker.uri)}"
+    )
+    from lgt_graph.report import publish_report
+
+    page = publish_report(outcome.ctx.tracker.uri, outcome.session_id)
+    print(f"report: {page}" if page else "report: not written (see the warning above)")
+    return 0 if outcome.values.get("final", {}).get("status") == "ok" else 1
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Run the comparison of LGT with the baselines; write and log the results."""
+    from lgt_graph.compare.log import log_comparison
+    from lgt_graph.compare.render import TITLES
+    from lgt_graph.compare.run import parse_seeds, run_comparison
+
+    check_data_dir(args.data_dir)
+    tasks = [t.strip() for t in args.task.split(",") if t.strip()]
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if args.budget < 1:
+        raise UserError(f"--budget must be at least 1 trial, got {args.budget}")
+    seeds = parse_seeds(args.seeds)
+    common = {
+        "llm": args.llm,
+        "base_url": args.base_url,
+        "max_train_samples": args.max_train_samples,
+        "data_dir": args.data_dir,
+        "tracking_uri": args.tracking_uri,
+        "limits": parse_limits(args.limit) or None,
+    }
+    for task in tasks:  # fail on a bad task or missing data before hours of work
+        from lgt_graph.tasks import get_task, load_task_data
+
+        load_task_data(get_task(task), 0, args.data_dir, args.max_train_samples)
+    out = Path(args.out)
+    kind = args.command
+    nodes = {"bayes": {"advisor": "bayes-gp"}} if args.sampler == "gp" else None
+    rows = run_comparison(tasks, methods, args.budget, seeds, out, common, nodes, err, TITLES[kind])
+    params = {
+        "tasks": ",".join(tasks),
+        "methods": ",".join(methods),
+        "budget": args.budget,
+        "seeds": ",".join(map(str, seeds)),
+        "sampler": args.sampler,
+        **{k: v for k, v in common.items() if v is not None},
+    }
+    run_id = log_comparison(rows, out, args.tracking_uri, params, kind)
+    print((out / "results.md").read_text())
+    print(
+        f"wrote {out / 'results.csv'}, {out / 'results.md'}, {out / 'curves.png'};"
+        f" MLflow {'comparison' if kind == 'compare' else 'ablation'} run {run_id}"
+    )
+    return 0

@@ -1,0 +1,11 @@
+"""Compare methods: LGT against the baselines (``compare``), or LGT's variants (``ablate``).
+
+Each (task, seed, method) is a full session logged to MLflow like any other. The
+results are the test metrics of the configuration each method chose on validation,
+averaged over seeds.
+
+- :mod:`~lgt_graph.compare.run`: run the sessions, one row each.
+- :mod:`~lgt_graph.compare.rank`: means, spreads and ranks over seeds.
+- :mod:`~lgt_graph.compare.render`: results.csv, results.md and curves.png.
+- :mod:`~lgt_graph.compare.log`: the comparison's own MLflow run.
+"""

@@ -1,0 +1,89 @@
+"""How an Advisor's proposal becomes the next configuration: the helpers every Advisor shares.
+
+An Advisor node returns the configuration the next trial trains, the base trial it
+changes, and the proposal as recorded (changes with reasons, rationale, how it was
+obtained). :func:`propose` is the helper for your own Advisor
+(``--node advisor=module:function``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from lgt_graph import history
+from lgt_graph.context import Context
+from lgt_graph.space import Config, config_key
+from lgt_graph.state import ChangeRecord, ProposalRecord, State, Trial
+
+
+def start_of(state: State, ctx: Context, start_from: str = "current") -> Trial | None:
+    """Return the trial a proposal applies to: the base, or the best when asked for."""
+    base = history.trial(state, state.get("base"))
+    if start_from == "best":
+        return history.best_trial(state, ctx.maximize) or base
+    return base
+
+
+def tried(state: State) -> dict[str, int]:
+    """Map the key of every configuration trained so far to its trial."""
+    return {config_key(t["config"]): t["index"] for t in history.trials(state)}
+
+
+def next_trial(state: State) -> int:
+    """Return the number of the trial the proposal is for."""
+    return len(state.get("trials", [])) + 1
+
+
+def proposal_update(
+    start: Trial | None,
+    config: Config,
+    changes: list[ChangeRecord],
+    rationale: str,
+    effect: str,
+    status: str,
+    for_trial: int,
+) -> dict[str, Any]:
+    """Return an Advisor's state update: the configuration to train and the proposal record."""
+    record = ProposalRecord(
+        for_trial=for_trial,
+        base=start["index"] if start else None,
+        changes=changes,
+        rationale=rationale,
+        expected_effect=effect,
+        status=status,
+    )
+    return {
+        "config": config,
+        "base": start["index"] if start else None,
+        "pending_changes": changes,
+        "proposals": [record],
+    }
+
+
+def propose(
+    state: State,
+    runtime: Runtime[Context],
+    changes: dict[str, Any],
+    reason: str,
+    rationale: str | None = None,
+) -> dict[str, Any]:
+    """Return the state update of an Advisor that changes ``changes`` on the base trial.
+
+    For your own Advisor node (``--node advisor=module:function``): the values are
+    validated against the space (a ConfigError names what is allowed), and the
+    proposal is recorded like the built-in Advisor's, with ``reason`` on each change.
+    """
+    ctx = runtime.context
+    base = start_of(state, ctx)
+    base_config = base["config"] if base else ctx.space.default()
+    config = ctx.space.apply(base_config, changes)
+    records = [
+        ChangeRecord(knob=k, old=base_config.get(k), new=config[k], reason=reason)
+        for k in changes
+        if base_config.get(k) != config[k]
+    ]
+    return proposal_update(
+        base, config, records, rationale or reason, "unknown", "custom", next_trial(state)
+    )

@@ -1,0 +1,87 @@
+"""The report's figures: the trajectory of a session and the learning curves of its trials."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from lgt_graph.metrics import better
+from lgt_graph.report.load import SessionView
+
+
+def _png(fig: Any) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def plot_trajectory(view: SessionView) -> bytes:
+    """Plot the validation metric per trial, the best so far, failed trials and rollbacks."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    done = [(t.index, t.score) for t in view.trials if t.score is not None]
+    ax.plot([i for i, _ in done], [s for _, s in done], "o-", color="#888", label="trial")
+    best: list[tuple[int, float]] = []
+    for index, score in done:
+        if not best or better(score, best[-1][1], view.maximize):
+            best.append((index, float(score)))
+        else:
+            best.append((index, best[-1][1]))
+    if best:
+        ax.step(*zip(*best, strict=True), where="post", color="#1f77b4", lw=2, label="best so far")
+    low = min((s for _, s in done), default=0.0)
+    failed = [t.index for t in view.trials if t.score is None]
+    if failed:
+        ax.plot(failed, [low] * len(failed), "x", color="#d62728", ms=9, label="failed trial")
+    for i, index in enumerate(view.rollbacks):
+        ax.axvline(index + 0.5, color="#ff7f0e", ls=":", label="rollback" if i == 0 else None)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("trial")
+    ax.set_ylabel(f"validation {view.primary}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def plot_learning_curves(view: SessionView) -> bytes:
+    """Plot loss and validation metric per epoch of the first and the best configuration."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    best = view.final.get("trial")
+    shown = [t for t in view.trials if t.index in (1, best) and t.curves]
+    fig, (loss, metric) = plt.subplots(1, 2, figsize=(9, 3.4))
+    for t, color in zip(shown, ("#888", "#1f77b4"), strict=False):
+        label = "initial" if t.index == 1 else f"best (trial {t.index})"
+        for key, style in (("train_loss", "--"), ("val_loss", "-")):
+            if t.curves.get(key):
+                loss.plot(range(1, len(t.curves[key]) + 1), t.curves[key], style, color=color,
+                          label=f"{label}, {key.replace('_', ' ')}")  # fmt: skip
+        values = t.curves.get(f"val_{view.primary}")
+        if values:
+            metric.plot(range(1, len(values) + 1), values, "-", color=color, label=label)
+    loss.set_xlabel("epoch (boosting round for trees)")
+    loss.set_ylabel("loss")
+    metric.set_xlabel("epoch (boosting round for trees)")
+    metric.set_ylabel(f"validation {view.primary}")
+    for ax in (loss, metric):
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=7)
+        else:
+            ax.text(0.5, 0.5, "no per-epoch curves (a tree model)", ha="center",
+                    transform=ax.transAxes)  # fmt: skip
+    fig.tight_layout()
+    return _png(fig)

@@ -1,0 +1,107 @@
+"""Open (or reopen) what a session needs: its task, nodes, model, tracker and checkpoints.
+
+Every method opens the same way — LGT, its variants and the baselines differ only in
+the nodes the method table names — so their data, space, budget and records match
+by construction. ``run --resume ID`` rebuilds the recorded settings; only the ones in
+:data:`RESUME_OVERRIDES` may change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lgt_graph.context import Context, Settings
+from lgt_graph.errors import UserError
+
+RESUME_OVERRIDES = ("budget", "data_dir", "base_url", "timeout", "max_retries", "on_endpoint_error")
+"""The settings that ``run --resume`` takes from the command line over the recorded ones."""
+
+
+def open_session(
+    settings: Settings, resume: str | None, checkpoints: str | None
+) -> tuple[Context, Any, Any]:
+    """Open (or reopen) everything a session needs; return its context, graph and store."""
+    from lgt_graph.graph import build_graph
+    from lgt_graph.llm import make_chat_model
+    from lgt_graph.registry import choices, resolve
+    from lgt_graph.session.naming import experiment_name, start_parent_run
+    from lgt_graph.session.store import SessionStore, default_path
+    from lgt_graph.session.tracer import llm_tracer
+    from lgt_graph.tracking import Tracker, check_uri, tracking_uri
+
+    uri = tracking_uri(settings.tracking_uri)
+    check_uri(uri)
+    store_path = Path(checkpoints) if checkpoints else default_path(uri)
+    if resume:
+        settings, uri = recorded_settings(store_path, resume, settings)
+    task, space, data, facts = open_task(settings)
+    nodes = resolve(settings.nodes, settings.method)
+    model, options = make_chat_model(
+        settings.llm,
+        settings.base_url,
+        settings.timeout,
+        settings.max_retries,
+        settings.structured_output,
+    )
+    experiment = settings.experiment or experiment_name(task.name)
+    tracker = Tracker(uri, experiment, background=True)
+    store = SessionStore(store_path)
+    if resume:
+        session = resume
+        tracker.submit("status", run_id=session, status="RUNNING").result()
+    else:
+        nodes_used = choices(settings.nodes, settings.method)
+        session = start_parent_run(tracker, settings, facts, nodes_used)
+        store.add(session, settings.to_dict(), uri, experiment)
+    tracer = llm_tracer(uri, tracker.experiment_id) if settings.llm != "heuristic" else None
+    ctx = Context(
+        settings=settings,
+        data=data,
+        space=space,
+        tracker=tracker,
+        model=model,
+        session_id=session,
+        profile=facts,
+        options=options,
+        tracer=tracer,
+    )
+    return ctx, build_graph(nodes, checkpointer=store.saver), store
+
+
+def recorded_settings(store_path: Path, resume: str, given: Settings) -> tuple[Settings, str]:
+    """Return a recorded session's settings, with the allowed overrides, and its store URI."""
+    from lgt_graph.session.store import SessionStore
+
+    if not store_path.exists():
+        raise UserError(f"--resume {resume}: no checkpoint database at {store_path}")
+    store = SessionStore(store_path)
+    try:
+        record = store.get(resume)
+    finally:
+        store.close()
+    if record["status"] == "finished":
+        raise UserError(f"session {resume} already finished; start a new one")
+    recorded = Settings.from_dict(record["settings"])
+    # What a resumed session may change: its budget, where the data is, and how
+    # the LLM endpoint is reached (it may have moved while the session waited).
+    overrides = {
+        k: getattr(given, k)
+        for k in RESUME_OVERRIDES
+        if getattr(given, k) != getattr(Settings(task=""), k)
+    }
+    settings = Settings.from_dict({**recorded.to_dict(), **overrides})
+    settings.check()
+    return settings, str(record["tracking_uri"])
+
+
+def open_task(settings: Settings) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """Load the task's data and narrowed space; return (task, space, data, data profile)."""
+    from lgt_graph.curves import profile
+    from lgt_graph.space import space_for
+    from lgt_graph.tasks import get_task, load_task_data
+
+    task = get_task(settings.task, settings.target, settings.problem)  # type: ignore[arg-type]
+    space = space_for(task.family).narrowed(settings.limits)
+    data = load_task_data(task, settings.seed, settings.data_dir, settings.max_train_samples)
+    return task, space, data, profile(data)

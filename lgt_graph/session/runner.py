@@ -1,0 +1,117 @@
+"""The one runner: every method's session — LGT, a variant, a baseline — runs through it.
+
+It opens the session (:mod:`lgt_graph.session.opening`), streams the graph, mirrors
+the state to MLflow and the screen as it grows (:mod:`lgt_graph.session.mirror`),
+and closes the records whatever happens, so resume, fault handling, the per-trial
+line, MLflow records and the report are the same for every method.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from lgt_graph.agents import EndpointUnavailable
+from lgt_graph.context import Context, Settings
+from lgt_graph.prompting import INITIAL_GUIDANCE
+from lgt_graph.session.mirror import Echo, Mirror, summary_markdown
+from lgt_graph.session.opening import open_session
+from lgt_graph.state import PromptVersion, State
+
+
+def initial_state(ctx: Context) -> State:
+    """Return the state a new session starts from: the default configuration, prompt v1."""
+    first = PromptVersion(
+        version=1,
+        guidance=INITIAL_GUIDANCE,
+        why="the starting prompt, prompts/advisor.md",
+        after_trial=0,
+        status="initial",
+    )
+    return State(config=ctx.space.default(), base=None, pending_changes=[], prompts=[first])
+
+
+@dataclass
+class Outcome:
+    """A finished session: its id, final state and context."""
+
+    session_id: str
+    values: dict[str, Any]
+    ctx: Context
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of the set-up, the graph's loop, and the final flush and close."""
+
+
+def run_session(
+    settings: Settings,
+    resume: str | None = None,
+    checkpoints: str | None = None,
+    echo: Echo = print,
+) -> Outcome:
+    """Run (or resume) a session to its end; return its final state."""
+    started = time.perf_counter()
+    ctx, graph, store = open_session(settings, resume, checkpoints)
+    resumed = bool(resume)
+    seconds = {"setup": time.perf_counter() - started}
+    started = time.perf_counter()
+    parent = ctx.session_id
+    mirror = Mirror(ctx, parent, echo)
+    config = {
+        "configurable": {"thread_id": parent},
+        "recursion_limit": 6 * ctx.settings.budget + 20,
+    }
+    if resumed:
+        values = graph.get_state(config).values
+        echo(f"resuming session {parent} after {len(values.get('trials', []))} trials")
+        mirror.sync(values)
+        inputs = None if values else initial_state(ctx)
+    else:
+        echo(
+            f"session {parent}: {ctx.data.task.name}, method {ctx.settings.method},"
+            f" budget {ctx.settings.budget} trials, llm {ctx.settings.llm}"
+        )
+        inputs = initial_state(ctx)
+    status = "FAILED"
+    try:
+        for values in graph.stream(
+            inputs, config, context=ctx, stream_mode="values", durability="async"
+        ):
+            mirror.sync(values)
+        values = graph.get_state(config).values
+        if not values.get("final"):
+            raise RuntimeError("the graph stopped before finalize")
+        status = "FINISHED"
+        seconds["loop"] = time.perf_counter() - started
+        started = time.perf_counter()
+    except KeyboardInterrupt:
+        status = "KILLED"
+        echo(f"interrupted; continue with: python -m lgt_graph run --resume {parent}")
+        raise
+    except EndpointUnavailable as exc:
+        status = "KILLED"
+        echo(
+            f"the LLM endpoint still failed after {ctx.settings.max_retries} retries ({exc});"
+            f" session {parent} is saved: once the endpoint is back, continue with"
+            f" python -m lgt_graph run --resume {parent}"
+        )
+        raise
+    finally:
+        ctx.tracker.flush()
+        if status == "FINISHED":
+            ctx.tracker.submit(
+                "session_end",
+                parent=parent,
+                final=dict(values["final"]),
+                summary=summary_markdown(values, ctx),
+                status=status,
+            )
+        else:
+            ctx.tracker.submit("status", run_id=parent, status=status)
+        ctx.tracker.close()
+        store.set_status(
+            parent, {"FINISHED": "finished", "KILLED": "interrupted"}.get(status, "failed")
+        )
+        store.close()
+    seconds["finish"] = time.perf_counter() - started
+    return Outcome(parent, dict(values), ctx, seconds)

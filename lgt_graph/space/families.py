@@ -1,0 +1,121 @@
+"""The knobs of each task family: image, tabular classification, tabular regression.
+
+Declared once, here; validation, prompts, the baselines' distributions and the MLflow
+params all derive from these declarations.
+"""
+
+from __future__ import annotations
+
+from lgt_graph.errors import ConfigError
+from lgt_graph.space.family_space import Space
+from lgt_graph.space.knob import FAMILIES, NEURAL_MODELS, TREE_MODELS, Family, Knob
+
+
+def space_for(family: Family) -> Space:
+    """Return the configuration space of a task family."""
+    if family not in FAMILIES:
+        raise ConfigError(f"unknown task family {family!r}; families: {', '.join(FAMILIES)}")
+    return Space(family, _knobs(family))
+
+
+def _knobs(family: Family) -> list[Knob]:
+    image = family == "image"
+    classification = family != "tabular_regression"
+    models = NEURAL_MODELS if image else ("mlp", *TREE_MODELS, "linear")
+    neural = ("mlp", "cnn") if image else ("mlp",)
+    trees = () if image else TREE_MODELS
+    knobs = [
+        # architecture
+        Knob("model", "architecture", "choice", "mlp",
+             "Model family." + (" mlp reads flattened pixels; cnn convolves the image."
+                                if image else
+                                " mlp is a PyTorch net; gbm is histogram gradient boosting;"
+                                " random_forest and linear are scikit-learn models."),
+             choices=models),
+        Knob("depth", "architecture", "int", 1,
+             "Hidden layers of the MLP" + (", or convolution blocks of the CNN." if image else "."),
+             low=1, high=6, used_by=neural),
+        Knob("width", "architecture", "int", 128 if image else 64,
+             "Units in each hidden layer (the CNN's dense head too).",
+             low=8, high=1024, log=True, used_by=neural),
+        *([Knob("channels", "architecture", "int", 16,
+                "Filters of the first convolution block; each later block doubles them.",
+                low=4, high=128, log=True, used_by=("cnn",))] if image else []),
+        Knob("dropout", "architecture", "float", 0.0,
+             "Dropout probability after each hidden layer.", low=0.0, high=0.7, used_by=neural),
+        Knob("batch_norm", "architecture", "bool", False,
+             "Batch normalisation after each hidden layer.", used_by=neural),
+        Knob("activation", "architecture", "choice", "relu", "Hidden-layer nonlinearity.",
+             choices=("relu", "gelu", "silu", "tanh", "leaky_relu"), used_by=neural),
+        *([Knob("n_estimators", "architecture", "int", 100,
+                "Trees in the ensemble (boosting iterations for gbm).",
+                low=10, high=1000, log=True, used_by=trees),
+           Knob("tree_max_depth", "architecture", "int", 0,
+                "Maximum depth of each tree; 0 leaves it unlimited.",
+                low=0, high=32, used_by=trees)] if not image else []),
+        # training strategy
+        Knob("optimizer", "training_strategy", "choice", "sgd" if image else "adam",
+             "Gradient-descent optimiser.",
+             choices=("sgd", "adam", "adamw", "rmsprop"), used_by=neural),
+        Knob("lr_schedule", "training_strategy", "choice", "constant",
+             "Learning-rate schedule over the epochs (step divides by 10 at 1/2 and 3/4).",
+             choices=("constant", "step", "cosine", "onecycle"), used_by=neural),
+        Knob("batch_size", "training_strategy", "int", 64, "Examples per gradient step.",
+             low=8, high=1024, log=True, used_by=neural),
+        Knob("epochs", "training_strategy", "int", 5 if image else 30,
+             "Passes over the training split.", low=1, high=200, used_by=neural),
+        Knob("early_stopping_patience", "training_strategy", "int", 0,
+             "Stop after this many epochs without a better validation score and keep the best"
+             " epoch; 0 turns early stopping off.", low=0, high=30, used_by=neural),
+        Knob("grad_clip", "training_strategy", "float", 0.0,
+             "Clip the gradient norm to this value; 0 turns clipping off.",
+             low=0.0, high=10.0, used_by=neural),
+        *([Knob("label_smoothing", "training_strategy", "float", 0.0,
+                "Label smoothing of the cross-entropy target.", low=0.0, high=0.3,
+                used_by=neural),
+           Knob("class_weighting", "training_strategy", "choice", "none",
+                "Weight classes inversely to their frequency (balanced) or not.",
+                choices=("none", "balanced"))] if classification else []),
+        *([Knob("augmentation", "training_strategy", "choice", "none",
+                "Random training-time transforms: horizontal flip, shifts of up to 2 pixels,"
+                " or both.", choices=("none", "flip", "shift", "flip_shift"))] if image else []),
+        # feature engineering
+        *([Knob("input_normalization", "feature_engineering", "choice", "scale01",
+                "Pixel scaling: raw 0-255, divided by 255, or standardised per channel with"
+                " training-split statistics.", choices=("none", "scale01", "standardize"))]
+          if image else
+          [Knob("imputation", "feature_engineering", "choice", "mean",
+                "How missing values are filled, from training-split statistics.",
+                choices=("mean", "median", "most_frequent")),
+           Knob("scaling", "feature_engineering", "choice", "none",
+                "Feature scaling fitted on the training split.",
+                choices=("none", "standard", "minmax", "robust", "quantile")),
+           Knob("polynomial_degree", "feature_engineering", "int", 1,
+                "Add products of features up to this degree; 1 keeps the raw features.",
+                low=1, high=3),
+           Knob("feature_selection", "feature_engineering", "choice", "none",
+                "Keep the features with the highest univariate score (F-test or mutual"
+                " information).", choices=("none", "f_test", "mutual_info")),
+           Knob("selected_fraction", "feature_engineering", "float", 1.0,
+                "Share of the features kept when feature_selection is on.", low=0.1, high=1.0)]),
+        *([Knob("target_transform", "feature_engineering", "choice", "none",
+                "Transform of the regression target before fitting; predictions are mapped back.",
+                choices=("none", "log", "standardize"))] if family == "tabular_regression"
+          else []),
+        # hyperparameters
+        Knob("learning_rate", "hyperparameters", "float", 0.01 if image else 0.001,
+             "Step size of the optimiser (shrinkage for gbm).", low=1e-5, high=1.0, log=True,
+             used_by=(*neural, "gbm")),
+        Knob("weight_decay", "hyperparameters", "float", 0.0,
+             "L2 penalty on the weights (decoupled for adamw).", low=0.0, high=0.1,
+             used_by=neural),
+        Knob("momentum", "hyperparameters", "float", 0.0,
+             "Momentum of sgd and rmsprop.", low=0.0, high=0.99, used_by=neural),
+        *([Knob("min_samples_leaf", "hyperparameters", "int", 1,
+                "Fewest training examples in a tree leaf.", low=1, high=100, log=True,
+                used_by=trees),
+           Knob("l2_penalty", "hyperparameters", "float", 1.0,
+                "L2 penalty of the linear model (Ridge alpha; logistic regression C = 1/l2).",
+                low=1e-6, high=100.0, log=True, used_by=("linear",))] if not image else []),
+    ]  # fmt: skip
+    return knobs
