@@ -242,7 +242,8 @@ def test_a_run_through_chatopenai_against_a_local_server(store_uri, tmp_path, mo
     assert len(spans) == len(requests)  # every LLM call is traced in MLflow
 
 
-def test_an_interrupted_run_resumes_to_the_same_number_of_trials(store_uri, tmp_path):
+@pytest.mark.parametrize("method", ["lgt", "nas"])
+def test_a_killed_run_resumes_to_the_uninterrupted_trials(store_uri, tmp_path, method):
     base = [
         sys.executable,
         "-m",
@@ -253,7 +254,8 @@ def test_an_interrupted_run_resumes_to_the_same_number_of_trials(store_uri, tmp_
         "--checkpoints",
         str(tmp_path / "ck.db"),
     ]
-    args = ["--task", "iris", "--budget", "5", "--node", "train=tests.custom_nodes:train_then_die"]
+    args = ["--task", "iris", "--budget", "5", "--method", method]
+    args += ["--node", "train=tests.custom_nodes:train_then_die"]
     env = {**os.environ, "LGT_TEST_DIE_AT": "3", "PYTHONPATH": str(Path(__file__).parents[1])}
     killed = subprocess.run(base + args, capture_output=True, text=True, env=env, timeout=600)
     assert killed.returncode == -9, killed.stderr
@@ -271,5 +273,11 @@ def test_an_interrupted_run_resumes_to_the_same_number_of_trials(store_uri, tmp_
         [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{session_id}'"
     )
     assert sorted(int(r.data.tags["lgt.trial"]) for r in trials) == [1, 2, 3, 4, 5]
-    straight = session(store_uri, tmp_path / "straight", task="iris", budget=5)
-    assert len(straight.values["trials"]) == 5
+    # the killed process's trial 3 was trained again, and every trial is what it would be
+    straight = session(store_uri, tmp_path / "straight", task="iris", budget=5, method=method)
+    configs = {int(r.data.tags["lgt.trial"]): r.data.params for r in trials}
+    for trial in straight.values["trials"]:
+        expected = {
+            k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in trial["config"].items()
+        }
+        assert configs[trial["index"]] == expected
