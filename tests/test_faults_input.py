@@ -70,6 +70,9 @@ CASES = [
     (["run", "--resume", "nosuch"], "--resume nosuch: no checkpoint database"),
     (["run"], "run needs --task"),
     (["run", "--task", "iris", "--resume", "x"], "drop --task"),
+    (["run", "--method", "bayes", "--resume", "x"], "drop --task/--method"),
+    (["run", "--task", "iris", "--method", "tpe"], "argument --method: invalid choice: 'tpe'"),
+    (["run", "--task", "iris", "--node", "advisor=tpe"], "no such built-in; built-ins: llm"),
     (["run", "--task", "iris", "--frobnicate"], "unrecognized arguments: --frobnicate"),
 ]
 

@@ -19,8 +19,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if not args.task and not args.resume:
         raise UserError("run needs --task (or --resume ID)")
-    if args.resume and args.task:
-        raise UserError("--resume continues a recorded session; drop --task")
+    if args.resume and (args.task or args.method):
+        raise UserError(
+            "--resume continues a recorded session as it was set up; drop --task/--method"
+        )
     check_data_dir(args.data_dir)
     nodes = parse_node_flags(args.node)
     settings = Settings.resolve(
