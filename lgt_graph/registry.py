@@ -103,7 +103,12 @@ def builtin(slot: str, name: str) -> Any:
 def load(target: str, slot: str) -> Any:
     """Import ``module:Name``; instantiate it if it is a class; check that it is callable."""
     target, _, query = target.partition("?")
-    arguments = dict(item.split("=", 1) for item in query.split("&") if item)
+    arguments = {}
+    for item in filter(None, query.split("&")):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--node {slot}={target}?{query}: arguments are ?key=value&key=value")
+        arguments[key] = value
     module_name, _, attribute = target.partition(":")
     try:
         module = importlib.import_module(module_name)

@@ -17,7 +17,8 @@ from langgraph.runtime import Runtime
 from lgt_graph import history
 from lgt_graph.baselines import Searcher, make_searcher
 from lgt_graph.context import Context
-from lgt_graph.methods import method
+from lgt_graph.errors import UserError
+from lgt_graph.methods import method as find
 from lgt_graph.proposals import next_trial, proposal_update
 from lgt_graph.space import config_key, diff
 from lgt_graph.state import ChangeRecord, State, Trial
@@ -27,6 +28,8 @@ class SearchAdvisor:
     """The Advisor of a baseline method: its searcher proposes, the metric alone judges."""
 
     def __init__(self, method: str) -> None:
+        if not find(method).baseline:
+            raise UserError(f"{method} is not a baseline: it has no searcher to advise with")
         self.method = method
         self._session: str | None = None
         self._searcher: Searcher | None = None
@@ -42,7 +45,7 @@ class SearchAdvisor:
         trials = history.trials(state)
         searcher = self._catch_up(ctx, built, trials)
         config = searcher.ask()
-        title = method(self.method).title
+        title = find(self.method).title
         number = next_trial(state)
         if config is None:
             why = f"{title} has nothing left to propose after {len(trials)} trials"

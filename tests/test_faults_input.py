@@ -73,6 +73,17 @@ CASES = [
     (["run", "--method", "bayes", "--resume", "x"], "drop --task/--method"),
     (["run", "--task", "iris", "--method", "tpe"], "argument --method: invalid choice: 'tpe'"),
     (["run", "--task", "iris", "--node", "advisor=tpe"], "no such built-in; built-ins: llm"),
+    (["run", "--task", "iris", "--node", "advisor=nodes.search:SearchAdvisor?grid"], "?key=value"),
+    (
+        [
+            "run",
+            "--task",
+            "iris",
+            "--node",
+            "advisor=lgt_graph.nodes.search:SearchAdvisor?method=lgt",
+        ],
+        "lgt is not a baseline",
+    ),
     (["run", "--task", "iris", "--frobnicate"], "unrecognized arguments: --frobnicate"),
 ]
 
