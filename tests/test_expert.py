@@ -103,20 +103,9 @@ def test_divergence_and_data_scale_findings():
     found = diagnose(failed, {**CONFIG, "learning_rate": 0.1}, PROFILE, Knobs())
     assert found[0].name == "divergence"
     assert found[0].changes["learning_rate"] == 0.01 and found[0].changes["grad_clip"] == 1.0
-    tabular = {
-        **PROFILE,
-        "family": "tabular_regression",
-        "problem": "regression",
-        "feature_std_ratio": 900.0,
-        "feature_abs_mean_max": 1400.0,
-        "target_std": 115.0,
-        "target_mean": 206.0,
-        "target_skew": 0.98,
-        "target_min": 15.0,
-    }
     config = space_for("tabular_regression").default()
     s = {"status": "ok", "steps_run": 2, "validation": {"mae": 50.0}, "primary": "mae"}
-    found = diagnose(s, config, tabular, Knobs())
+    found = diagnose(s, config, REGRESSION, Knobs())
     assert names(found)[:2] == ["unscaled features", "target scale"]
     assert found[0].changes == {"scaling": "standard"} and found[1].changes == {
         "target_transform": "log"
