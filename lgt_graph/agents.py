@@ -165,16 +165,23 @@ def _repair(raw: Any, error: str, name: str) -> list[BaseMessage]:
 
 
 def check_proposal(
-    proposal: Proposal, space: Space, base: Config, tried: dict[str, int]
+    proposal: Proposal, space: Space, base: Config, tried: dict[str, int], live: bool = False
 ) -> tuple[Config, list[ChangeRecord]]:
     """Apply a proposal to ``base``; reject unknown knobs, bad values, no-ops and repeats.
 
-    ``tried`` maps the key of every configuration trained so far to its trial.
+    ``tried`` maps the key of every configuration trained so far to its trial. With
+    ``live`` (the epoch-level loop) only live knobs may change, and no change at all
+    means: continue the run as it is.
     """
     values: dict[str, Value] = {}
     reasons: dict[str, str] = {}
     for change in proposal.changes:
         knob = space[change.knob]
+        if live and not knob.live:
+            raise ProposalError(
+                f"{knob.name} cannot change in the middle of a training run ({knob.dimension});"
+                f" only these live knobs can: {', '.join(k.name for k in space.live())}"
+            )
         if knob.name in values:
             raise ProposalError(f"knob {knob.name!r} is changed twice")
         value = change.value
@@ -195,6 +202,8 @@ def check_proposal(
         for n, v in values.items()
         if base.get(n) != v
     ]
+    if not changes and live and not values:
+        return config, []  # continue the run unchanged
     if not changes:
         raise ProposalError("the proposal changes nothing: every value equals the base's")
     key = config_key(config)
@@ -217,12 +226,17 @@ def call_record(agent: str, trial: int, answer: Answer[Any]) -> AgentCall:
 
 
 def random_change(
-    space: Space, base: Config, tried: dict[str, int], seed: int, max_knobs: int = 2
+    space: Space,
+    base: Config,
+    tried: dict[str, int],
+    seed: int,
+    max_knobs: int = 2,
+    live: bool = False,
 ) -> tuple[Config, list[ChangeRecord]]:
-    """Change one or two knobs the model reads to random valid values; never a repeat."""
+    """Change one or two knobs the model reads (live ones only, mid-run) at random; no repeat."""
     rng = random.Random(seed)
     for _ in range(500):
-        names = [k.name for k in space.active(base)]
+        names = [k.name for k in space.active(base) if k.live or not live]
         picked = rng.sample(names, k=min(len(names), rng.randint(1, max_knobs)))
         values = {n: space[n].sample(rng) for n in picked}
         config = space.apply(base, values)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from lgt_graph.errors import UserError
-from lgt_graph.methods import method
+from lgt_graph.methods import LOOPS, method
 
 ENV = {
     "budget": "LGT_BUDGET",
@@ -39,6 +40,12 @@ class Settings:
     problem: str | None = None
     method: str = "lgt"
     """A row of :data:`lgt_graph.methods.METHODS`: LGT, a variant of it, or a baseline."""
+    loop: str = "trial"
+    """trial: each trial trains from scratch; epoch: trials are segments of one run."""
+    segment: int = 1
+    """Epochs per segment of the epoch-level loop (``--segment``)."""
+    start: Mapping[str, Any] = field(default_factory=dict)
+    """Knob values of the default configuration every method starts from (``--set``)."""
     budget: int = 10
     patience: int | None = None
     min_delta: float = 0.0
@@ -82,9 +89,13 @@ class Settings:
 
     def check(self) -> None:
         """Reject settings no session can run with."""
-        method(self.method)
+        if self.loop not in LOOPS:
+            raise UserError(f"--loop must be one of {', '.join(LOOPS)}, got {self.loop!r}")
+        method(self.method).node_set(self.loop)  # a method that cannot run this loop says so
+        if self.segment < 1:
+            raise UserError(f"--segment must be at least 1 epoch, got {self.segment}")
         if self.budget < 1:
-            raise UserError(f"--budget must be at least 1 trial, got {self.budget}")
+            raise UserError(f"--budget must be at least 1 {self.unit}, got {self.budget}")
         if self.patience is not None and self.patience < 1:
             raise UserError(f"--patience must be at least 1 trial, got {self.patience}")
         if self.min_delta < 0 or self.tolerance < 0:
@@ -98,10 +109,16 @@ class Settings:
         if self.timeout <= 0 or self.max_retries < 0:
             raise UserError("--timeout must be positive and --max-retries not negative")
 
+    @property
+    def unit(self) -> str:
+        """Say what the budget counts: trials, or epochs trained in the epoch-level loop."""
+        return "trial" if self.loop == "trial" else "epoch"
+
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as JSON-compatible data (what a session records)."""
         data = asdict(self)
         data["nodes"] = dict(self.nodes)
+        data["start"] = dict(self.start)
         data["limits"] = {k: list(v) for k, v in self.limits.items()}
         return data
 
@@ -145,6 +162,14 @@ class Context:
     """Options of the chat model's structured output (e.g. the method for ChatOpenAI)."""
     tracer: Any = None
     """MLflow's LangChain tracer when the agents' calls are traced, else None."""
+    workdir: Path | None = None
+    """The session's folder for files too big for the graph state (the epoch-level loop's
+    checkpoints of the run's weights)."""
+    checkpointer: Any = None
+    """The session's LangGraph checkpointer (``--loop both`` runs each trial's inner graph
+    on a thread of its own in it)."""
+    progress: Any = None
+    """Where nodes report progress inside a long step (a line of text each), if anywhere."""
 
     def call_config(self, agent: str, trial: int) -> dict[str, Any] | None:
         """Return the LangChain config of one agent call: its own trace, named for the agent.

@@ -88,3 +88,10 @@ def since_improvement(state: State, maximize: bool, min_delta: float) -> int:
         if step > 0:
             best = score
     return count
+
+
+def epochs_used(state: State) -> int:
+    """Return the epochs trained over every trial so far (``--loop both``; a tree's fit is one)."""
+    return sum(
+        int(t["result"].get("diagnostics", {}).get("epochs_trained", 1)) for t in trials(state)
+    )

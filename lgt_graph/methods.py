@@ -19,6 +19,13 @@ from lgt_graph.errors import UserError
 
 SEARCH_NODES = {"evaluator": "numeric", "optimizer": "none", "rollback": "none"}
 """The nodes around a baseline's Advisor: a verdict from the metric alone, nothing else."""
+LOOPS = ("trial", "epoch", "both")
+"""trial: a trial trains from scratch; epoch: a trial is the next segment of one run;
+both: each trial of the trial loop is one epoch-level run."""
+LOOP_NODES = {"epoch": {"train": "paired"}, "both": {"train": "nested"}}
+"""The nodes a loop runs unless a method or ``--node`` says otherwise."""
+SCHEDULE_NODES = {**SEARCH_NODES, "train": "unpaired"}
+"""The nodes around an epoch-level baseline's Advisor: one branch a segment, no judging."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,10 @@ class Method:
     """Keyword arguments of the searcher's factory."""
     advisor: str | None = None
     """The name of a baseline's Advisor built-in, when it is not the method's name."""
+    loops: tuple[str, ...] = ("trial",)
+    """The loops the method runs: a searcher of whole trainings has no epoch-level form."""
+    epoch_nodes: Mapping[str, str] | None = None
+    """Node choices in the epoch-level loop, when they differ from ``nodes``."""
 
     @property
     def baseline(self) -> bool:
@@ -46,18 +57,47 @@ class Method:
         """Return the name under which the registry offers this baseline's Advisor."""
         return self.advisor or self.name
 
-    def node_set(self) -> dict[str, str]:
-        """Return the node choices of this method (slots not named keep LGT's default)."""
+    def node_set(self, loop: str = "trial") -> dict[str, str]:
+        """Return the node choices of this method (slots not named keep the loop's default)."""
+        if loop == "both":  # the trial loop outside, this method's epoch-level loop inside
+            self.node_set("epoch")
+            return self.node_set("trial")
+        if loop not in self.loops:
+            able = ", ".join(m.name for m in METHODS.values() if loop in m.loops)
+            raise UserError(
+                f"method {self.name!r} does not run the {loop}-level loop; methods that do: {able}"
+            )
+        if loop == "epoch" and self.epoch_nodes is not None:
+            return dict(self.epoch_nodes)
         if self.baseline:
             return {**SEARCH_NODES, "advisor": self.advisor_name, **self.nodes}
         return dict(self.nodes)
 
 
 _OPTUNA = "lgt_graph.baselines.optuna_search:OptunaSearch"
+BOTH = ("trial", "epoch")
 METHODS: dict[str, Method] = {
     m.name: m
     for m in (
-        Method("none", "NoTuning", searcher="lgt_graph.baselines.simple:NoTuning"),
+        Method(
+            "none",
+            "NoTuning",
+            searcher="lgt_graph.baselines.simple:NoTuning",
+            loops=BOTH,
+            epoch_nodes={**SCHEDULE_NODES, "advisor": "keep"},
+        ),
+        Method(
+            "cosine",
+            "Cosine schedule",
+            loops=("epoch",),
+            epoch_nodes={**SCHEDULE_NODES, "advisor": "cosine"},
+        ),
+        Method(
+            "plateau",
+            "ReduceLROnPlateau + early stopping",
+            loops=("epoch",),
+            epoch_nodes={**SCHEDULE_NODES, "advisor": "plateau"},
+        ),
         Method(
             "random",
             "RandomSearch",
@@ -69,30 +109,56 @@ METHODS: dict[str, Method] = {
         Method("bayes", "Bayesian (Optuna)", searcher=_OPTUNA, options={"sampler": "tpe"}),
         Method("bayes-gp", "Bayesian (Optuna GP)", searcher=_OPTUNA, options={"sampler": "gp"}),
         Method("nas", "NAS", searcher="lgt_graph.baselines.evolution:ArchitectureEvolution"),
-        Method("lgt", "LGT"),
-        Method("no-optimizer", "LGT, no Optimizer (prompt frozen)", {"optimizer": "none"}),
+        Method("lgt", "LGT", loops=BOTH),
+        Method(
+            "no-optimizer", "LGT, no Optimizer (prompt frozen)", {"optimizer": "none"}, loops=BOTH
+        ),
         Method(
             "numeric-evaluator",
             "LGT, numeric Evaluator (no textual gradient)",
             {"evaluator": "numeric"},
+            loops=BOTH,
         ),
         Method(
             "advisor-only",
             "LGT, Advisor alone (numeric Evaluator, frozen prompt)",
             {"evaluator": "numeric", "optimizer": "none"},
+            loops=BOTH,
         ),
         Method(
-            "random-advisor", "LGT, random Advisor (no language guidance)", {"advisor": "random"}
+            "random-advisor",
+            "LGT, random Advisor (no language guidance)",
+            {"advisor": "random"},
+            loops=BOTH,
         ),
         Method(
-            "no-rollback", "LGT, no rollback (a regression stays the base)", {"rollback": "none"}
+            "no-rollback",
+            "LGT, no rollback (a regression stays the base)",
+            {"rollback": "none"},
+            loops=BOTH,
+        ),
+        Method(
+            "unpaired",
+            "LGT, unpaired segments (judged against the epoch before)",
+            {"train": "unpaired"},
+            loops=("epoch",),
         ),
     )
 }
 COMPARED = ("none", "random", "grid", "bayes", "nas", "lgt")
 """What ``compare`` runs unless told otherwise: the paper's baselines and LGT."""
-VARIANTS = tuple(name for name, m in METHODS.items() if not m.baseline)
+COMPARED_EPOCH = ("none", "cosine", "plateau", "random-advisor", "lgt")
+"""What ``compare --loop epoch`` runs unless told otherwise: the epoch-level baselines, LGT."""
+VARIANTS = tuple(
+    name
+    for name, m in METHODS.items()
+    if not m.baseline and m.epoch_nodes is None and "trial" in m.loops
+)
 """What ``ablate`` runs unless told otherwise: LGT and every variant of it."""
+VARIANTS_EPOCH = tuple(
+    name for name, m in METHODS.items() if m.epoch_nodes is None and "epoch" in m.loops
+)
+"""What ``ablate --loop epoch`` runs unless told otherwise: LGT's variants on that loop."""
 
 
 def method(name: str) -> Method:

@@ -69,9 +69,10 @@ def extract_facts(text: str) -> dict[str, Any]:
     return dict(json.loads(found[-1]))
 
 
-def advisor_system(guidance: str) -> str:
+def advisor_system(guidance: str, loop: str = "trial") -> str:
     """Return the Advisor's system prompt for a guidance: what each prompt version holds."""
-    return str(_compiled("advisor", "system").render(guidance=guidance)).strip()
+    name = "advisor_epoch" if loop == "epoch" else "advisor"
+    return str(_compiled(name, "system").render(guidance=guidance)).strip()
 
 
 def digest(config: Config) -> str:
@@ -95,7 +96,8 @@ def _space(ctx: Context) -> tuple[str, dict[str, Any]]:
     return text, facts
 
 
-def _changes_text(changes: Sequence[Mapping[str, Any]]) -> str:
+def changes_text(changes: Sequence[Mapping[str, Any]]) -> str:
+    """Write changes as ``knob old -> new``, comma-separated."""
     return ", ".join(f"{c['knob']} {c['old']} -> {c['new']}" for c in changes) or "(default start)"
 
 
@@ -107,7 +109,7 @@ def _history(state: State, ctx: Context) -> tuple[str, list[dict[str, Any]]]:
         delta = verdict["delta"] if verdict else 0.0
         score = "failed" if item["score"] is None else f"{item['score']:.4f}"
         rows.append(
-            f"trial {item['index']}: {_changes_text(item['changes'])} -> {score}"
+            f"trial {item['index']}: {changes_text(item['changes'])} -> {score}"
             f" ({outcome}, {delta:+.4f})"
         )
         facts.append(
@@ -126,7 +128,8 @@ def _history(state: State, ctx: Context) -> tuple[str, list[dict[str, Any]]]:
     return "\n".join(rows) or "(none yet)", facts
 
 
-def _task_line(profile: dict[str, Any]) -> str:
+def task_line(profile: dict[str, Any]) -> str:
+    """Write the data profile's facts on one line."""
     skip = {"task", "family", "problem", "primary_metric", "direction"}
     return ", ".join(f"{k} {v}" for k, v in profile.items() if k not in skip)
 
@@ -187,7 +190,7 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
         "advisor",
         guidance=guidance,
         task=ctx.profile,
-        task_line=_task_line(ctx.profile),
+        task_line=task_line(ctx.profile),
         space_text=space_text,
         base_trial=base["index"] if base else "none: the default configuration",
         base_is_best=bool(base and best and base["index"] == best["index"]),
@@ -255,7 +258,7 @@ def evaluator_messages(state: State, ctx: Context, trial: Trial) -> list[BaseMes
         task=ctx.profile,
         tolerance=ctx.settings.tolerance,
         index=trial["index"],
-        changes_text=_changes_text(trial["changes"]),
+        changes_text=changes_text(trial["changes"]),
         trial_summary=describe(summary),
         parent_index=parent["index"] if parent else "none",
         parent_line=line(parent),

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lgt_graph.errors import UserError
-from lgt_graph.methods import METHODS, method
+from lgt_graph.methods import LOOP_NODES, METHODS, method
 
 SLOTS = {
     "train": "train",
@@ -28,7 +28,12 @@ SLOTS = {
 """Flag name of each swappable role -> the graph node it fills."""
 
 BUILTIN: dict[str, dict[str, str]] = {
-    "train": {"default": "lgt_graph.nodes.train:train"},
+    "train": {
+        "default": "lgt_graph.nodes.train:train",
+        "paired": "lgt_graph.nodes.segment:paired_segment",
+        "unpaired": "lgt_graph.nodes.segment:unpaired_segment",
+        "nested": "lgt_graph.nodes.segment:nested_trial",
+    },
     "evaluator": {
         "llm": "lgt_graph.nodes.evaluator:llm_evaluator",
         "numeric": "lgt_graph.nodes.evaluator:numeric_evaluator",
@@ -44,13 +49,19 @@ BUILTIN: dict[str, dict[str, str]] = {
     "advisor": {
         "llm": "lgt_graph.nodes.advisor:llm_advisor",
         "random": "lgt_graph.nodes.advisor:random_advisor",
+        "keep": "lgt_graph.nodes.schedules:keep",
+        "cosine": "lgt_graph.nodes.schedules:cosine",
+        "plateau": "lgt_graph.nodes.schedules:Plateau",
         **{
             m.advisor_name: f"lgt_graph.nodes.search:SearchAdvisor?method={m.name}"
             for m in METHODS.values()
             if m.baseline
         },
     },
-    "finalize": {"default": "lgt_graph.nodes.finalize:finalize"},
+    "finalize": {
+        "default": "lgt_graph.nodes.finalize:finalize",
+        "checkpoint": "lgt_graph.nodes.finalize:best_checkpoint",
+    },
 }
 """Each slot's built-ins: ``module:Name``, with ``?key=value`` for a class's arguments."""
 DEFAULTS = {slot: next(iter(impls)) for slot, impls in BUILTIN.items()}
@@ -71,21 +82,33 @@ def parse_node_flags(flags: Iterable[str]) -> dict[str, str]:
     return chosen
 
 
-def choices(chosen: Mapping[str, str], method_name: str = "lgt") -> dict[str, str]:
-    """Return every slot's implementation: the chosen ones, then the method's, then defaults."""
-    picked = {**DEFAULTS, **method(method_name).node_set(), **chosen}
+def choices(
+    chosen: Mapping[str, str], method_name: str = "lgt", loop: str = "trial"
+) -> dict[str, str]:
+    """Return every slot's implementation: the chosen ones, the method's, the loop's, defaults."""
+    picked = {
+        **DEFAULTS,
+        **LOOP_NODES.get(loop, {}),
+        **method(method_name).node_set(loop),
+        **chosen,
+    }
     return {slot: picked[slot] for slot in SLOTS}
 
 
-def resolve(chosen: Mapping[str, str], method_name: str = "lgt") -> dict[str, Any]:
+def resolve(
+    chosen: Mapping[str, str], method_name: str = "lgt", loop: str = "trial"
+) -> dict[str, Any]:
     """Import the implementation of every slot; return them keyed by graph node name.
 
     Each call builds new instances of class nodes, so a node that keeps a cache (a
     baseline's searcher) starts afresh for every session.
     """
     out = {}
-    for slot, name in choices(chosen, method_name).items():
-        target = BUILTIN[slot].get(name)
+    for slot, name in choices(chosen, method_name, loop).items():
+        short, _, query = name.partition("?")
+        target = BUILTIN[slot].get(short)
+        if target is not None and query:  # a built-in with arguments: plateau?patience=1
+            target += ("&" if "?" in target else "?") + query
         if target is None and ":" not in name:
             known = ", ".join(BUILTIN[slot])
             raise UserError(

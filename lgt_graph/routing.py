@@ -25,10 +25,19 @@ def decide(state: State, settings: Settings, maximize: bool) -> tuple[Route, str
     or after ``patience`` trials without an improvement of at least ``min_delta``;
     otherwise rolls back when the last trial regressed, and goes on when it did not.
     """
+    if settings.loop == "epoch":
+        return _decide_segment(state, settings, maximize)
     done = history.trials(state)
     last = done[-1]
     best = history.best_trial(state, maximize)
-    if len(done) >= settings.budget:
+    if settings.loop == "both":
+        used = history.epochs_used(state)
+        if used >= settings.budget:
+            return "finalize", (
+                f"the budget of {settings.budget} epochs is spent ({used} trained over"
+                f" {len(done)} trials)"
+            )
+    elif len(done) >= settings.budget:
         return "finalize", f"the budget of {settings.budget} trials is spent"
     target = settings.stop_at
     if (
@@ -54,6 +63,47 @@ def decide(state: State, settings: Settings, maximize: bool) -> tuple[Route, str
         )
     outcome = verdict["outcome"] if verdict else "was not judged"
     return "optimize", f"trial {last['index']} {outcome}: the next proposal builds on it"
+
+
+def _decide_segment(state: State, settings: Settings, maximize: bool) -> tuple[Route, str]:
+    """Decide as the epoch-level loop does: the budget counts epochs, rollback restores weights."""
+    run = state.get("run") or {}
+    last = history.trials(state)[-1]
+    trained = int(run.get("epochs_trained", 0))
+    if trained >= settings.budget:
+        return "finalize", (
+            f"the budget of {settings.budget} epochs is spent ({trained} trained, every branch"
+            " counted)"
+        )
+    best = run.get("best")
+    target = settings.stop_at
+    if target is not None and best is not None and reached(best["score"], target, maximize):
+        return "finalize", (
+            f"epoch {best['epoch']} (segment {best['trial']}) reached {best['score']:.4g},"
+            f" the target {target}"
+        )
+    if settings.patience is not None:
+        stale = last["index"] - int(run.get("improved_at", 0))
+        if stale >= settings.patience:
+            return "finalize", (
+                f"{stale} segments without an improvement of more than {settings.min_delta}"
+                f" (patience {settings.patience})"
+            )
+    verdict = history.verdict_for(state, last["index"])
+    if verdict is not None and verdict["outcome"] == "regressed":
+        back = run.get("fallback")
+        to = "a fresh start"
+        if back:
+            which = (
+                "the control branch" if back["trial"] == last["index"] else "the segment's start"
+            )
+            to = f"the checkpoint at epoch {back['epoch']} ({which})"
+        return "rollback", (
+            f"segment {last['index']} regressed ({verdict['delta']:+.4g}): the weights,"
+            f" optimiser and RNG state go back to {to}"
+        )
+    outcome = verdict["outcome"] if verdict else "was not judged"
+    return "optimize", f"segment {last['index']} {outcome}: the run continues from it"
 
 
 def route_after_evaluate(state: State, runtime: Runtime[Context]) -> Route:

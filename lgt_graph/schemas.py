@@ -30,8 +30,9 @@ class Proposal(BaseModel):
     """The Advisor's proposal: the next configuration as changes to a base one."""
 
     changes: list[KnobChange] = Field(
-        description="One to four changes to apply to the base configuration.",
-        min_length=1,
+        description="One to four changes to apply to the base configuration (between epochs"
+        " of one run, an empty list continues the run unchanged).",
+        min_length=0,
         max_length=4,
     )
     rationale: str = Field(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict
 
 from langgraph.channels.delta import DeltaChannel
 
@@ -37,8 +37,58 @@ class ProposalRecord(TypedDict):
     """How it was obtained: ok, repaired (after one error was sent back), or fallback: why."""
 
 
+class CheckpointRef(TypedDict):
+    """A checkpoint file of a training run: where it is, its hash, and what it holds."""
+
+    path: str
+    sha256: str
+    epoch: int
+    """Epochs the run had trained when the file was written."""
+    trial: int | None
+    """The segment (a trial of the epoch-level loop) that wrote it."""
+    branch: str
+    """candidate (the proposed configuration) or control (the current one)."""
+    score: float | None
+    """The validation primary metric of the saved state."""
+
+
+class Branch(TypedDict):
+    """The control branch of a paired segment: the current configuration, same start."""
+
+    status: str
+    reason: str
+    score: float | None
+    metrics: dict[str, float]
+    curves: dict[str, list[float]]
+    steps: list[int]
+    checkpoint: CheckpointRef | None
+
+
+class Segment(TypedDict):
+    """How a trial of the epoch-level loop continued the run, and what it is judged against."""
+
+    start: CheckpointRef | None
+    """The checkpoint both branches started from; None for the run's first segment."""
+    start_epoch: int
+    epochs: int
+    paired: bool
+    control: Branch | None
+    reference: float | None
+    """The score the candidate is judged against: the control's (paired), or the score at
+    the start checkpoint (unpaired); None for the first segment."""
+    reference_is: str
+    """control, start or none."""
+    cost: int
+    """Epochs trained by this segment, both branches counted."""
+    note: str
+
+
 class Trial(TypedDict):
-    """One pass through the train node: the unit every method's budget counts."""
+    """One pass through the train node: the unit every method's budget counts.
+
+    In the epoch-level loop a trial is a segment of one continuing run (``segment``
+    says how); its result is the candidate branch's.
+    """
 
     index: int
     config: Config
@@ -51,6 +101,7 @@ class Trial(TypedDict):
     prompt_version: int
     timestamp: int
     """Milliseconds since the epoch when the trial ended; written with its MLflow records."""
+    segment: NotRequired[Segment]
 
 
 class VerdictRecord(TypedDict):
@@ -129,6 +180,12 @@ class State(TypedDict, total=False):
     searcher: dict[str, Any]
     """A baseline's searcher as it was first built (method, budget), so a resumed session
     rebuilds the very same searcher even when ``--resume`` changes the budget."""
+    run: dict[str, Any]
+    """The epoch-level loop's training run, as checkpoint references (never tensors):
+    ``current`` (what the next segment continues), ``fallback`` (what a rollback restores),
+    ``best`` (the best state so far, with its score and trial), ``epochs_trained`` (every
+    branch counted), ``improved_at`` (the trial that last moved the best by more than
+    ``--min-delta``) and ``cost`` (epochs a proposal costs: 2 segments when paired)."""
     last_node: str
     """The node that ran last, so each transition knows where it came from."""
     final: dict[str, Any]

@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 
 from lgt_graph.agents import ask, call_record, check_proposal, random_change, stop_if_endpoint_down
 from lgt_graph.context import Context
+from lgt_graph.epoch_prompts import advisor_messages as epoch_advisor_messages
 from lgt_graph.prompting import advisor_messages
 from lgt_graph.proposals import next_trial, proposal_update, start_of, tried
 from lgt_graph.schemas import Proposal
@@ -18,16 +19,19 @@ from lgt_graph.state import ChangeRecord, State, Trial
 def llm_advisor(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Ask the chat model for a proposal; validate it against the space; fall back if it fails."""
     ctx = runtime.context
-    known = tried(state)
+    # Mid-run, a configuration may come back (the rate decays back to an old value) and
+    # the changes apply to the run as it is now, never to an older state.
+    live = ctx.settings.loop == "epoch"
+    known = {} if live else tried(state)
     number = next_trial(state)
 
     def check(proposal: Proposal) -> tuple[Proposal, Trial | None, Config, list[ChangeRecord]]:
-        start = start_of(state, ctx, proposal.start_from)
+        start = start_of(state, ctx, "current" if live else proposal.start_from)
         config = start["config"] if start else ctx.space.default()
-        return (proposal, start, *check_proposal(proposal, ctx.space, config, known))
+        return (proposal, start, *check_proposal(proposal, ctx.space, config, known, live))
 
     base = start_of(state, ctx)
-    messages = advisor_messages(state, ctx, base)
+    messages = (epoch_advisor_messages if live else advisor_messages)(state, ctx, base)
     answer = ask(
         ctx.model, messages, Proposal, check, ctx.options, ctx.call_config("advisor", number)
     )
@@ -35,7 +39,9 @@ def llm_advisor(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     call = call_record("advisor", number, answer)
     if answer.value is None:
         base_config = base["config"] if base else ctx.space.default()
-        config, changes = random_change(ctx.space, base_config, known, ctx.settings.seed + number)
+        config, changes = random_change(
+            ctx.space, base_config, known, ctx.settings.seed + number, live=live
+        )
         why = (
             f"The Advisor's reply could not be used ({answer.error}); a random valid change"
             " keeps the session going."
@@ -55,8 +61,9 @@ def random_advisor(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     base = start_of(state, ctx)
     base_config = base["config"] if base else ctx.space.default()
     number = next_trial(state)
+    live = ctx.settings.loop == "epoch"
     config, changes = random_change(
-        ctx.space, base_config, tried(state), ctx.settings.seed + number
+        ctx.space, base_config, {} if live else tried(state), ctx.settings.seed + number, live=live
     )
     why = "Random exploration: no language guidance."
     return proposal_update(base, config, changes, why, "unknown", "random", number)

@@ -14,6 +14,7 @@ from langgraph.runtime import Runtime
 from lgt_graph import history
 from lgt_graph.agents import Answer, ask, call_record, stop_if_endpoint_down
 from lgt_graph.context import Context
+from lgt_graph.epoch_prompts import evaluator_messages as epoch_evaluator_messages
 from lgt_graph.metrics import outcome
 from lgt_graph.prompting import evaluator_messages
 from lgt_graph.schemas import Verdict
@@ -21,6 +22,8 @@ from lgt_graph.state import State, Trial, VerdictRecord
 
 
 def _numbers(state: State, ctx: Context, trial: Trial) -> tuple[str, float, str]:
+    if "segment" in trial:
+        return _segment_numbers(ctx, trial)
     best = history.best_trial(state, ctx.maximize, before=trial["index"])
     best_score = best["score"] if best else None
     judged = outcome(trial["score"], best_score, ctx.maximize, ctx.settings.tolerance)
@@ -36,6 +39,38 @@ def _numbers(state: State, ctx: Context, trial: Trial) -> tuple[str, float, str]
             f"{ctx.primary} {trial['score']:.4f} against the best {best_score:.4f}"
             f" (trial {best['index'] if best else '-'}): {judged}"
         ),
+    )
+
+
+def _segment_numbers(ctx: Context, trial: Trial) -> tuple[str, float, str]:
+    """Judge a segment against its reference: the control branch, or the score at its start.
+
+    The better state is kept, as in the paper: any loss to the reference is a regression.
+    """
+    segment = trial["segment"]
+    score, reference = trial["score"], segment["reference"]
+    span = f"epochs {segment['start_epoch'] + 1}-{segment['start_epoch'] + segment['epochs']}"
+    if score is None:
+        return "regressed", 0.0, f"segment {trial['index']} failed: {trial['result']['reason']}"
+    if segment["reference_is"] == "none":
+        what = "the first segment" if segment["start"] is None else "no change: the run continued"
+        return (
+            "neutral" if segment["start"] else "improved",
+            0.0,
+            (f"{ctx.primary} {score:.4f} after {span} ({what})"),
+        )
+    if reference is None:
+        return "improved", 0.0, f"{ctx.primary} {score:.4f} after {span}; the reference failed"
+    judged = outcome(score, reference, ctx.maximize, 0.0)
+    against = (
+        "the control branch (same start, current configuration)"
+        if segment["reference_is"] == "control"
+        else "the score at the segment's start (unpaired)"
+    )
+    return (
+        judged,
+        score - reference,
+        (f"{ctx.primary} {score:.4f} after {span} against {reference:.4f} for {against}: {judged}"),
     )
 
 
@@ -63,7 +98,7 @@ def llm_evaluator(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     judged, delta, text = _numbers(state, ctx, trial)
     answer: Answer[Verdict] = ask(
         ctx.model,
-        evaluator_messages(state, ctx, trial),
+        (epoch_evaluator_messages if "segment" in trial else evaluator_messages)(state, ctx, trial),
         Verdict,
         options=ctx.options,
         config=ctx.call_config("evaluator", trial["index"]),

@@ -8,6 +8,8 @@ from langgraph.runtime import Runtime
 
 from lgt_graph import history
 from lgt_graph.context import Context
+from lgt_graph.epoch_loop import best_on_validation, score_best
+from lgt_graph.nested import score_trial_checkpoint
 from lgt_graph.state import State
 from lgt_graph.tasks import TaskData
 from lgt_graph.training import train
@@ -32,6 +34,21 @@ def refit_best(state: State, data: TaskData, maximize: bool) -> dict[str, Any]:
 
 
 def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Record the final refit of the session's best configuration."""
+    """Record the final refit of the session's best configuration.
+
+    In the epoch-level loop there is nothing to refit: the run's best checkpoint (chosen
+    on validation) is the model, scored once on the test split.
+    """
     ctx = runtime.context
+    if ctx.settings.loop == "epoch":
+        return {"final": score_best(state, ctx)}
+    if ctx.settings.loop == "both":
+        scored = score_trial_checkpoint(state, ctx)
+        if scored is not None:
+            return {"final": scored}
     return {"final": refit_best(state, ctx.data, ctx.maximize)}
+
+
+def best_checkpoint(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """End an inner epoch-level run (``--loop both``) on its best state, without the test split."""
+    return {"final": best_on_validation(state, runtime.context)}

@@ -1,4 +1,9 @@
-"""Rollback: after a regression, the next proposal starts from the best configuration."""
+"""Rollback: after a regression, go back — to the best configuration, or to the run's weights.
+
+Between whole trainings the next proposal starts from the best configuration. In the
+epoch-level loop the run's weights, optimiser and RNG state go back to the checkpoint
+the regressing change replaced (the control branch's end, or the segment's start).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from langgraph.runtime import Runtime
 
 from lgt_graph import history
 from lgt_graph.context import Context
+from lgt_graph.epoch_loop import rollback_update
 from lgt_graph.state import State
 
 
@@ -15,8 +21,10 @@ def rollback(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Make the best trial (or, if none succeeded, the first) the base of the next proposal.
 
     The regressed change is not forgotten: the history marks it, and the Advisor is
-    told not to repeat it.
+    told not to repeat it. In the epoch-level loop, restore the run's checkpoint instead.
     """
+    if runtime.context.settings.loop == "epoch":
+        return rollback_update(state, runtime.context)
     best = history.best_trial(state, runtime.context.maximize)
     target = best or history.trials(state)[0]
     return {"base": target["index"], "config": target["config"]}

@@ -71,3 +71,26 @@ def story_advisor(state, runtime):
         changes = {"optimizer": "sgd", "learning_rate": 1.0, "momentum": 0.99, "depth": 6}
         return propose(state, runtime, {**changes, "width": 1024}, "a learning rate far too large")
     return propose(state, runtime, {"width": 96 + trial}, "a little wider")
+
+
+class HarmfulLiveAdvisor:
+    """Mid-run: continue once, then a rate far too large (the paired segment must lose)."""
+
+    def __call__(self, state, runtime):
+        if len(state.get("trials", [])) < 2:
+            return propose(state, runtime, {}, "keep training")
+        return propose(
+            state,
+            runtime,
+            {"optimizer": "sgd", "learning_rate": 1.0, "momentum": 0.99},
+            "a learning rate far too large",
+        )
+
+
+class ChangeEveryTimeAdvisor:
+    """Mid-run: halve or double the rate in turn, so every segment is paired."""
+
+    def __call__(self, state, runtime):
+        trials = len(state.get("trials", []))
+        rate = float(state["config"]["learning_rate"]) * (2.0 if trials % 2 else 0.5)
+        return propose(state, runtime, {"learning_rate": rate}, "alternate the rate")

@@ -7,7 +7,7 @@ import torch
 from lgt_graph.space import space_for
 from lgt_graph.tasks import TASKS, load_task_data
 from lgt_graph.training import train
-from lgt_graph.training.neural import augment
+from lgt_graph.training.epochs import augment
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from lgt_graph.errors import UserError
-from lgt_graph.methods import COMPARED, METHODS, VARIANTS
+from lgt_graph.methods import (
+    COMPARED,
+    COMPARED_EPOCH,
+    LOOPS,
+    METHODS,
+    VARIANTS,
+    VARIANTS_EPOCH,
+)
 
 PROG = "python -m lgt_graph"
 
@@ -44,15 +51,41 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _comparison_options(parser: argparse.ArgumentParser, methods: Sequence[str]) -> None:
+def _loop_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options that choose the loop and the starting configuration."""
+    parser.add_argument(
+        "--loop",
+        choices=LOOPS,
+        help="trial (default): each trial trains from scratch; epoch: one training run tuned"
+        " between epochs, a proposal judged on a paired segment, a regression rolling back the"
+        " weights; --budget then counts epochs trained, both branches included",
+    )
+    parser.add_argument(
+        "--segment", type=int, metavar="K", help="epochs per segment of --loop epoch (default 1)"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KNOB=VALUE",
+        dest="start",
+        help="change a knob of the default configuration every method starts from (repeatable)",
+    )
+
+
+def _comparison_options(
+    parser: argparse.ArgumentParser, methods: Sequence[str], epoch_methods: Sequence[str]
+) -> None:
     """Add the options that ``compare`` and ``ablate`` share."""
     parser.add_argument("--task", required=True, help="tasks, comma-separated")
     parser.add_argument(
         "--methods",
-        default=",".join(methods),
-        help=f"comma-separated from {', '.join(METHODS)} (default: {','.join(methods)})",
+        help=f"comma-separated from {', '.join(METHODS)} (default: {','.join(methods)}; with"
+        f" --loop epoch: {','.join(epoch_methods)})",
     )
-    parser.add_argument("--budget", type=int, default=10, help="trials per method (default 10)")
+    parser.add_argument(
+        "--budget", type=int, default=10, help="trials (epochs with --loop epoch) per method (10)"
+    )
     parser.add_argument("--seeds", default="1", help="a count (3) or a list (0,1,2); default 1")
     parser.add_argument("--out", required=True, help="folder for results.csv, .md and curves.png")
     parser.add_argument(
@@ -67,6 +100,7 @@ def _comparison_options(parser: argparse.ArgumentParser, methods: Sequence[str])
     parser.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
     parser.add_argument("--tracking-uri", help="MLflow store (default: ./mlflow.db)")
     _limit_option(parser)
+    _loop_options(parser)
 
 
 def _limit_option(parser: argparse.ArgumentParser) -> None:
@@ -112,6 +146,17 @@ def parse_limits(flags: Sequence[str]) -> dict[str, tuple[float, float]]:
     return limits
 
 
+def parse_start(flags: Sequence[str]) -> dict[str, str]:
+    """Parse ``--set knob=value`` flags into text values (the task's space types them)."""
+    start: dict[str, str] = {}
+    for flag in flags:
+        name, sep, value = flag.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise UserError(f"--set expects knob=value, got {flag!r}")
+        start[name.strip()] = value.strip()
+    return start
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of every command."""
     parser = _Parser(prog=PROG, description=__doc__.splitlines()[0] if __doc__ else None)
@@ -152,8 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="METHOD",
         help=f"lgt (default), a variant or a baseline: {', '.join(METHODS)}",
     )
-    run.add_argument("--budget", type=int, help="trials to run (default 10; $LGT_BUDGET)")
-    run.add_argument("--patience", type=int, help="stop after K trials without improvement")
+    run.add_argument(
+        "--budget", type=int, help="trials (epochs with --loop epoch) to run (10; $LGT_BUDGET)"
+    )
+    run.add_argument(
+        "--patience", type=int, help="stop after K trials (segments) without improvement"
+    )
     run.add_argument("--min-delta", type=float, help="smallest gain that counts for --patience")
     run.add_argument(
         "--stop-at", type=float, help="stop once the best validation metric reaches this"
@@ -200,15 +249,16 @@ def build_parser() -> argparse.ArgumentParser:
         " --max-retries and --on-endpoint-error may change",
     )
     _limit_option(run)
+    _loop_options(run)
 
     compare = commands.add_parser(
         "compare", help="compare LGT with NoTuning, random, grid, Bayesian and NAS baselines"
     )
-    _comparison_options(compare, COMPARED)
+    _comparison_options(compare, COMPARED, COMPARED_EPOCH)
     ablate = commands.add_parser(
         "ablate", help="run LGT with nodes swapped out, to see which agent matters"
     )
-    _comparison_options(ablate, VARIANTS)
+    _comparison_options(ablate, VARIANTS, VARIANTS_EPOCH)
 
     report = commands.add_parser(
         "report", help="write a session's story as an HTML page and markdown, from MLflow"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lgt_graph.cli.parser import parse_limits
+from lgt_graph.cli.parser import parse_limits, parse_start
 from lgt_graph.cli.tools import check_data_dir, err
 from lgt_graph.errors import UserError
 
@@ -19,9 +19,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if not args.task and not args.resume:
         raise UserError("run needs --task (or --resume ID)")
-    if args.resume and (args.task or args.method):
+    if args.resume and (args.task or args.method or args.loop or args.segment or args.start):
         raise UserError(
-            "--resume continues a recorded session as it was set up; drop --task/--method"
+            "--resume continues a recorded session as it was set up; drop"
+            " --task/--method/--loop/--segment/--set"
         )
     check_data_dir(args.data_dir)
     nodes = parse_node_flags(args.node)
@@ -30,6 +31,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         target=args.target,
         problem=args.problem,
         method=args.method,
+        loop=args.loop,
+        segment=args.segment,
+        start=parse_start(args.start) or None,
         budget=args.budget,
         patience=args.patience,
         min_delta=args.min_delta,
@@ -76,8 +80,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from lgt_graph.compare.run import parse_seeds, run_comparison
 
     check_data_dir(args.data_dir)
+    kind = args.command
     tasks = [t.strip() for t in args.task.split(",") if t.strip()]
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    from lgt_graph.methods import COMPARED, COMPARED_EPOCH, VARIANTS, VARIANTS_EPOCH
+
+    epoch = args.loop == "epoch"
+    defaults = (
+        (COMPARED_EPOCH if epoch else COMPARED)
+        if kind == "compare"
+        else (VARIANTS_EPOCH if epoch else VARIANTS)
+    )
+    methods = [m.strip() for m in (args.methods or ",".join(defaults)).split(",") if m.strip()]
     if args.budget < 1:
         raise UserError(f"--budget must be at least 1 trial, got {args.budget}")
     seeds = parse_seeds(args.seeds)
@@ -88,13 +101,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "data_dir": args.data_dir,
         "tracking_uri": args.tracking_uri,
         "limits": parse_limits(args.limit) or None,
+        "loop": args.loop,
+        "segment": args.segment,
+        "start": parse_start(args.start) or None,
     }
     for task in tasks:  # fail on a bad task or missing data before hours of work
         from lgt_graph.tasks import get_task, load_task_data
 
         load_task_data(get_task(task), 0, args.data_dir, args.max_train_samples)
     out = Path(args.out)
-    kind = args.command
     nodes = {"bayes": {"advisor": "bayes-gp"}} if args.sampler == "gp" else None
     rows = run_comparison(tasks, methods, args.budget, seeds, out, common, nodes, err, TITLES[kind])
     params = {

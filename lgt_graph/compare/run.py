@@ -50,7 +50,7 @@ def run_comparison(
     ``nodes`` swaps nodes of some methods (``{"bayes": {"advisor": "bayes-gp"}}``).
     """
     for name in methods:
-        method(name)
+        method(name).node_set(common.get("loop") or "trial")
     out.mkdir(parents=True, exist_ok=True)
     rows: list[Row] = []
     total = len(tasks) * len(seeds) * len(methods)

@@ -50,7 +50,7 @@ class Mirror:
                 parent=self.parent,
                 session=session,
                 version=dict(version),
-                text=advisor_system(version["guidance"]),
+                text=advisor_system(version["guidance"], ctx.settings.loop),
             )
         proposals = {p["for_trial"]: p for p in values.get("proposals", [])}
         for trial in self._new(values, "trials"):
@@ -105,11 +105,32 @@ class Mirror:
             change = "default configuration"
         if proposal is not None and proposal["status"] not in ("ok", "random"):
             change += f" [{proposal['status'][:40]}]"
-        text = (
-            f"trial {trial['index']:>3}/{budget}  val_{self.ctx.primary} {score:>8}"
-            f"  {verdict['outcome']:<9} {verdict['delta']:+.4f}  {change}"
-        )
+        if trial.get("segment") is not None:
+            text = segment_line(trial, verdict, self.ctx.primary, change)
+        else:
+            text = (
+                f"trial {trial['index']:>3}/{budget}  val_{self.ctx.primary} {score:>8}"
+                f"  {verdict['outcome']:<9} {verdict['delta']:+.4f}  {change}"
+            )
         return text if len(text) <= 160 else text[:157] + "..."
+
+
+def segment_line(trial: Any, verdict: Any, primary: str, change: str | None = None) -> str:
+    """Format one segment of the epoch-level loop: its epochs, metric, verdict and change."""
+    segment = trial["segment"]
+    if change is None:
+        change = ", ".join(f"{c['knob']} {c['old']} -> {c['new']}" for c in trial["changes"])
+    change = change.replace("default configuration", "no change") or "no change"
+    score = "failed" if trial["score"] is None else f"{trial['score']:.4f}"
+    first = segment["start_epoch"] + 1
+    last = segment["start_epoch"] + segment["epochs"]
+    span = f"epoch {last}" if first == last else f"epochs {first}-{last}"
+    against = " vs control" if segment["paired"] else ""
+    text = (
+        f"segment {trial['index']:>3} {span:<11} val_{primary} {score:>8}"
+        f"  {verdict['outcome']:<9} {verdict['delta']:+.4f}{against}  {change}"
+    )
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def summary_markdown(values: Any, ctx: Context) -> str:
@@ -118,7 +139,8 @@ def summary_markdown(values: Any, ctx: Context) -> str:
     lines = [
         f"# LGT session {ctx.session_id} on {ctx.data.task.name}",
         "",
-        f"| trial | val_{primary} | verdict | changes |",
+        f"| {'segment' if ctx.settings.loop == 'epoch' else 'trial'} | val_{primary} | verdict"
+        " | changes |",
         "|---|---|---|---|",
     ]
     for trial in history.trials(values):
@@ -130,10 +152,20 @@ def summary_markdown(values: Any, ctx: Context) -> str:
     final = values.get("final", {})
     lines.append("")
     if final.get("status") == "ok":
-        best = history.trial(values, final["trial"])
-        changed = diff(ctx.space.default(), best["config"]) if best else []
+        changed = diff(ctx.space.default(), final["config"])
+        how = f"Best: trial {final['trial']}; refit on train, scored once on the test split:"
+        if "checkpoint" in final and ctx.settings.loop == "both":
+            how = (
+                f"Best: trial {final['trial']}, its run's checkpoint after epoch {final['epoch']}"
+                " (no refit), scored once on the test split:"
+            )
+        elif "checkpoint" in final:
+            how = (
+                f"Best: the run's checkpoint after epoch {final['epoch']} (segment"
+                f" {final['trial']}, {final['branch']} branch), scored once on the test split:"
+            )
         lines += [
-            f"Best: trial {final['trial']}; refit on train, scored once on the test split:",
+            how,
             "",
             "| split | " + " | ".join(final["val"]) + " |",
             "|---|" + "---|" * len(final["val"]),

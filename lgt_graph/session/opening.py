@@ -36,7 +36,12 @@ def open_session(
     if resume:
         settings, uri = recorded_settings(store_path, resume, settings)
     task, space, data, facts = open_task(settings)
-    nodes = resolve(settings.nodes, settings.method)
+    if settings.loop == "epoch" and space.default()["model"] not in ("mlp", "cnn"):
+        raise UserError(
+            f"--loop epoch tunes a net between its epochs; model {space.default()['model']!r}"
+            " has no epochs: for it the loop is the trial loop (drop --loop epoch)"
+        )
+    nodes = resolve(settings.nodes, settings.method, settings.loop)
     model, options = make_chat_model(
         settings.llm,
         settings.base_url,
@@ -51,7 +56,7 @@ def open_session(
         session = resume
         tracker.submit("status", run_id=session, status="RUNNING").result()
     else:
-        nodes_used = choices(settings.nodes, settings.method)
+        nodes_used = choices(settings.nodes, settings.method, settings.loop)
         session = start_parent_run(tracker, settings, facts, nodes_used)
         store.add(session, settings.to_dict(), uri, experiment)
     tracer = llm_tracer(uri, tracker.experiment_id) if settings.llm != "heuristic" else None
@@ -65,6 +70,8 @@ def open_session(
         profile=facts,
         options=options,
         tracer=tracer,
+        workdir=store_path.parent / "lgt_runs" / session,
+        checkpointer=store.saver,
     )
     return ctx, build_graph(nodes, checkpointer=store.saver), store
 
@@ -102,6 +109,6 @@ def open_task(settings: Settings) -> tuple[Any, Any, Any, dict[str, Any]]:
     from lgt_graph.tasks import get_task, load_task_data
 
     task = get_task(settings.task, settings.target, settings.problem)  # type: ignore[arg-type]
-    space = space_for(task.family).narrowed(settings.limits)
+    space = space_for(task.family).narrowed(settings.limits).with_defaults(settings.start)
     data = load_task_data(task, settings.seed, settings.data_dir, settings.max_train_samples)
     return task, space, data, profile(data)

@@ -52,6 +52,7 @@ def run_session(
     """Run (or resume) a session to its end; return its final state."""
     started = time.perf_counter()
     ctx, graph, store = open_session(settings, resume, checkpoints)
+    ctx.progress = echo
     resumed = bool(resume)
     seconds = {"setup": time.perf_counter() - started}
     started = time.perf_counter()
@@ -69,13 +70,27 @@ def run_session(
     else:
         echo(
             f"session {parent}: {ctx.data.task.name}, method {ctx.settings.method},"
-            f" budget {ctx.settings.budget} trials, llm {ctx.settings.llm}"
+            f" budget {ctx.settings.budget} {ctx.settings.unit}s, llm {ctx.settings.llm}"
         )
+        if ctx.settings.loop == "both":
+            echo(
+                "both levels: each trial of a net is one epoch-level run (its epochs knob, or"
+                " what is left of the budget); the budget counts every epoch trained"
+            )
+        if ctx.settings.loop == "epoch":
+            echo(
+                f"epoch-level loop: one {ctx.space.default()['model']} training run in segments of"
+                f" {ctx.settings.segment} epoch(s); only live knobs change; lr_schedule, epochs"
+                " and early_stopping_patience do not apply (the loop sets the rate and stops)"
+            )
         inputs = initial_state(ctx)
     status = "FAILED"
+    # The epoch-level loop deletes checkpoint files the state no longer needs: each step's
+    # state must be saved before the next step runs, so a resume never points at a pruned one.
+    durability = "async" if ctx.settings.loop == "trial" else "sync"
     try:
         for values in graph.stream(
-            inputs, config, context=ctx, stream_mode="values", durability="async"
+            inputs, config, context=ctx, stream_mode="values", durability=durability
         ):
             mirror.sync(values)
         values = graph.get_state(config).values

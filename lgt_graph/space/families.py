@@ -6,16 +6,36 @@ params all derive from these declarations.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lgt_graph.errors import ConfigError
 from lgt_graph.space.family_space import Space
 from lgt_graph.space.knob import FAMILIES, NEURAL_MODELS, TREE_MODELS, Family, Knob
+
+LIVE = frozenset(
+    {
+        "learning_rate",
+        "optimizer",
+        "momentum",
+        "weight_decay",
+        "batch_size",
+        "augmentation",
+        "label_smoothing",
+        "class_weighting",
+        "grad_clip",
+        "dropout",
+    }
+)
+"""The knobs a net's training can change between epochs, the weights carrying over (a
+learning-rate decay step is a change of ``learning_rate``); the rest define the model, its
+inputs or the whole run's plan, and change only between trainings."""
 
 
 def space_for(family: Family) -> Space:
     """Return the configuration space of a task family."""
     if family not in FAMILIES:
         raise ConfigError(f"unknown task family {family!r}; families: {', '.join(FAMILIES)}")
-    return Space(family, _knobs(family))
+    return Space(family, [replace(k, live=k.name in LIVE) for k in _knobs(family)])
 
 
 def _knobs(family: Family) -> list[Knob]:

@@ -96,6 +96,28 @@ class Space:
             knobs.append(knob)
         return Space(self.family, knobs)
 
+    def with_defaults(self, start: Mapping[str, object]) -> Space:
+        """Return the space whose default configuration has ``start``'s values (``--set``).
+
+        Every method of a session starts from the default configuration, so moving it
+        moves every method's first trial alike. Values may be command-line text.
+        """
+        unknown = set(start) - set(self.knobs)
+        if unknown:
+            self[sorted(unknown)[0]]  # raises the unknown-knob error
+        knobs = []
+        for knob in self.knobs.values():
+            if knob.name in start:
+                value = start[knob.name]
+                typed = knob.parse(value) if isinstance(value, str) else knob.validate(value)
+                knob = replace(knob, default=typed)
+            knobs.append(knob)
+        return Space(self.family, knobs)
+
+    def live(self) -> list[Knob]:
+        """Return the knobs that may change between epochs of one training run."""
+        return [k for k in self.knobs.values() if k.live]
+
     def by_dimension(self) -> dict[Dimension, list[Knob]]:
         """Group the knobs by dimension, in declaration order."""
         groups: dict[Dimension, list[Knob]] = {d: [] for d in DIMENSIONS}

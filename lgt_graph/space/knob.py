@@ -47,6 +47,9 @@ class Knob:
     choices: tuple[str, ...] = ()
     used_by: tuple[str, ...] = ()
     """Model families that read this knob; empty means every model does."""
+    live: bool = False
+    """Whether the knob can change in the middle of a training run (``--loop epoch``): the
+    weights carry over. Architecture, features and model family cannot."""
 
     def allowed(self) -> str:
         """Describe the allowed values, as shown in errors and prompts."""

@@ -62,6 +62,16 @@ def session_trial(
             return run_id
         client.delete_run(run_id)  # a write cut short: write it again
     changes = ", ".join(f"{c['knob']}={c['new']}" for c in trial["changes"]) or "default"
+    segment = trial.get("segment")
+    extra = {}
+    if segment is not None:
+        extra = {
+            "kind": "segment",
+            "lgt.paired": str(segment["paired"]).lower(),
+            "lgt.reference": segment["reference_is"],
+            "lgt.start_epoch": str(segment["start_epoch"]),
+            "lgt.start_checkpoint": (segment["start"] or {}).get("path", "none"),
+        }
     run_id = write_trial(
         client,
         experiment_id,
@@ -74,11 +84,14 @@ def session_trial(
             "lgt.base": str(trial["base"]),
             "lgt.changes": changes[:5000],
             "lgt.prompt_version": str(prompt_version),
+            **extra,
         },
-        run_name=f"trial-{index:03d}",
+        run_name=f"{'segment' if segment is not None else 'trial'}-{index:03d}",
         parent_run_id=parent,
         terminate=False,
     )
+    if segment is not None:
+        _segment_metrics(client, run_id, segment, int(trial["timestamp"]))
     if proposal is not None:
         client.log_dict(run_id, proposal, "proposal.json")
         client.log_text(run_id, proposal_markdown(proposal), "proposal.md")
@@ -98,6 +111,25 @@ def session_trial(
     metrics.append(Metric("trial/wall_time_s", float(trial["result"]["wall_time"]), stamp, index))
     client.log_batch(parent, metrics=metrics)
     return run_id
+
+
+def _segment_metrics(client: Any, run_id: str, segment: dict[str, Any], stamp: int) -> None:
+    """Log the control branch's curves (``control/...``) and the paired reference."""
+    from mlflow.entities import Metric
+
+    metrics = []
+    control = segment.get("control")
+    if control is not None:
+        metrics += [
+            Metric(f"control/{name}", float(value), stamp, int(step))
+            for name, values in control["curves"].items()
+            for step, value in zip(control["steps"], values, strict=True)
+        ]
+    if segment.get("reference") is not None:
+        metrics.append(Metric("reference_score", float(segment["reference"]), stamp, 0))
+    metrics.append(Metric("segment_cost_epochs", float(segment["cost"]), stamp, 0))
+    for start in range(0, len(metrics), 1000):
+        client.log_batch(run_id, metrics=metrics[start : start + 1000])
 
 
 def session_verdict(
@@ -200,5 +232,8 @@ def session_end(
         client.log_batch(parent, metrics=metrics)
     client.log_dict(parent, final, "final.json")
     client.log_text(parent, summary, "summary.md")
+    if final.get("checkpoint"):
+        # The epoch-level loop's best state: load it with lgt_graph.training.segments.load_model.
+        client.log_artifact(parent, final["checkpoint"], "model")
     client.set_tag(parent, "lgt.best_trial", str(final.get("trial")))
     set_status(client, experiment_id, parent, status)

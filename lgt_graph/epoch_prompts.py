@@ -1,0 +1,227 @@
+"""The agents' messages in the epoch-level loop: the run's curves, live knobs, paired deltas.
+
+The Advisor reads the run's curves so far, the live knobs and their current values,
+and the history of changes with their paired deltas. The same facts block ends every
+prompt, so the heuristic expert reads what a language model reads (``"loop": "epoch"``
+tells it which moves apply).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+from lgt_graph import history
+from lgt_graph.context import Context
+from lgt_graph.curves import describe, summarize
+from lgt_graph.epoch_loop import line_of, run_of, spent
+from lgt_graph.prompting import INITIAL_GUIDANCE, changes_text, messages, task_line
+from lgt_graph.state import State, Trial
+
+RECENT = 3
+"""A change that regressed within this many segments is not proposed again."""
+LINE_TAIL = 30
+"""The run's last epochs shown to the agents, one line each."""
+
+
+def _space(ctx: Context, config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    knobs = [k for k in ctx.space.active(config) if k.live]
+    text = "\n".join(f"- {k.describe()}" for k in knobs)
+    facts = {
+        k.name: {
+            "dimension": k.dimension,
+            "kind": k.kind,
+            **({"choices": list(k.choices)} if k.kind == "choice" else {}),
+            **({"low": k.low, "high": k.high, "log": k.log} if k.kind in ("int", "float") else {}),
+            "default": k.default,
+            "used_by": list(k.used_by),
+        }
+        for k in knobs
+    }
+    return text, facts
+
+
+def _span(trial: Trial) -> str:
+    segment = trial["segment"]
+    return f"{segment['start_epoch'] + 1}-{segment['start_epoch'] + segment['epochs']}"
+
+
+def _history(state: State) -> tuple[str, list[dict[str, Any]]]:
+    rows, facts = [], []
+    for item in history.trials(state):
+        if "segment" not in item:
+            continue
+        verdict = history.verdict_for(state, item["index"])
+        outcome = verdict["outcome"] if verdict else "pending"
+        delta = verdict["delta"] if verdict else 0.0
+        segment = item["segment"]
+        score = "failed" if item["score"] is None else f"{item['score']:.4f}"
+        against = f" vs {segment['reference_is']}" if segment["reference_is"] != "none" else ""
+        rows.append(
+            f"segment {item['index']} (epochs {_span(item)}):"
+            f" {changes_text(item['changes']) if item['changes'] else 'no change'} -> {score}"
+            f" ({outcome}{against}, {delta:+.4f})"
+        )
+        facts.append(
+            {
+                "trial": item["index"],
+                "epochs": _span(item),
+                "changes": [
+                    {"knob": c["knob"], "old": c["old"], "new": c["new"]} for c in item["changes"]
+                ],
+                "score": item["score"],
+                "outcome": outcome,
+                "delta": delta,
+                "paired": segment["paired"],
+                "model": item["config"].get("model"),
+            }
+        )
+    return "\n".join(rows) or "(none yet)", facts
+
+
+def recent_regressions(state: State) -> list[str]:
+    """Return the changes that regressed within the last few segments."""
+    out: list[str] = []
+    done = history.trials(state)
+    for item in done[-RECENT:]:
+        verdict = history.verdict_for(state, item["index"])
+        if verdict is not None and verdict["outcome"] == "regressed":
+            out += [history.change_key(c) for c in item["changes"]]
+    return out
+
+
+def _line_text(line: dict[str, Any], primary: str) -> tuple[str, dict[str, list[float]]]:
+    steps = line["steps"][-LINE_TAIL:]
+    curves = {k: v[-LINE_TAIL:] for k, v in line["curves"].items()}
+    names = [n for n in ("train_loss", "val_loss", f"val_{primary}") if n in curves]
+    rows = [
+        f"epoch {step}: " + ", ".join(f"{n} {curves[n][i]:.4f}" for n in names)
+        for i, step in enumerate(steps)
+    ]
+    return "\n".join(rows) or "(no epoch yet)", {"steps": steps, **curves}  # type: ignore[dict-item]
+
+
+def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[BaseMessage]:
+    """Build the Advisor's messages between two segments of the run."""
+    run = run_of(state)
+    current = run.get("current")
+    line = line_of(state, current)
+    line_summary = summarize(line, ctx.primary, ctx.maximize) if line["steps"] else {}
+    last = history.last_trial(state)
+    verdict = history.verdict_for(state, last["index"]) if last else None
+    prompt = history.current_prompt(state)
+    guidance = prompt["guidance"] if prompt else INITIAL_GUIDANCE
+    base_config = dict(base["config"]) if base else ctx.space.default()
+    space_text, space_facts = _space(ctx, base_config)
+    history_text, history_facts = _history(state)
+    line_text, line_facts = _line_text(line, ctx.primary)
+    avoid = recent_regressions(state)
+    budget_left = ctx.settings.budget - spent(state)
+    best = run.get("best")
+    epoch = int(current["epoch"]) if current else 0
+    last_summary = summarize(last["result"], ctx.primary, ctx.maximize) if last else {}
+    facts = {
+        "agent": "advisor",
+        "loop": "epoch",
+        "task": ctx.profile,
+        "space": space_facts,
+        "base": {
+            "trial": base["index"] if base else None,
+            "config": base_config,
+            "score": current["score"] if current else None,
+            "summary": line_summary or None,
+        },
+        "best": dict(best) if best else None,
+        "last": {
+            "trial": last["index"],
+            "changes": [dict(c) for c in last["changes"]],
+            "summary": last_summary,
+        }
+        if last
+        else None,
+        "verdict": dict(verdict) if verdict else None,
+        "history": history_facts,
+        "avoid": avoid,
+        "guidance": guidance,
+        "budget_left": budget_left,
+        "run": {
+            "epoch": epoch,
+            "epochs_trained": spent(state),
+            "budget": ctx.settings.budget,
+            "segment": ctx.settings.segment,
+            "line": line_facts,
+        },
+        "tried_digests": [],
+    }
+    return messages(
+        "advisor_epoch",
+        guidance=guidance,
+        task=ctx.profile,
+        task_line=task_line(ctx.profile),
+        space_text=space_text,
+        epoch=epoch,
+        base_config=json.dumps(base_config),
+        line_text=line_text,
+        line_summary=describe(line_summary) if line_summary else "no epoch yet",
+        last_title=f"segment {last['index']}" if last else "none yet",
+        last_line=history_text.splitlines()[-1] if last else "none yet",
+        textual_gradient=(
+            verdict["diagnosis"] + "".join(f"\n- {s}" for s in verdict["suggestions"])
+            if verdict
+            else "(none yet)"
+        ),
+        history_text=history_text,
+        avoid_text=", ".join(avoid) or "none",
+        budget_left=budget_left,
+        segment=ctx.settings.segment,
+        facts_json=json.dumps(facts, indent=1, default=str),
+    )
+
+
+def evaluator_messages(state: State, ctx: Context, trial: Trial) -> list[BaseMessage]:
+    """Build the Evaluator's messages for one segment: candidate against its reference."""
+    segment = trial["segment"]
+    summary = summarize(trial["result"], ctx.primary, ctx.maximize)
+    line = line_of(state, run_of(state).get("current"))
+    line_summary = summarize(line, ctx.primary, ctx.maximize) if line["steps"] else {}
+    score = trial["score"]
+    reference = segment["reference"]
+    facts = {
+        "agent": "evaluator",
+        "loop": "epoch",
+        "task": ctx.profile,
+        "trial": {
+            "index": trial["index"],
+            "changes": [dict(c) for c in trial["changes"]],
+            "config": trial["config"],
+            "score": score,
+            "summary": summary,
+        },
+        "parent": None,
+        "best_before": {"index": segment["reference_is"], "score": reference}
+        if reference is not None
+        else None,
+        "reference_is": segment["reference_is"],
+        "tolerance": 0.0,
+        "maximize": ctx.maximize,
+        "primary": ctx.primary,
+    }
+    return messages(
+        "evaluator_epoch",
+        primary=ctx.primary,
+        task=ctx.profile,
+        index=trial["index"],
+        span=_span(trial),
+        changes_text=changes_text(trial["changes"]) if trial["changes"] else "nothing",
+        candidate_line="failed" if score is None else f"{ctx.primary} {score:.4f}",
+        reference_line=(
+            "none (no change to judge)"
+            if reference is None
+            else f"{ctx.primary} {reference:.4f} ({segment['reference_is']})"
+        ),
+        trial_summary=describe(summary),
+        line_summary=describe(line_summary) if line_summary else "no epoch yet",
+        facts_json=json.dumps(facts, indent=1, default=str),
+    )

@@ -1,0 +1,181 @@
+"""Both levels together (``--loop both``): each trial of the outer loop is one epoch-level run.
+
+The outer loop is the trial loop: it changes the architecture, the features and the
+model family between whole trainings. Inside each trial of a net, the same graph runs
+at the epoch level — training knobs adapt segment by segment, judged on paired
+segments, regressions rolling the weights back — for the trial's ``epochs`` (or what
+is left of the budget, which counts every epoch trained, over all trials). The inner
+run is a graph of its own thread in the session's checkpointer, so a killed session
+resumes inside the trial it stopped in. Trees and linear models have no epochs: their
+trials are fitted as in the trial loop and count one epoch each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+from lgt_graph import history
+from lgt_graph.context import Context
+from lgt_graph.epoch_loop import NEURAL, line_of
+from lgt_graph.state import State, Trial
+from lgt_graph.training.result import TrialResult
+
+INNER_FINAL = {"finalize": "checkpoint"}
+"""The inner run ends on its best checkpoint, scored on validation only: the test split
+is read once, by the outer finalize."""
+
+
+def inner_context(ctx: Context, config: dict[str, Any], index: int, epochs: int) -> Context:
+    """Return the context of trial ``index``'s epoch-level run: its budget, start, folder."""
+    settings = dataclasses.replace(
+        ctx.settings, loop="epoch", budget=epochs, patience=None, stop_at=None, start={}
+    )
+    workdir = Path(ctx.workdir or ".") / f"trial-{index:03d}"
+    return dataclasses.replace(
+        ctx, settings=settings, space=ctx.space.with_defaults(config), workdir=workdir
+    )
+
+
+def train_nested(state: State, ctx: Context) -> dict[str, Any]:
+    """Train the next trial: a net as an epoch-level run, any other model as one fit."""
+    from lgt_graph.training import train as fit
+
+    index = len(state.get("trials", [])) + 1
+    config = dict(state["config"])
+    left = ctx.settings.budget - history.epochs_used(state)
+    if str(config.get("model")) not in NEURAL:
+        result = fit(config, ctx.data)
+        result.diagnostics["epochs_trained"] = 1
+        return _trial_update(state, ctx, index, result)
+    epochs = max(1, min(int(config["epochs"]), left))
+    began = time.perf_counter()
+    values = run_inner(ctx, config, index, epochs)
+    result = _result_of(values, config, epochs, time.perf_counter() - began, ctx)
+    return _trial_update(state, ctx, index, result)
+
+
+def run_inner(ctx: Context, config: dict[str, Any], index: int, epochs: int) -> State:
+    """Run (or resume) trial ``index``'s epoch-level graph; return its final state."""
+    from lgt_graph.graph import build_graph
+    from lgt_graph.registry import resolve
+    from lgt_graph.session.mirror import segment_line
+    from lgt_graph.session.runner import initial_state
+
+    inner = inner_context(ctx, config, index, epochs)
+    chosen = {k: v for k, v in ctx.settings.nodes.items() if k not in ("train", "finalize")}
+    nodes = resolve({**chosen, **INNER_FINAL}, ctx.settings.method, "epoch")
+    graph = build_graph(nodes, checkpointer=ctx.checkpointer)
+    thread = {
+        "configurable": {"thread_id": f"{ctx.session_id}/trial-{index:03d}"},
+        "recursion_limit": 6 * epochs + 20,
+    }
+    values = graph.get_state(thread).values if ctx.checkpointer is not None else {}
+    if values.get("final"):
+        return State(**values)
+    shown = len(values.get("verdicts", []))
+    inputs = None if values else initial_state(inner)
+    for values in graph.stream(
+        inputs, thread, context=inner, stream_mode="values", durability="sync"
+    ):
+        verdicts = values.get("verdicts", [])
+        for verdict in verdicts[shown:]:
+            trial = history.trial(values, verdict["trial"])
+            if trial is not None and ctx.progress is not None:
+                ctx.progress(f"  trial {index} " + segment_line(trial, verdict, ctx.primary))
+        shown = len(verdicts)
+    return State(**graph.get_state(thread).values)
+
+
+def _result_of(
+    values: State, config: dict[str, Any], epochs: int, seconds: float, ctx: Context
+) -> TrialResult:
+    final = values.get("final") or {}
+    run = values.get("run") or {}
+    trained = int(run.get("epochs_trained", epochs))
+    segments = [
+        {
+            "segment": t["index"],
+            "epochs": f"{t['segment']['start_epoch'] + 1}-"
+            f"{t['segment']['start_epoch'] + t['segment']['epochs']}",
+            "changes": [f"{c['knob']}={c['new']}" for c in t["changes"]],
+            "score": t["score"],
+            "outcome": _outcome(values, t["index"]),
+        }
+        for t in values.get("trials", [])
+    ]
+    if final.get("status") != "ok":
+        return TrialResult(
+            config=config,
+            status="failed",
+            reason=final.get("reason", "the inner run did not finish"),
+            wall_time=seconds,
+            diagnostics={"epochs_trained": trained, "segments": segments},
+        )
+    line = line_of(values, run.get("current"))
+    return TrialResult(
+        config=config,
+        status="ok",
+        metrics=final["val"],
+        curves=line["curves"],
+        steps=line["steps"],
+        wall_time=seconds,
+        diagnostics={
+            "epochs_trained": trained,
+            "epochs_run": len(line["steps"]),
+            "kept_epoch": final["epoch"],
+            "checkpoint": final["checkpoint"],
+            "checkpoint_sha256": final["sha256"],
+            "final_config": final["config"],
+            "segments": segments,
+        },
+    )
+
+
+def _outcome(values: State, index: int) -> str | None:
+    verdict = history.verdict_for(values, index)
+    return verdict["outcome"] if verdict else None
+
+
+def _trial_update(state: State, ctx: Context, index: int, result: TrialResult) -> dict[str, Any]:
+    prompt = history.current_prompt(state)
+    trial = Trial(
+        index=index,
+        config=result.config,
+        base=state.get("base"),
+        changes=list(state.get("pending_changes", [])),
+        result=result.to_dict(),
+        score=result.score(ctx.primary),
+        prompt_version=prompt["version"] if prompt else 0,
+        timestamp=int(time.time() * 1000),
+    )
+    return {"trials": [trial], "base": index, "pending_changes": []}
+
+
+def score_trial_checkpoint(state: State, ctx: Context) -> dict[str, Any] | None:
+    """Score the best trial's best checkpoint on the test split; None when it has none."""
+    from lgt_graph.training.segments import NeuralRun
+
+    best = history.best_trial(state, ctx.maximize)
+    if best is None or "checkpoint" not in best["result"].get("diagnostics", {}):
+        return None
+    diagnostics = best["result"]["diagnostics"]
+    ref = {"path": diagnostics["checkpoint"], "sha256": diagnostics["checkpoint_sha256"]}
+    began = time.perf_counter()
+    with ctx.data.open_test():  # the one place a session reads the test split
+        run = NeuralRun.load(ref, ctx.data, ctx.settings.seed, with_test=True)
+        val, test = run.val_metrics(), run.test_metrics()
+    return {
+        "status": "ok",
+        "trial": best["index"],
+        "config": run.config,
+        "val": val,
+        "test": test,
+        "reason": "",
+        "wall_time": time.perf_counter() - began,
+        "checkpoint": ref["path"],
+        "epoch": diagnostics["kept_epoch"],
+        "branch": f"trial {best['index']}",
+    }

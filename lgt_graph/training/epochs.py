@@ -1,0 +1,172 @@
+"""The pieces of one epoch of a net's training, shared by whole trials and continued runs.
+
+Batches are slices of a shuffled index into tensors that already hold the whole
+split, so the hot loop has no per-example Python. A loss that turns NaN or
+infinite, or explodes to ``EXPLODED`` times the loss of a constant prediction,
+raises ``Diverged``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lgt_graph.space import Config
+from lgt_graph.training.arrays import Arrays
+from lgt_graph.training.result import Diverged
+
+EVAL_BATCH = 4096
+EXPLODED = 1000.0
+"""A training loss this many times that of the best constant prediction means the weights
+blew up (exploding gradients), even while it stays finite."""
+
+
+def make_optimizer(config: Config, params: Any) -> torch.optim.Optimizer:
+    """Return the optimiser the configuration names."""
+    lr = float(config["learning_rate"])
+    decay = float(config["weight_decay"])
+    momentum = float(config["momentum"])
+    name = config["optimizer"]
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=decay)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=decay)
+    return torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=decay)
+
+
+def augment(x: torch.Tensor, kind: str, generator: torch.Generator) -> torch.Tensor:
+    """Randomly flip images horizontally and/or shift them by up to 2 pixels."""
+    if kind in ("flip", "flip_shift"):
+        flip = torch.rand(x.shape[0], generator=generator) < 0.5
+        x = torch.where(flip[:, None, None, None], x.flip(3), x)
+    if kind in ("shift", "flip_shift"):
+        n, _, h, w = x.shape
+        pad = 2
+        padded = F.pad(x, (pad, pad, pad, pad))
+        dy = torch.randint(-pad, pad + 1, (n, 1), generator=generator)
+        dx = torch.randint(-pad, pad + 1, (n, 1), generator=generator)
+        rows = torch.arange(h)[None, :] + pad + dy
+        cols = torch.arange(w)[None, :] + pad + dx
+        batch = torch.arange(n)[:, None, None]
+        x = padded[batch, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+    return x
+
+
+def tensors(data: Arrays) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Return the training inputs and targets, and the validation ones, as the net fits them."""
+    X = torch.from_numpy(data.X_train)
+    y_fit = data.y_train_fit
+    y = torch.from_numpy(y_fit if data.classification else y_fit.astype(np.float32)[:, None])
+    X_val = torch.from_numpy(data.X_val)
+    y_val_fit = (
+        torch.from_numpy(data.y_val)
+        if data.classification
+        else torch.from_numpy(data.target.forward(data.y_val).astype(np.float32)[:, None])
+    )
+    return X, y, X_val, y_val_fit
+
+
+@dataclass(frozen=True)
+class Batches:
+    """How an epoch slices its batches: their size, the lone-example rule, transforms, clipping."""
+
+    size: int
+    drop_last: bool
+    augmentation: str
+    clip: float
+
+
+def train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    batches: Batches,
+    generator: torch.Generator,
+    classification: bool,
+    batch_scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+) -> tuple[float, float]:
+    """Train one epoch over a shuffled order; return the mean training loss and accuracy."""
+    model.train()
+    n = len(X)
+    order = torch.randperm(n, generator=generator)
+    total = torch.zeros((), dtype=torch.float64)
+    correct = torch.zeros((), dtype=torch.int64)
+    seen = 0
+    for start in range(0, n, batches.size):
+        index = order[start : start + batches.size]
+        if batches.drop_last and len(index) == 1:
+            continue
+        xb, yb = X[index], y[index]
+        if batches.augmentation != "none":
+            xb = augment(xb, batches.augmentation, generator)
+        out = model(xb)
+        loss = loss_fn(out, yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if batches.clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), batches.clip)
+        optimizer.step()
+        if batch_scheduler is not None:
+            batch_scheduler.step()
+        total += loss.detach() * len(index)
+        if classification:
+            correct += (out.detach().argmax(1) == yb).sum()
+        seen += len(index)
+    return float(total) / max(seen, 1), float(correct) / max(seen, 1)
+
+
+def check_losses(train_loss: float, val_loss: float, exploded: float, epoch: int) -> None:
+    """Raise Diverged when a loss is not finite or the training loss exploded."""
+    if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+        bad = "training" if not math.isfinite(train_loss) else "validation"
+        raise Diverged(
+            f"{bad} loss became {train_loss if bad == 'training' else val_loss} at epoch {epoch}"
+        )
+    if train_loss > exploded:
+        raise Diverged(
+            f"training loss exploded to {train_loss:.3g} at epoch {epoch}, over"
+            f" {EXPLODED:.0f}x that of a constant prediction ({exploded / EXPLODED:.3g}):"
+            " exploding gradients"
+        )
+
+
+def loss_function(config: Config, data: Arrays) -> nn.Module:
+    """Return the loss the configuration trains with (weighted, smoothed cross-entropy or MSE)."""
+    if not data.classification:
+        return nn.MSELoss()
+    weight = None
+    if config.get("class_weighting") == "balanced":
+        counts = np.bincount(data.y_train, minlength=data.n_classes).astype(np.float64)
+        weight = torch.tensor(
+            len(data.y_train) / (data.n_classes * np.maximum(counts, 1)), dtype=torch.float32
+        )
+    return nn.CrossEntropyLoss(
+        weight=weight, label_smoothing=float(config.get("label_smoothing", 0))
+    )
+
+
+@torch.inference_mode()
+def constant_loss(loss_fn: nn.Module, y: torch.Tensor, classification: bool, n_out: int) -> float:
+    """Return the loss of the best constant prediction: class log-priors, or the mean target."""
+    if classification:
+        counts = torch.bincount(y, minlength=n_out).double() + 1e-3
+        logits = (counts / counts.sum()).log().float().expand(len(y), n_out)
+        return float(loss_fn(logits, y))
+    return float(loss_fn(y.mean(0, keepdim=True).expand_as(y), y))
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """Return the model's outputs for ``X``, in evaluation mode, in large batches."""
+    model.eval()
+    return torch.cat([model(X[i : i + EVAL_BATCH]) for i in range(0, len(X), EVAL_BATCH)])

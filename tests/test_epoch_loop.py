@@ -1,0 +1,355 @@
+"""The epoch-level loop: segments of one run, paired judging, weight rollback, resume."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from lgt_graph.compare.run import run_comparison
+from lgt_graph.context import Settings
+from lgt_graph.errors import UserError
+from lgt_graph.methods import METHODS
+from lgt_graph.session import run_session
+from lgt_graph.session.opening import open_session
+from lgt_graph.session.runner import initial_state
+from lgt_graph.session.store import SessionStore
+from lgt_graph.training.segments import NeuralRun, load_model, read_checkpoint
+from tests.conftest import needs_data
+from tests.openai_server import ScriptedOpenAI
+
+pytestmark = needs_data
+REPO = Path(__file__).resolve().parents[1]
+CNN = {"model": "cnn", "optimizer": "adam", "learning_rate": "0.001"}
+
+
+def session(store_uri, tmp_path, **settings):
+    settings.setdefault("tracking_uri", store_uri)
+    settings.setdefault("loop", "epoch")
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    return run_session(
+        Settings.resolve(**settings), checkpoints=str(tmp_path / "ck.db"), echo=lambda line: None
+    )
+
+
+def _equal_weights(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_regressing_segment_rolls_the_weights_back_bit_for_bit(store_uri, tmp_path):
+    settings = Settings.resolve(
+        task="iris",
+        loop="epoch",
+        budget=7,
+        tracking_uri=store_uri,
+        start={"learning_rate": 0.05, "batch_size": 16},  # a net that learns in a few epochs
+        nodes={"advisor": "tests.custom_nodes:HarmfulLiveAdvisor"},
+    )
+    ctx, graph, store = open_session(settings, None, str(tmp_path / "ck.db"))
+    config = {"configurable": {"thread_id": ctx.session_id}, "recursion_limit": 100}
+    checked = []
+    try:
+        stream = graph.stream(
+            initial_state(ctx), config, context=ctx, stream_mode="values", durability="sync"
+        )
+        for values in stream:
+            if values.get("last_node") != "rollback":
+                continue
+            segment = values["trials"][-1]["segment"]
+            assert segment["paired"] and segment["control"] is not None
+            restored = values["run"]["current"]
+            # the state now points at the control branch's end: same start, old configuration
+            assert restored == segment["control"]["checkpoint"]
+            run = NeuralRun.load(dict(restored), ctx.data, 0)
+            saved = read_checkpoint(dict(restored))
+            assert _equal_weights(run.model.state_dict(), saved["model"])
+            assert run.optimizer.state_dict()["state"].keys() == saved["optimizer"]["state"].keys()
+            assert torch.equal(run.generator.get_state(), saved["generator"])
+            assert run.config["learning_rate"] != 1.0  # not the regressing configuration
+            assert values["config"]["learning_rate"] == run.config["learning_rate"]
+            checked.append(values["trials"][-1]["index"])
+        final = graph.get_state(config).values
+    finally:
+        ctx.tracker.close()
+        store.close()
+    assert checked, "no segment regressed"
+    after = [t for t in final["trials"] if t["index"] == checked[0] + 1]
+    # the next segment continued from the restored checkpoint, not from the candidate's
+    assert after and after[0]["segment"]["start"]["branch"] == "control"
+    assert final["verdicts"][checked[0] - 1]["outcome"] == "regressed"
+
+
+def test_budget_counts_both_branches_and_mlflow_keeps_each_segment(store_uri, tmp_path):
+    outcome = session(
+        store_uri,
+        tmp_path,
+        task="iris",
+        budget=9,
+        nodes={"advisor": "tests.custom_nodes:ChangeEveryTimeAdvisor"},
+    )
+    values = outcome.values
+    segments = [t["segment"] for t in values["trials"]]
+    assert segments[0]["paired"] is False and segments[0]["cost"] == 1  # the first: no proposal
+    assert all(s["paired"] and s["cost"] == 2 * s["epochs"] for s in segments[1:])
+    assert sum(s["cost"] for s in segments) == values["run"]["epochs_trained"] == 9
+    for trial, segment in zip(values["trials"][1:], segments[1:], strict=True):
+        assert segment["control"]["steps"] == trial["result"]["steps"]  # same epochs, same start
+        assert segment["reference"] == segment["control"]["score"]
+    # the line the weights went through is one epoch per kept segment: 1 + 4 paired segments
+    assert values["run"]["current"]["epoch"] == 5
+    client = MlflowClient(store_uri)
+    runs = client.search_runs(
+        [outcome.ctx.tracker.experiment_id], f"tags.mlflow.parentRunId = '{outcome.session_id}'"
+    )
+    assert sorted(r.info.run_name for r in runs) == [f"segment-{i:03d}" for i in range(1, 6)]
+    assert sum(r.data.metrics["segment_cost_epochs"] for r in runs) == 9
+    paired = [r for r in runs if r.data.tags["lgt.paired"] == "true"]
+    assert all("control/val_accuracy" in r.data.metrics for r in paired)
+    # the best checkpoint is the session's model in MLflow, and it loads
+    files = client.list_artifacts(outcome.session_id, "model")
+    assert len(files) == 1 and files[0].path.endswith(".pt")
+    local = client.download_artifacts(outcome.session_id, files[0].path, str(tmp_path))
+    model, config = load_model(local)
+    assert config == values["final"]["config"] and not model.training
+
+
+def test_a_frozen_knob_proposed_mid_run_is_refused_and_the_reason_sent_back(
+    store_uri, tmp_path, monkeypatch
+):
+    def change(knob, value):
+        return {
+            "args": {
+                "changes": [{"knob": knob, "value": value, "reason": "scripted reason"}],
+                "rationale": "scripted",
+                "expected_effect": "better",
+            }
+        }
+
+    script = {
+        "Proposal": [change("depth", 3), change("learning_rate", 0.003)],
+        "Verdict": [
+            {"args": {"outcome": "neutral", "delta": 0.0, "diagnosis": "scripted diagnosis"}}
+        ],
+        "PromptRewrite": [{"args": {"guidance": "Prefer: learning_rate down", "why": "it did"}}],
+    }
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with ScriptedOpenAI(script) as server:
+        outcome = session(
+            store_uri,
+            tmp_path,
+            task="iris",
+            budget=3,
+            llm="openai:scripted",
+            base_url=server.url,
+            max_retries=0,
+        )
+        requests = list(server.requests)
+    values = outcome.values
+    advisor = [c for c in values["agent_calls"] if c["agent"] == "advisor"]
+    assert advisor[0]["status"] == "repaired"
+    repair = next(r for r in requests if any(m.get("role") == "tool" for m in r["messages"]))
+    assert "depth cannot change in the middle of a training run" in str(repair["messages"])
+    assert [(c["knob"], c["new"]) for c in values["trials"][1]["changes"]] == [
+        ("learning_rate", 0.003)
+    ]
+    advisor_request = next(r for r in requests if r["tools"][0]["function"]["name"] == "Proposal")
+    system = advisor_request["messages"][0]["content"]
+    assert "working between the epochs of one training run" in system
+
+
+def test_a_killed_epoch_session_resumes_mid_segment_with_nothing_lost_or_repeated(
+    store_uri, tmp_path
+):
+    base = [
+        sys.executable,
+        "-m",
+        "lgt_graph",
+        "run",
+        "--tracking-uri",
+        store_uri,
+        "--checkpoints",
+        str(tmp_path / "ck.db"),
+    ]
+    args = ["--task", "mnist", "--max-train-samples", "2000", "--loop", "epoch", "--budget", "8"]
+    args += [item for k, v in CNN.items() for item in ("--set", f"{k}={v}")]
+    args += ["--node", "advisor=tests.custom_nodes:ChangeEveryTimeAdvisor"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        base + args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env
+    )
+    seen = []
+    assert process.stderr is not None
+    for line in process.stderr:
+        seen.append(line)
+        if line.startswith("segment   2"):
+            time.sleep(0.4)  # into segment 3's paired training
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait(timeout=60)
+    assert process.returncode == -9, "".join(seen)
+    session_id = seen[0].split("session ")[1].split(":")[0]
+    resumed = subprocess.run(
+        [*base, "--resume", session_id], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    client = MlflowClient(store_uri)
+    parent = client.get_run(session_id)
+    runs = client.search_runs(
+        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{session_id}'"
+    )
+    names = sorted(r.info.run_name for r in runs)
+    assert names == sorted(set(names)) == [f"segment-{i:03d}" for i in range(1, len(names) + 1)]
+    straight = session(
+        store_uri,
+        tmp_path / "straight",
+        task="mnist",
+        max_train_samples=2000,
+        budget=8,
+        start=CNN,
+        nodes={"advisor": "tests.custom_nodes:ChangeEveryTimeAdvisor"},
+    )
+    expected = {t["index"]: t["score"] for t in straight.values["trials"]}
+    got = {int(r.data.tags["lgt.trial"]): r.data.metrics["val_accuracy"] for r in runs}
+    assert got.keys() == expected.keys()
+    for index, score in expected.items():
+        assert math.isclose(got[index], score, abs_tol=1e-9), index
+    assert parent.data.metrics["test_accuracy"] == pytest.approx(
+        straight.values["final"]["test"]["accuracy"]
+    )
+
+
+def test_epoch_level_baselines_schedule_the_rate_as_they_say(store_uri, tmp_path):
+    cosine = session(store_uri, tmp_path / "c", task="iris", budget=6, method="cosine").values
+    rates = [t["config"]["learning_rate"] for t in cosine["trials"]]
+    start = 0.001
+    expected = [start] + [
+        float(f"{0.5 * start * (1 + math.cos(math.pi * e / 6)):.4g}") for e in range(1, 6)
+    ]
+    assert rates == pytest.approx(expected)
+    assert [t["segment"]["epochs"] for t in cosine["trials"]] == [1] * 6  # one line, no pairs
+    none = session(store_uri, tmp_path / "n", task="iris", budget=5, method="none").values
+    assert all(not t["changes"] for t in none["trials"]) and none["run"]["current"]["epoch"] == 5
+    plateau = session(
+        store_uri,
+        tmp_path / "p",
+        task="iris",
+        budget=40,
+        method="plateau",
+        nodes={"advisor": "plateau?patience=1&stop=3"},
+    ).values
+    trials = plateau["trials"]
+    assert len(trials) < 40  # early stopping ended it
+    assert any(
+        t["target"] == "finalize" and "early stopping" in t["why"] for t in plateau["transitions"]
+    )
+
+
+def test_a_method_or_model_without_an_epoch_level_form_is_refused(store_uri, tmp_path):
+    with pytest.raises(UserError, match="does not run the epoch-level loop"):
+        Settings.resolve(task="iris", loop="epoch", method="grid")
+    with pytest.raises(UserError, match="has no epochs"):
+        session(store_uri, tmp_path, task="iris", budget=2, start={"model": "gbm"})
+
+
+def test_both_levels_nest_epoch_runs_inside_trials_within_one_epoch_budget(store_uri, tmp_path):
+    outcome = session(
+        store_uri,
+        tmp_path,
+        task="iris",
+        loop="both",
+        budget=10,
+        start={"epochs": 3, "learning_rate": 0.05, "batch_size": 16},
+    )
+    values = outcome.values
+    trials = values["trials"]
+    costs = [t["result"]["diagnostics"]["epochs_trained"] for t in trials]
+    assert len(trials) >= 2 and sum(costs) <= 10
+    nets = [t for t in trials if t["config"]["model"] == "mlp" and t["score"] is not None]
+    assert nets, "no net trial"
+    for trial in nets:
+        diagnostics = trial["result"]["diagnostics"]
+        # a net's trial is one epoch-level run: its segments, its curve, its best checkpoint
+        assert diagnostics["segments"] and diagnostics["segments"][0]["segment"] == 1
+        assert trial["result"]["steps"] == list(range(1, len(trial["result"]["steps"]) + 1))
+        assert trial["config"]["epochs"] >= diagnostics["epochs_run"]
+    final = values["final"]
+    assert final["status"] == "ok" and final["test"]
+    if "checkpoint" in final:  # the best trial was a net: its run's best state, no refit
+        best = next(t for t in trials if t["index"] == final["trial"])
+        assert final["checkpoint"] == best["result"]["diagnostics"]["checkpoint"]
+        assert final["val"]["accuracy"] == pytest.approx(best["score"])
+    # every inner run is a thread of its own in the session's checkpointer
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "ck.db") as db:
+        threads = {r[0] for r in db.execute("SELECT DISTINCT thread_id FROM checkpoints")}
+    assert {f"{outcome.session_id}/trial-{t['index']:03d}" for t in nets} <= threads
+
+
+EPOCH_METHODS = [name for name, m in METHODS.items() if "epoch" in m.loops]
+
+
+@pytest.fixture(scope="module")
+def epoch_comparison(_template_store, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("epoch-methods")
+    shutil.copy(_template_store, folder / "mlflow.db")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    common = {"tracking_uri": uri, "loop": "epoch", "start": {"learning_rate": 0.02}}
+    rows = run_comparison(["iris"], EPOCH_METHODS, 6, [0], folder / "out", common, echo=print)
+    return SimpleNamespace(rows={r.method: r for r in rows}, uri=uri, folder=folder)
+
+
+@pytest.mark.parametrize("name", EPOCH_METHODS)
+def test_every_epoch_level_method_spends_the_epoch_budget_and_resumes(
+    epoch_comparison, name, tmp_path
+):
+    row = epoch_comparison.rows[name]
+    assert row.test.get("accuracy") is not None
+    checkpoints = str(tmp_path / "ck.db")
+    settings = Settings.resolve(
+        task="iris",
+        method=name,
+        loop="epoch",
+        budget=6,
+        start={"learning_rate": 0.02},
+        tracking_uri=epoch_comparison.uri,
+    )
+
+    def stop_at_segment_2(line):
+        if line.startswith("segment   2"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_session(settings, checkpoints=checkpoints, echo=stop_at_segment_2)
+    session_id = (
+        SessionStore(Path(checkpoints)).conn.execute("SELECT id FROM lgt_sessions").fetchone()[0]
+    )
+    resumed = run_session(Settings(task=""), resume=session_id, checkpoints=checkpoints)
+    straight = run_session(settings, checkpoints=str(tmp_path / "straight.db"))
+    values = resumed.values
+    used = values["run"]["epochs_trained"]
+    assert used <= 6 and (used >= 5 or name == "plateau")  # a paired step may not fit the last
+    assert sum(t["segment"]["cost"] for t in values["trials"]) == used
+
+    def story(v):
+        return [(t["index"], t["config"]["learning_rate"], t["score"]) for t in v["trials"]]
+
+    assert story(values) == story(straight.values)  # nothing lost, nothing trained twice
+    assert values["final"]["test"] == straight.values["final"]["test"]
+    client = MlflowClient(epoch_comparison.uri)
+    runs = client.search_runs(
+        [resumed.ctx.tracker.experiment_id], f"tags.mlflow.parentRunId = '{session_id}'"
+    )
+    assert sorted(int(r.data.tags["lgt.trial"]) for r in runs) == [
+        t["index"] for t in values["trials"]
+    ]
