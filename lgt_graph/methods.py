@@ -53,6 +53,16 @@ class Method:
         return self.searcher is not None
 
     @property
+    def language(self) -> bool:
+        """Say whether a language model (LGT's agents) takes part in the method."""
+        if self.baseline:
+            return False
+        nodes = self.epoch_nodes if self.epoch_nodes is not None else self.nodes
+        return any(
+            nodes.get(slot, "llm") == "llm" for slot in ("advisor", "evaluator", "optimizer")
+        )
+
+    @property
     def advisor_name(self) -> str:
         """Return the name under which the registry offers this baseline's Advisor."""
         return self.advisor or self.name

@@ -45,7 +45,9 @@ def _numbers(state: State, ctx: Context, trial: Trial) -> tuple[str, float, str]
 def _segment_numbers(ctx: Context, trial: Trial) -> tuple[str, float, str]:
     """Judge a segment against its reference: the control branch, or the score at its start.
 
-    The better state is kept, as in the paper: any loss to the reference is a regression.
+    A change whose branch ends worse than its reference by more than ``--tolerance`` (a
+    fraction of the reference) regressed, and its weights are rolled back; within it the
+    change is kept (neutral), so noise of a few examples does not undo every change.
     """
     segment = trial["segment"]
     score, reference = trial["score"], segment["reference"]
@@ -61,7 +63,7 @@ def _segment_numbers(ctx: Context, trial: Trial) -> tuple[str, float, str]:
         )
     if reference is None:
         return "improved", 0.0, f"{ctx.primary} {score:.4f} after {span}; the reference failed"
-    judged = outcome(score, reference, ctx.maximize, 0.0)
+    judged = outcome(score, reference, ctx.maximize, ctx.settings.tolerance)
     against = (
         "the control branch (same start, current configuration)"
         if segment["reference_is"] == "control"

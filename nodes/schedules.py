@@ -6,7 +6,7 @@ judging), changing at most the learning rate, as a practitioner's schedule would
 - ``keep``: NoTuning — the default configuration trains for the whole epoch budget.
 - ``cosine``: the rate follows a cosine from the default down to 0 over the budget.
 - ``Plateau`` (``plateau``): PyTorch's ``ReduceLROnPlateau`` on the validation metric
-  (factor 0.1, patience 2 segments by default), and early stopping after ``stop``
+  (factor 0.1, patience 3 segments by default), and early stopping after ``stop`` (8)
   segments without a better score.
 
 They read everything from the state, so a resumed session asks them the same.
@@ -64,7 +64,7 @@ def cosine(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 class Plateau:
     """PyTorch's ReduceLROnPlateau on the segments' validation scores, with early stopping."""
 
-    def __init__(self, factor: str = "0.1", patience: str = "2", stop: str = "5") -> None:
+    def __init__(self, factor: str = "0.1", patience: str = "3", stop: str = "8") -> None:
         self.factor, self.patience, self.stop = float(factor), int(patience), int(stop)
 
     def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:

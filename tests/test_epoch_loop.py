@@ -309,6 +309,14 @@ def epoch_comparison(_template_store, tmp_path_factory):
     return SimpleNamespace(rows={r.method: r for r in rows}, uri=uri, folder=folder)
 
 
+def test_compare_at_the_epoch_level_counts_epochs(epoch_comparison):
+    text = (epoch_comparison.folder / "out" / "results.md").read_text()
+    assert "Budget 6 epochs trained per method" in text
+    assert "| best val accuracy | epochs | wall s |" in text
+    for row in epoch_comparison.rows.values():
+        assert 0 < row.epochs <= 6 and len(row.curve) == row.epochs  # best so far, per epoch
+
+
 @pytest.mark.parametrize("name", EPOCH_METHODS)
 def test_every_epoch_level_method_spends_the_epoch_budget_and_resumes(
     epoch_comparison, name, tmp_path
@@ -353,3 +361,55 @@ def test_every_epoch_level_method_spends_the_epoch_budget_and_resumes(
     assert sorted(int(r.data.tags["lgt.trial"]) for r in runs) == [
         t["index"] for t in values["trials"]
     ]
+
+
+def test_a_killed_both_level_session_resumes_inside_its_trial(store_uri, tmp_path):
+    base = [
+        sys.executable,
+        "-m",
+        "lgt_graph",
+        "run",
+        "--tracking-uri",
+        store_uri,
+        "--checkpoints",
+        str(tmp_path / "ck.db"),
+    ]
+    args = ["--task", "mnist", "--max-train-samples", "1500", "--loop", "both", "--budget", "9"]
+    args += ["--set", "epochs=3"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        base + args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env
+    )
+    seen = []
+    assert process.stderr is not None
+    for line in process.stderr:
+        seen.append(line)
+        if line.startswith("  trial 2 segment   1"):
+            time.sleep(0.3)  # into trial 2's inner run
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait(timeout=60)
+    assert process.returncode == -9, "".join(seen)
+    session_id = seen[0].split("session ")[1].split(":")[0]
+    resumed = subprocess.run(
+        [*base, "--resume", session_id], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    # the inner run went on from its last saved segment: trial 2's segment 1 is not redone
+    assert "  trial 2 segment   1 " not in resumed.stderr
+    straight = session(
+        store_uri,
+        tmp_path / "straight",
+        task="mnist",
+        max_train_samples=1500,
+        loop="both",
+        budget=9,
+        start={"epochs": 3},
+    )
+    client = MlflowClient(store_uri)
+    runs = client.search_runs(
+        [straight.ctx.tracker.experiment_id], f"tags.mlflow.parentRunId = '{session_id}'"
+    )
+    got = {int(r.data.tags["lgt.trial"]): r.data.metrics["val_accuracy"] for r in runs}
+    expected = {t["index"]: t["score"] for t in straight.values["trials"]}
+    assert got == pytest.approx(expected, abs=1e-9)

@@ -43,6 +43,7 @@ def write_csv(rows: list[Row], path: Path) -> None:
         "best_val",
         *[f"test_{m}" for m in metrics],
         "trials",
+        "epochs",
         "wall_seconds",
         "input_tokens",
         "output_tokens",
@@ -62,11 +63,16 @@ def markdown(
 ) -> str:
     """Render the comparison: a rank overview, then a table per task."""
     table = summary(rows)
+    in_epochs = any(r.epochs for r in rows)
     lines = [
         f"# {title}",
         "",
-        f"Budget {budget} trials per method"
-        + (" (NoTuning: 1)" if any(r.method == "none" for r in rows) else "")
+        (
+            f"Budget {budget} epochs trained per method (every branch of a paired segment counted)"
+            if in_epochs
+            else f"Budget {budget} trials per method"
+            + (" (NoTuning: 1)" if any(r.method == "none" for r in rows) else "")
+        )
         + f", seeds {', '.join(map(str, seeds))};"
         " test metrics of the configuration each method chose on validation, mean ± sd over"
         " seeds. Rank 1 is best on the test primary metric (ties share a rank).",
@@ -93,7 +99,8 @@ def markdown(
             "",
             "| method | "
             + " | ".join(f"test {m}" for m in metrics)
-            + f" | best val {primary} | trials | wall s | LLM tokens | rank |",
+            + f" | best val {primary} | {'epochs' if in_epochs else 'trials'} | wall s"
+            " | LLM tokens | rank |",
             "|---" * (len(metrics) + 6) + "|",
         ]
         for method, v in sorted(per.items(), key=lambda kv: kv[1]["rank"] or 99):
@@ -104,11 +111,12 @@ def markdown(
             if v["rank"] == 1:
                 cells[0] = f"**{cells[0]}**"
             val = f"{v['val'][0]:.4f}" if v["val"] else "-"
-            tokens = "-" if METHODS[method].baseline else f"{v['tokens']:.0f}"
+            tokens = "-" if not METHODS[method].language else f"{v['tokens']:.0f}"
             lines.append(
                 f"| {METHODS[method].title} | "
                 + " | ".join(cells)
-                + f" | {val} | {v['trials']:.0f} | {v['wall']:.0f} | {tokens} | {v['rank']} |"
+                + f" | {val} | {v['epochs' if in_epochs else 'trials']:.0f} | {v['wall']:.0f}"
+                f" | {tokens} | {v['rank']} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -141,7 +149,7 @@ def plot_curves(rows: list[Row], path: Path) -> None:
                 range(1, longest + 1), mean, label=METHODS[method].title, linewidth=width, **style
             )
         ax.set_title(task)
-        ax.set_xlabel("trial")
+        ax.set_xlabel("epochs trained" if any(r.epochs for r in group) else "trial")
         ax.set_ylabel(f"best val {group[0].primary}")
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(tasks) :]:

@@ -29,7 +29,10 @@ class Row:
     input_tokens: int = 0
     output_tokens: int = 0
     curve: list[float | None] = field(default_factory=list)
-    """Best validation primary metric after each trial."""
+    """Best validation primary metric after each trial (after each epoch trained, when the
+    budget counts epochs)."""
+    epochs: int = 0
+    """Epochs trained, every branch counted (0 in the trial loop, which does not count them)."""
 
 
 def row_of(task: str, method: str, seed: int, outcome: Outcome, seconds: float) -> Row:
@@ -38,11 +41,14 @@ def row_of(task: str, method: str, seed: int, outcome: Outcome, seconds: float) 
     trials = outcome.values.get("trials", [])
     best: float | None = None
     curve: list[float | None] = []
+    epochs = 0
     for trial in trials:
         score = trial["score"]
         if score is not None and better(score, best, ctx.maximize):
             best = score
-        curve.append(best)
+        cost = _cost(trial) if ctx.settings.loop != "trial" else 1
+        epochs += cost
+        curve += [best] * cost
     final = outcome.values.get("final", {})
     calls = outcome.values.get("agent_calls", [])
     return Row(
@@ -60,4 +66,12 @@ def row_of(task: str, method: str, seed: int, outcome: Outcome, seconds: float) 
         input_tokens=sum(c["input_tokens"] for c in calls),
         output_tokens=sum(c["output_tokens"] for c in calls),
         curve=curve,
+        epochs=epochs if ctx.settings.loop != "trial" else 0,
     )
+
+
+def _cost(trial: dict) -> int:
+    """Epochs a trial trained: a segment's both branches, or an inner run's every epoch."""
+    if "segment" in trial:
+        return int(trial["segment"]["cost"])
+    return int(trial["result"].get("diagnostics", {}).get("epochs_trained", 1))

@@ -35,13 +35,13 @@ def portfolio(
     ideas: list[Move] = []
     if profile["family"] == "image":
         if model == "mlp" and "cnn" not in tried_models:
-            cnn = {"model": "cnn", "optimizer": "adam", "learning_rate": 0.001, "batch_norm": True}
+            cnn = {"model": "cnn", "depth": 2, "optimizer": "adam", "learning_rate": 0.001}
             ideas.append(
                 (
                     cnn,
                     "convolutions use the images' spatial structure, which an MLP on"
-                    " flattened pixels ignores; Adam and batch normalisation make the new"
-                    " net train quickly",
+                    " flattened pixels ignores; two blocks (the classic small CNN) see shapes,"
+                    " not just strokes; Adam makes it train quickly",
                 )
             )
     else:

@@ -15,13 +15,15 @@ from pathlib import Path
 
 from lgt_graph.report.load import load_session
 from lgt_graph.report.pages import html_page, markdown
-from lgt_graph.report.plots import plot_learning_curves, plot_trajectory
+from lgt_graph.report.plots import plot_learning_curves, plot_run_line, plot_trajectory
 
 
 def write_report(uri: str, run_id: str, out: Path) -> tuple[Path, Path]:
     """Write ``report.html`` and ``report.md`` (with its PNGs) for a session into ``out``."""
     view = load_session(uri, run_id)
     figures = {"trajectory": plot_trajectory(view), "curves": plot_learning_curves(view)}
+    if view.line:
+        figures["line"] = plot_run_line(view)
     out.mkdir(parents=True, exist_ok=True)
     for name, data in figures.items():
         (out / f"{name}.png").write_bytes(data)

@@ -45,6 +45,8 @@ class SessionView:
     prompts: list[dict[str, Any]]
     final: dict[str, Any]
     status: str
+    line: dict[str, Any] | None = None
+    """The epoch-level loop's run: its curve across segments and its changes (``line.json``)."""
 
 
 def load_session(uri: str, run_id: str) -> SessionView:
@@ -144,4 +146,5 @@ def _load_session(uri: str, run_id: str, folder: str) -> SessionView:
         prompts=prompts,
         final=final,
         status=parent.info.status,
+        line=artifact(run_id, "line.json", names),
     )

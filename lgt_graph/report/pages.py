@@ -34,6 +34,16 @@ def markdown(view: SessionView, images: dict[str, str]) -> str:
     lines += ["## Trajectory", "", f"![trajectory]({images['trajectory']})", ""]
     if view.rollbacks:
         lines += [f"Rolled back after trials {', '.join(map(str, view.rollbacks))}.", ""]
+    if "line" in images:
+        lines += [
+            "## The training run, with every change",
+            "",
+            f"![run]({images['line']})",
+            "",
+            "Green dotted lines: a change kept after its paired segment; red crosses: a change"
+            " whose branch lost, its weights rolled back.",
+            "",
+        ]
     lines += ["## Learning curves: initial and best", "", f"![curves]({images['curves']})", ""]
     lines += ["## Timeline", ""]
     for t in view.trials:
@@ -83,6 +93,13 @@ def html_page(view: SessionView, figures: dict[str, bytes]) -> str:
     parts += ["<h2>Trajectory</h2>", f"<img alt='trajectory' src='{images['trajectory']}'>"]
     if view.rollbacks:
         parts.append(f"<p>Rolled back after trials {', '.join(map(str, view.rollbacks))}.</p>")
+    if "line" in images:
+        parts += [
+            "<h2>The training run, with every change</h2>",
+            f"<img alt='training run' src='{images['line']}'>",
+            "<p>Green dotted lines: a change kept after its paired segment; red crosses: a"
+            " change whose branch lost, its weights rolled back.</p>",
+        ]
     parts += [
         "<h2>Learning curves: initial and best</h2>",
         f"<img alt='learning curves' src='{images['curves']}'>",

@@ -85,3 +85,48 @@ def plot_learning_curves(view: SessionView) -> bytes:
                     transform=ax.transAxes)  # fmt: skip
     fig.tight_layout()
     return _png(fig)
+
+
+def plot_run_line(view: SessionView) -> bytes:
+    """Plot an epoch-level run's curve with every kept change and every rolled-back one."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    line = view.line or {}
+    steps = line.get("steps", [])
+    curves = line.get("curves", {})
+    fig, (metric, loss) = plt.subplots(2, 1, figsize=(8, 5.2), sharex=True)
+    values = curves.get(f"val_{view.primary}", [])
+    metric.plot(steps, values, "-o", ms=3, color="#1f77b4", label=f"validation {view.primary}")
+    for key, style in (("train_loss", "--"), ("val_loss", "-")):
+        if curves.get(key):
+            loss.plot(steps, curves[key], style, color="#555", label=key.replace("_", " "))
+    kept = rejected = False
+    for event in line.get("events", []):
+        text = ", ".join(event["changes"])
+        if event["outcome"] == "regressed":
+            if event["score"] is not None:
+                metric.plot([event["end_epoch"]], [event["score"]], "x", color="#d62728", ms=8,
+                            label=None if rejected else "change rolled back")  # fmt: skip
+            rejected = True
+            continue
+        for ax in (metric, loss):
+            ax.axvline(event["epoch"] + 0.5, color="#2ca02c", ls=":", lw=1)
+        metric.annotate(text, (event["epoch"] + 0.5, metric.get_ylim()[0]), rotation=90,
+                        fontsize=6, va="bottom", ha="right", color="#2ca02c")  # fmt: skip
+        kept = True
+    if kept:
+        metric.plot([], [], ":", color="#2ca02c", label="change kept")
+    if line.get("best_epoch"):
+        metric.axvline(line["best_epoch"], color="#ff7f0e", lw=1, label="best checkpoint")
+    metric.set_ylabel(f"validation {view.primary}")
+    loss.set_ylabel("loss")
+    loss.set_xlabel("epoch of the run")
+    for ax in (metric, loss):
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _png(fig)

@@ -95,7 +95,10 @@ class Mirror:
 
     def line(self, trial: Any, verdict: Any, proposal: Any) -> str:
         """Format one trial: metric, verdict, then the change and its reason."""
-        budget = self.ctx.settings.budget
+        head = f"trial {trial['index']:>3}/{self.ctx.settings.budget}"
+        if self.ctx.settings.loop == "both":  # the budget counts epochs: say what this one cost
+            used = trial["result"].get("diagnostics", {}).get("epochs_trained", 1)
+            head = f"trial {trial['index']:>3} ({used} ep)"
         score = "failed" if trial["score"] is None else f"{trial['score']:.4f}"
         if trial["changes"]:
             change = ", ".join(f"{c['knob']} {c['old']} -> {c['new']}" for c in trial["changes"])
@@ -109,7 +112,7 @@ class Mirror:
             text = segment_line(trial, verdict, self.ctx.primary, change)
         else:
             text = (
-                f"trial {trial['index']:>3}/{budget}  val_{self.ctx.primary} {score:>8}"
+                f"{head}  val_{self.ctx.primary} {score:>8}"
                 f"  {verdict['outcome']:<9} {verdict['delta']:+.4f}  {change}"
             )
         return text if len(text) <= 160 else text[:157] + "..."

@@ -14,6 +14,9 @@ from typing import Any
 from lgt_graph.context import Context, Settings
 from lgt_graph.errors import UserError
 
+PLANNED = ("lr_schedule", "early_stopping_patience")
+"""Knobs that plan a whole trial's rate and stop; a continued run moves its rate and stops
+by itself (``--loop epoch`` or ``both``), so neither is searched there."""
 RESUME_OVERRIDES = ("budget", "data_dir", "base_url", "timeout", "max_retries", "on_endpoint_error")
 """The settings that ``run --resume`` takes from the command line over the recorded ones."""
 
@@ -110,5 +113,7 @@ def open_task(settings: Settings) -> tuple[Any, Any, Any, dict[str, Any]]:
 
     task = get_task(settings.task, settings.target, settings.problem)  # type: ignore[arg-type]
     space = space_for(task.family).narrowed(settings.limits).with_defaults(settings.start)
+    if settings.loop != "trial":
+        space = space.without(PLANNED)
     data = load_task_data(task, settings.seed, settings.data_dir, settings.max_train_samples)
     return task, space, data, profile(data)

@@ -14,6 +14,7 @@ from typing import Any
 
 from lgt_graph.agents import EndpointUnavailable
 from lgt_graph.context import Context, Settings
+from lgt_graph.epoch_story import story
 from lgt_graph.prompting import INITIAL_GUIDANCE
 from lgt_graph.session.mirror import Echo, Mirror, summary_markdown
 from lgt_graph.session.opening import open_session
@@ -80,8 +81,8 @@ def run_session(
         if ctx.settings.loop == "epoch":
             echo(
                 f"epoch-level loop: one {ctx.space.default()['model']} training run in segments of"
-                f" {ctx.settings.segment} epoch(s); only live knobs change; lr_schedule, epochs"
-                " and early_stopping_patience do not apply (the loop sets the rate and stops)"
+                f" {ctx.settings.segment} epoch(s); only live knobs change (the loop moves the"
+                " rate and stops by itself: lr_schedule, epochs and early stopping do not apply)"
             )
         inputs = initial_state(ctx)
     status = "FAILED"
@@ -120,6 +121,7 @@ def run_session(
                 final=dict(values["final"]),
                 summary=summary_markdown(values, ctx),
                 status=status,
+                line=story(values) if ctx.settings.loop == "epoch" else None,
             )
         else:
             ctx.tracker.submit("status", run_id=parent, status=status)

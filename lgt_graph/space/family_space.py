@@ -114,6 +114,11 @@ class Space:
             knobs.append(knob)
         return Space(self.family, knobs)
 
+    def without(self, names: Iterable[str]) -> Space:
+        """Return the space without some knobs (a configuration then takes their defaults)."""
+        dropped = set(names)
+        return Space(self.family, [k for k in self.knobs.values() if k.name not in dropped])
+
     def live(self) -> list[Knob]:
         """Return the knobs that may change between epochs of one training run."""
         return [k for k in self.knobs.values() if k.live]
@@ -131,11 +136,14 @@ class Space:
         return [k for k in self.knobs.values() if k.applies_to(model)]
 
     def describe(self) -> str:
-        """Render the space as text, one knob a line, grouped by dimension."""
+        """Render the space as text, one knob a line, grouped by dimension.
+
+        ``[live]`` marks the knobs that may change between the epochs of one run.
+        """
         lines = []
         for dimension, knobs in self.by_dimension().items():
             lines.append(f"[{dimension}]")
-            lines.extend(f"  {k.describe()}" for k in knobs)
+            lines.extend(f"  {k.describe()}{' [live]' if k.live else ''}" for k in knobs)
         return "\n".join(lines)
 
 

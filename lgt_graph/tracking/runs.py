@@ -37,9 +37,10 @@ def write_trial(
     }
     if trial.reason:
         all_tags["failure_reason"] = trial.reason[:5000]
+    listed = {k: v for k, v in trial.diagnostics.items() if isinstance(v, list | dict)}
     for key, value in trial.diagnostics.items():
-        if key != "traceback":
-            all_tags[f"diagnostics.{key}"] = str(value)
+        if key != "traceback" and key not in listed:
+            all_tags[f"diagnostics.{key}"] = str(value)[:5000]
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
     run_id: str = client.create_run(experiment_id, run_name=run_name, tags=all_tags).info.run_id
@@ -57,6 +58,8 @@ def write_trial(
         client.log_batch(run_id, metrics=batch_metrics, params=batch_params)
     if "traceback" in trial.diagnostics:
         client.log_text(run_id, trial.diagnostics["traceback"], "failure.txt")
+    for key, value in listed.items():  # e.g. the segments of a --loop both trial's inner run
+        client.log_dict(run_id, {key: value}, f"{key}.json")
     if terminate:
         client.set_terminated(run_id, "FINISHED" if trial.ok else "FAILED")
     return run_id

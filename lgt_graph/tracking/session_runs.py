@@ -218,9 +218,19 @@ def session_progress(
 
 
 def session_end(
-    client: Any, experiment_id: str, parent: str, final: dict[str, Any], summary: str, status: str
+    client: Any,
+    experiment_id: str,
+    parent: str,
+    final: dict[str, Any],
+    summary: str,
+    status: str,
+    line: dict[str, Any] | None = None,
 ) -> None:
-    """Record the final refit's metrics and the summary on the session run, and close it."""
+    """Record the final refit's metrics and the summary on the session run, and close it.
+
+    ``line`` (the epoch-level loop) is the curve the run's weights went through, with its
+    changes: written as ``line.json`` and as ``line/...`` metrics, a step per epoch.
+    """
     import time
 
     from mlflow.entities import Metric
@@ -232,6 +242,15 @@ def session_end(
         client.log_batch(parent, metrics=metrics)
     client.log_dict(parent, final, "final.json")
     client.log_text(parent, summary, "summary.md")
+    if line is not None:
+        client.log_dict(parent, line, "line.json")
+        points = [
+            Metric(f"line/{name}", float(value), now, int(step))
+            for name, values in line["curves"].items()
+            for step, value in zip(line["steps"], values, strict=True)
+        ]
+        for start in range(0, len(points), 1000):
+            client.log_batch(parent, metrics=points[start : start + 1000])
     if final.get("checkpoint"):
         # The epoch-level loop's best state: load it with lgt_graph.training.segments.load_model.
         client.log_artifact(parent, final["checkpoint"], "model")
