@@ -151,7 +151,9 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
     summary = trial_summary(last, ctx) if last else {}
     base_config = base["config"] if base else ctx.space.default()
     avoid = history.regressed_changes(state)
-    budget_left = ctx.settings.budget - len(history.trials(state))
+    both = ctx.settings.loop == "both"  # the budget counts epochs over every trial's run
+    used = history.epochs_used(state) if both else len(history.trials(state))
+    budget_left = ctx.settings.budget - used
     facts = {
         "agent": "advisor",
         "task": ctx.profile,
@@ -214,6 +216,7 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
         history_text=history_text,
         avoid_text=", ".join(avoid) or "none",
         budget_left=budget_left,
+        budget_unit="Epochs" if both else "Trials",
         facts_json=json.dumps(facts, indent=1, default=str),
     )
 
