@@ -21,7 +21,7 @@ from lgt_graph import history
 from lgt_graph.context import Context
 from lgt_graph.metrics import better, gain
 from lgt_graph.space import Config
-from lgt_graph.state import Branch, ChangeRecord, CheckpointRef, Segment, State, Trial
+from lgt_graph.state import Branch, ChangeRecord, CheckpointRef, Segment, State
 from lgt_graph.training.result import TrialResult
 
 NEURAL = ("mlp", "cnn")
@@ -150,19 +150,8 @@ def train_segment(state: State, ctx: Context, paired: bool) -> dict[str, Any]:
         cost=epochs * (2 if two else 1),
         note=note,
     )
-    prompt = history.current_prompt(state)
-    trial = Trial(
-        index=index,
-        config=candidate.config,
-        base=state.get("base"),
-        changes=changes,
-        result=candidate.to_dict(),
-        score=candidate.score(ctx.primary),
-        prompt_version=prompt["version"] if prompt else 0,
-        timestamp=int(time.time() * 1000),
-        segment=segment,
-    )
-    return {"trials": [trial], "base": index, "pending_changes": [], "run": new_run}
+    update = history.trial_update(state, candidate, ctx.primary, changes, segment)
+    return {**update, "run": new_run}
 
 
 def _as_branch(result: TrialResult, ref: CheckpointRef | None, ctx: Context) -> Branch:
@@ -241,27 +230,34 @@ def line_of(state: State, ref: CheckpointRef | None) -> dict[str, Any]:
 
 def score_best(state: State, ctx: Context) -> dict[str, Any]:
     """Score the run's best checkpoint on validation and, once, on the test split."""
-    from lgt_graph.training.segments import NeuralRun
-
     best = run_of(state).get("best")
     if best is None:
         return {"status": "failed", "reason": "no segment succeeded", "trial": None}
+    return {
+        **score_checkpoint(dict(best), ctx),
+        "trial": best["trial"],
+        "epoch": best["epoch"],
+        "branch": best["branch"],
+    }
+
+
+def score_checkpoint(ref: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Load a checkpoint and score it on validation and, once, on the test split."""
+    from lgt_graph.training.segments import NeuralRun
+
     began = time.perf_counter()
     with ctx.data.open_test():  # the one place a session reads the test split
-        run = NeuralRun.load(dict(best), ctx.data, ctx.settings.seed, with_test=True)
+        run = NeuralRun.load(ref, ctx.data, ctx.settings.seed, with_test=True)
         val, test = run.val_metrics(), run.test_metrics()
     return {
         "status": "ok",
-        "trial": best["trial"],
         "config": run.config,
         "val": val,
         "test": test,
         "reason": "",
         "wall_time": time.perf_counter() - began,
-        "checkpoint": best["path"],
-        "sha256": best["sha256"],
-        "epoch": best["epoch"],
-        "branch": best["branch"],
+        "checkpoint": ref["path"],
+        "sha256": ref["sha256"],
     }
 
 

@@ -1,9 +1,13 @@
-"""What the session's history says: the best trial, verdicts, changes that hurt, staleness."""
+"""What the session's history says (best trial, verdicts, staleness), and what a trial adds."""
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from lgt_graph.metrics import better, gain
-from lgt_graph.state import ChangeRecord, PromptVersion, State, Trial, VerdictRecord
+from lgt_graph.state import ChangeRecord, PromptVersion, Segment, State, Trial, VerdictRecord
+from lgt_graph.training.result import TrialResult
 
 
 def trials(state: State) -> list[Trial]:
@@ -95,3 +99,31 @@ def epochs_used(state: State) -> int:
     return sum(
         int(t["result"].get("diagnostics", {}).get("epochs_trained", 1)) for t in trials(state)
     )
+
+
+def trial_update(
+    state: State,
+    result: TrialResult,
+    primary: str,
+    changes: list[ChangeRecord] | None = None,
+    segment: Segment | None = None,
+) -> dict[str, Any]:
+    """Return the train node's update: the trained trial appended, and made the next base.
+
+    The next proposal builds on this trial unless a rollback says otherwise.
+    """
+    index = len(state.get("trials", [])) + 1
+    prompt = current_prompt(state)
+    trial = Trial(
+        index=index,
+        config=result.config,
+        base=state.get("base"),
+        changes=list(state.get("pending_changes", [])) if changes is None else changes,
+        result=result.to_dict(),
+        score=result.score(primary),
+        prompt_version=prompt["version"] if prompt else 0,
+        timestamp=int(time.time() * 1000),
+    )
+    if segment is not None:
+        trial["segment"] = segment
+    return {"trials": [trial], "base": index, "pending_changes": []}

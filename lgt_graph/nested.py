@@ -19,8 +19,8 @@ from typing import Any
 
 from lgt_graph import history
 from lgt_graph.context import Context
-from lgt_graph.epoch_loop import NEURAL, line_of
-from lgt_graph.state import State, Trial
+from lgt_graph.epoch_loop import NEURAL, line_of, score_checkpoint
+from lgt_graph.state import State
 from lgt_graph.training.result import TrialResult
 
 INNER_FINAL = {"finalize": "checkpoint"}
@@ -49,12 +49,12 @@ def train_nested(state: State, ctx: Context) -> dict[str, Any]:
     if str(config.get("model")) not in NEURAL:
         result = fit(config, ctx.data)
         result.diagnostics["epochs_trained"] = 1
-        return _trial_update(state, ctx, index, result)
+        return history.trial_update(state, result, ctx.primary)
     epochs = max(1, min(int(config["epochs"]), left))
     began = time.perf_counter()
     values = run_inner(ctx, config, index, epochs)
     result = _result_of(values, config, epochs, time.perf_counter() - began, ctx)
-    return _trial_update(state, ctx, index, result)
+    return history.trial_update(state, result, ctx.primary)
 
 
 def run_inner(ctx: Context, config: dict[str, Any], index: int, epochs: int) -> State:
@@ -139,43 +139,16 @@ def _outcome(values: State, index: int) -> str | None:
     return verdict["outcome"] if verdict else None
 
 
-def _trial_update(state: State, ctx: Context, index: int, result: TrialResult) -> dict[str, Any]:
-    prompt = history.current_prompt(state)
-    trial = Trial(
-        index=index,
-        config=result.config,
-        base=state.get("base"),
-        changes=list(state.get("pending_changes", [])),
-        result=result.to_dict(),
-        score=result.score(ctx.primary),
-        prompt_version=prompt["version"] if prompt else 0,
-        timestamp=int(time.time() * 1000),
-    )
-    return {"trials": [trial], "base": index, "pending_changes": []}
-
-
 def score_trial_checkpoint(state: State, ctx: Context) -> dict[str, Any] | None:
     """Score the best trial's best checkpoint on the test split; None when it has none."""
-    from lgt_graph.training.segments import NeuralRun
-
     best = history.best_trial(state, ctx.maximize)
     if best is None or "checkpoint" not in best["result"].get("diagnostics", {}):
         return None
     diagnostics = best["result"]["diagnostics"]
     ref = {"path": diagnostics["checkpoint"], "sha256": diagnostics["checkpoint_sha256"]}
-    began = time.perf_counter()
-    with ctx.data.open_test():  # the one place a session reads the test split
-        run = NeuralRun.load(ref, ctx.data, ctx.settings.seed, with_test=True)
-        val, test = run.val_metrics(), run.test_metrics()
     return {
-        "status": "ok",
+        **score_checkpoint(ref, ctx),
         "trial": best["index"],
-        "config": run.config,
-        "val": val,
-        "test": test,
-        "reason": "",
-        "wall_time": time.perf_counter() - began,
-        "checkpoint": ref["path"],
         "epoch": diagnostics["kept_epoch"],
         "branch": f"trial {best['index']}",
     }

@@ -46,6 +46,41 @@ def _equal_weights(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def kill_and_resume(store_uri, tmp_path, args, at, delay):
+    """Run ``run ARGS`` in a subprocess, SIGKILL it ``delay`` s after a line starting with
+    ``at``, resume it; return (session id, the resumed process)."""
+    base = [
+        sys.executable,
+        "-m",
+        "lgt_graph",
+        "run",
+        "--tracking-uri",
+        store_uri,
+        "--checkpoints",
+        str(tmp_path / "ck.db"),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        base + args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env
+    )
+    seen = []
+    assert process.stderr is not None
+    for line in process.stderr:
+        seen.append(line)
+        if line.startswith(at):
+            time.sleep(delay)
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait(timeout=60)
+    assert process.returncode == -9, "".join(seen)
+    session_id = seen[0].split("session ")[1].split(":")[0]
+    resumed = subprocess.run(
+        [*base, "--resume", session_id], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    return session_id, resumed
+
+
 def test_a_regressing_segment_rolls_the_weights_back_bit_for_bit(store_uri, tmp_path):
     settings = Settings.resolve(
         task="iris",
@@ -170,38 +205,11 @@ def test_a_frozen_knob_proposed_mid_run_is_refused_and_the_reason_sent_back(
 def test_a_killed_epoch_session_resumes_mid_segment_with_nothing_lost_or_repeated(
     store_uri, tmp_path
 ):
-    base = [
-        sys.executable,
-        "-m",
-        "lgt_graph",
-        "run",
-        "--tracking-uri",
-        store_uri,
-        "--checkpoints",
-        str(tmp_path / "ck.db"),
-    ]
     args = ["--task", "mnist", "--max-train-samples", "2000", "--loop", "epoch", "--budget", "8"]
     args += [item for k, v in CNN.items() for item in ("--set", f"{k}={v}")]
     args += ["--node", "advisor=tests.custom_nodes:ChangeEveryTimeAdvisor"]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(
-        base + args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env
-    )
-    seen = []
-    assert process.stderr is not None
-    for line in process.stderr:
-        seen.append(line)
-        if line.startswith("segment   2"):
-            time.sleep(0.4)  # into segment 3's paired training
-            process.send_signal(signal.SIGKILL)
-            break
-    process.wait(timeout=60)
-    assert process.returncode == -9, "".join(seen)
-    session_id = seen[0].split("session ")[1].split(":")[0]
-    resumed = subprocess.run(
-        [*base, "--resume", session_id], capture_output=True, text=True, env=env, timeout=600
-    )
-    assert resumed.returncode == 0, resumed.stderr
+    # SIGKILL 0.4 s after segment 2's line: into segment 3's paired training
+    session_id, _ = kill_and_resume(store_uri, tmp_path, args, "segment   2", 0.4)
     client = MlflowClient(store_uri)
     parent = client.get_run(session_id)
     runs = client.search_runs(
@@ -364,37 +372,10 @@ def test_every_epoch_level_method_spends_the_epoch_budget_and_resumes(
 
 
 def test_a_killed_both_level_session_resumes_inside_its_trial(store_uri, tmp_path):
-    base = [
-        sys.executable,
-        "-m",
-        "lgt_graph",
-        "run",
-        "--tracking-uri",
-        store_uri,
-        "--checkpoints",
-        str(tmp_path / "ck.db"),
-    ]
     args = ["--task", "mnist", "--max-train-samples", "1500", "--loop", "both", "--budget", "9"]
     args += ["--set", "epochs=3"]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(
-        base + args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env
-    )
-    seen = []
-    assert process.stderr is not None
-    for line in process.stderr:
-        seen.append(line)
-        if line.startswith("  trial 2 segment   1"):
-            time.sleep(0.3)  # into trial 2's inner run
-            process.send_signal(signal.SIGKILL)
-            break
-    process.wait(timeout=60)
-    assert process.returncode == -9, "".join(seen)
-    session_id = seen[0].split("session ")[1].split(":")[0]
-    resumed = subprocess.run(
-        [*base, "--resume", session_id], capture_output=True, text=True, env=env, timeout=600
-    )
-    assert resumed.returncode == 0, resumed.stderr
+    # SIGKILL 0.3 s after trial 2's first segment line: into trial 2's inner run
+    session_id, resumed = kill_and_resume(store_uri, tmp_path, args, "  trial 2 segment   1", 0.3)
     # the inner run went on from its last saved segment: trial 2's segment 1 is not redone
     assert "  trial 2 segment   1 " not in resumed.stderr
     straight = session(
