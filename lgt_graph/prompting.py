@@ -185,6 +185,7 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
         "avoid": avoid,
         "guidance": guidance,
         "budget_left": budget_left,
+        "budget_unit": "epochs" if both else "trials",
         "tried_digests": sorted({digest(t["config"]) for t in history.trials(state)}),
     }
     changed = diff(ctx.space.default(), base_config)

@@ -177,6 +177,72 @@ def test_the_advisor_tries_an_untried_model_family_first():
     assert "model" not in {c["knob"] for c in tried["changes"]}
 
 
+def test_the_cnn_move_pools_the_image_down_to_a_few_pixels_with_batch_norm():
+    for shape, blocks in (([3, 32, 32], 3), ([1, 28, 28], 3), ([1, 8, 8], 1)):
+        task = {**PROFILE, "input_shape": shape}
+        first = propose(advisor_facts(task=task, budget_left=5))
+        changes = {c["knob"]: c["value"] for c in first["changes"]}
+        assert changes["model"] == "cnn" and changes.get("depth", 1) == blocks  # default 1
+        assert changes["batch_norm"] is True and changes["optimizer"] == "adam"
+
+
+def length_history(gain_of_second_doubling):
+    """A CNN whose epochs were doubled twice: +0.04, then the given gain."""
+    cnn = {**CONFIG, "model": "cnn", "optimizer": "adam", "learning_rate": 0.001}
+    rows = [
+        {"trial": 1, "base": None, "changes": [], "score": 0.40, "model": "mlp"},
+        {"trial": 2, "base": 1, "score": 0.63, "model": "cnn",
+         "changes": [{"knob": "model", "old": "mlp", "new": "cnn"}]},
+        {"trial": 3, "base": 2, "score": 0.67, "model": "cnn",
+         "changes": [{"knob": "epochs", "old": 5, "new": 10}]},
+        {"trial": 4, "base": 3, "score": 0.67 + gain_of_second_doubling, "model": "cnn",
+         "changes": [{"knob": "epochs", "old": 10, "new": 20}]},
+    ]  # fmt: skip
+    for row in rows:
+        row.update(outcome="improved", delta=0.01)
+    still_falling = summary(
+        [1.6, 1.3, 1.1, 1.0, 0.95, 0.9],
+        [1.65, 1.35, 1.2, 1.1, 1.05, 1.0],
+        [0.5, 0.58, 0.62, 0.64, 0.66, 0.67],
+    )
+    base = {"trial": 4, "config": {**cnn, "epochs": 20}, "summary": still_falling}
+    return {"history": rows, "base": base, "budget_left": 40}
+
+
+def test_a_doubling_of_the_epochs_that_bought_too_little_is_not_repeated():
+    # Still falling at the end: the slow-convergence rule asks for more epochs...
+    paid = propose(advisor_facts(**length_history(0.02)))
+    assert {c["knob"]: c["value"] for c in paid["changes"]} == {"epochs": 40}
+    # ...unless the last doubling bought less than a hundredth of the score.
+    spent = propose(advisor_facts(**length_history(0.003)))
+    assert "epochs" not in {c["knob"] for c in spent["changes"]}
+    # With 20 epochs left of an epoch budget, 40 would train the same 20 again.
+    poor = propose(
+        advisor_facts(**{**length_history(0.02), "budget_left": 20}, budget_unit="epochs")
+    )
+    assert "epochs" not in {c["knob"] for c in poor["changes"]}
+
+
+def test_the_evaluator_says_when_more_length_is_not_worth_its_cost():
+    s = summary([1.0, 0.9, 0.85, 0.8], [1.0, 0.95, 0.93, 0.92], [0.6, 0.64, 0.66, 0.67])
+    change = [{"knob": "epochs", "old": 10, "new": 20}]
+    trial = {"index": 4, "score": 0.673, "config": CONFIG, "summary": s, "changes": change}
+    facts = {
+        "task": PROFILE,
+        "maximize": True,
+        "primary": "accuracy",
+        "tolerance": 0.01,
+        "trial": trial,
+        "parent": {"index": 3, "score": 0.67},
+        "best_before": {"index": 3, "score": 0.67},
+    }
+    verdict = judge(facts)
+    assert "bought only +0.003" in verdict["diagnosis"]
+    assert not any("continue in that direction" in s for s in verdict["suggestions"])
+    worth = judge({**facts, "trial": {**trial, "score": 0.72}})
+    assert worth["suggestions"][0].startswith("epochs=40: moving it from 10 to 20 helped")
+
+
 def test_the_advisor_follows_the_diagnosis_and_respects_avoid_and_guidance():
     first = propose(advisor_facts())
     assert {c["knob"] for c in first["changes"]} == {"dropout", "early_stopping_patience"}

@@ -16,8 +16,10 @@ import random
 import re
 from typing import Any
 
+from lgt_graph.expert.case import lengthened, paid_off
 from lgt_graph.expert.findings import Knobs, diagnose
 from lgt_graph.expert.moves import Candidate, explorations, portfolio
+from lgt_graph.metrics import gain
 
 _ENTRY = re.compile(r"([a-z_]+)(?:\s*=\s*([\w.+-]+)|\s+(up|down)\b)?")
 
@@ -102,6 +104,36 @@ def fatigue(history: list[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
+def spent(history: list[dict[str, Any]], maximize: bool) -> set[str]:
+    """Name the length knobs whose latest step up bought too little to take another.
+
+    Only trials that changed nothing but the length count, against the trial they
+    changed (its parent): there the gain is the length's alone.
+    """
+    scores = {row["trial"]: row.get("score") for row in history}
+    out: set[str] = set()
+    for row in history:
+        parent = scores.get(row.get("base"))
+        if not lengthened(row.get("changes", [])) or row.get("score") is None or parent is None:
+            continue
+        worth = paid_off(gain(row["score"], parent, maximize), parent)
+        for change in row["changes"]:
+            (out.discard if worth else out.add)(change["knob"])
+    return out
+
+
+def affordable(changes: dict[str, Any], base: dict[str, Any], facts: dict[str, Any]) -> bool:
+    """Say whether the budget can pay for these changes' extra epochs.
+
+    When the budget counts epochs (``--loop both``), a trial runs for at most what is
+    left of it; more epochs than that would train the base's run again, no longer.
+    """
+    if facts.get("budget_unit") != "epochs" or "epochs" not in changes:
+        return True
+    left = int(facts.get("budget_left", 0))
+    return min(int(changes["epochs"]), left) > int(base.get("epochs", 0))
+
+
 def _anchor(facts: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """Choose where to change from: the base, or the best once the base's branch stalls.
 
@@ -144,12 +176,15 @@ def propose(facts: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
         c for tier in tiers for c in sorted(tier, key=lambda c: not _touches(c, preferred, base))
     ]
     tired = {k for k, n in fatigue(facts.get("history", [])).items() if n >= 2}
+    tired |= spent(facts.get("history", []), profile.get("direction", "maximize") == "maximize")
     urgent_names = {f.name for f in urgent}
 
     usable: list[tuple[Candidate, dict[str, Any]]] = []
     for candidate in candidates:
         changes = {k: knobs.clip(k, v) for k, v in candidate.changes.items() if knobs.has(k)}
         changes = {k: v for k, v in changes.items() if base.get(k) != v}
+        if not affordable(changes, base, facts):
+            continue
         config = {**base, **changes}
         model = str(config.get("model"))
         if (

@@ -110,3 +110,30 @@ class Case:
     def clip(self, name: str, value: Any) -> Any:
         """Return the nearest value the space allows for this knob."""
         return self.knobs.clip(name, value)
+
+
+LENGTH_KNOBS = ("epochs", "n_estimators")
+"""Knobs that buy a better score with more compute: every step up multiplies a trial's cost."""
+WORTH = 0.01
+"""The share of the score a step up in length must buy for another step to be worth its cost."""
+
+
+def lengthened(changes: list[dict[str, Any]]) -> bool:
+    """Say whether these changes only lengthen training (more epochs or more trees)."""
+    return bool(changes) and all(
+        c["knob"] in LENGTH_KNOBS
+        and isinstance(c["new"], int | float)
+        and isinstance(c["old"], int | float)
+        and c["new"] > c["old"]
+        for c in changes
+    )
+
+
+def paid_off(bought: float, reference: float) -> bool:
+    """Say whether a lengthening that gained ``bought`` on ``reference`` was worth its cost.
+
+    Doubling the epochs doubles a trial's cost; once a doubling buys less than a
+    hundredth of the score, training length no longer limits the model, and a
+    practitioner turns to capacity or regularisation instead of doubling again.
+    """
+    return bought >= WORTH * max(abs(reference), 1e-12)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from lgt_graph.expert.case import lengthened, paid_off
 from lgt_graph.expert.findings import Knobs, diagnose
 from lgt_graph.metrics import gain, oriented, outcome
 
@@ -48,11 +49,8 @@ def judge(facts: dict[str, Any]) -> dict[str, Any]:
         sentences.append("The curves show no over- or underfitting: the configuration is sound.")
 
     suggestions: list[str] = []
-    good = (
-        None
-        if score is None or parent is None or parent.get("score") is None
-        else gain(score, parent["score"], maximize)
-    )
+    parent_score = None if parent is None else parent.get("score")
+    good = None if score is None or parent_score is None else gain(score, parent_score, maximize)
     # A change of model family changes what every other knob means: no credit to share out.
     attributable = [] if any(c["knob"] == "model" for c in changes) else changes
     for change in attributable:
@@ -65,7 +63,18 @@ def judge(facts: dict[str, Any]) -> dict[str, Any]:
             or old == 0
         ):
             continue
-        if good is not None and good > 0:
+        if (
+            good is not None
+            and good > 0
+            and lengthened([change])
+            and not paid_off(good, float(parent_score or 0.0))
+        ):
+            sentences.append(
+                f"Moving {change['knob']} from {_fmt(old)} to {_fmt(new)} bought only"
+                f" {good:+.4g}: training length no longer limits the model, so more of it"
+                " is not worth its cost; capacity or regularisation may be."
+            )
+        elif good is not None and good > 0:
             step = new * (new / old) if new != old else new
             suggestions.append(
                 f"{change['knob']}={_fmt(_cast(new, step))}: moving it from {_fmt(old)} to"

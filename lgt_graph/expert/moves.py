@@ -7,6 +7,7 @@ the space.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,13 +36,21 @@ def portfolio(
     ideas: list[Move] = []
     if profile["family"] == "image":
         if model == "mlp" and "cnn" not in tried_models:
-            cnn = {"model": "cnn", "depth": 2, "optimizer": "adam", "learning_rate": 0.001}
+            blocks = cnn_blocks(profile)
+            cnn = {
+                "model": "cnn",
+                "depth": blocks,
+                "batch_norm": True,
+                "optimizer": "adam",
+                "learning_rate": 0.001,
+            }
             ideas.append(
                 (
                     cnn,
                     "convolutions use the images' spatial structure, which an MLP on"
-                    " flattened pixels ignores; two blocks (the classic small CNN) see shapes,"
-                    " not just strokes; Adam makes it train quickly",
+                    f" flattened pixels ignores; {blocks} convolution-batch-norm-ReLU blocks"
+                    " (the classic small CNN) pool the image down to a few pixels, so the"
+                    " head sees shapes, not just strokes; Adam makes it train quickly",
                 )
             )
     else:
@@ -76,6 +85,13 @@ def portfolio(
         Candidate({k: knobs.clip(k, v) for k, v in c.items() if knobs.has(k)}, r, "model family")
         for c, r in ideas
     ]
+
+
+def cnn_blocks(profile: dict[str, Any]) -> int:
+    """Return the convolution blocks (each halves the image) that pool it to about 4 pixels."""
+    shape = profile.get("input_shape") or [1, 28, 28]
+    side = min(int(shape[-1]), int(shape[-2])) if len(shape) >= 2 else 28
+    return max(1, min(4, round(math.log2(max(side, 2) / 4))))
 
 
 def image_moves(base: dict[str, Any], profile: dict[str, Any]) -> list[Move]:
