@@ -101,8 +101,11 @@ def _result_of(
             "epochs": f"{t['segment']['start_epoch'] + 1}-"
             f"{t['segment']['start_epoch'] + t['segment']['epochs']}",
             "changes": [f"{c['knob']}={c['new']}" for c in t["changes"]],
+            "reasons": [f"{c['knob']}={c['new']}: {c.get('reason', '')}" for c in t["changes"]],
             "score": t["score"],
+            "paired": bool(t["segment"].get("paired")),
             "outcome": _outcome(values, t["index"]),
+            "verdict": _diagnosis(values, t["index"]),
         }
         for t in values.get("trials", [])
     ]
@@ -137,6 +140,11 @@ def _result_of(
 def _outcome(values: State, index: int) -> str | None:
     verdict = history.verdict_for(values, index)
     return verdict["outcome"] if verdict else None
+
+
+def _diagnosis(values: State, index: int) -> str:
+    verdict = history.verdict_for(values, index)
+    return verdict["diagnosis"] if verdict else ""
 
 
 def score_trial_checkpoint(state: State, ctx: Context) -> dict[str, Any] | None:

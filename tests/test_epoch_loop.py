@@ -302,6 +302,24 @@ def test_both_levels_nest_epoch_runs_inside_trials_within_one_epoch_budget(store
     with sqlite3.connect(tmp_path / "ck.db") as db:
         threads = {r[0] for r in db.execute("SELECT DISTINCT thread_id FROM checkpoints")}
     assert {f"{outcome.session_id}/trial-{t['index']:03d}" for t in nets} <= threads
+    # in MLflow each inner segment is a child of its trial's run, with its verdict
+    client = MlflowClient(store_uri)
+    experiment = [outcome.ctx.tracker.experiment_id]
+    trial_runs = client.search_runs(experiment, f"tags.mlflow.parentRunId = '{outcome.session_id}'")
+    run_of = {int(r.data.tags["lgt.trial"]): r.info.run_id for r in trial_runs}
+    for trial in nets:
+        children = client.search_runs(
+            experiment, f"tags.mlflow.parentRunId = '{run_of[trial['index']]}'"
+        )
+        segments = trial["result"]["diagnostics"]["segments"]
+        by_segment = {int(r.data.tags["lgt.segment"]): r for r in children}
+        assert sorted(by_segment) == [s["segment"] for s in segments]
+        for seg in segments:
+            child = by_segment[seg["segment"]]
+            assert child.data.tags["kind"] == "inner_segment"
+            assert child.data.tags["lgt.outcome"] == str(seg["outcome"])
+            assert child.data.tags["mlflow.note.content"] == seg["verdict"] != ""
+            assert child.data.metrics["val_accuracy"] == pytest.approx(seg["score"])
 
 
 EPOCH_METHODS = [name for name, m in METHODS.items() if "epoch" in m.loops]

@@ -11,6 +11,7 @@ from typing import Any
 
 from lgt_graph.tracking.markdown import proposal_markdown, transitions_markdown, verdict_markdown
 from lgt_graph.tracking.runs import set_status, write_trial
+from lgt_graph.tracking.segment_runs import inner_segments, segment_metrics
 
 PROMPT_PREFIX = "lgt-advisor-"
 
@@ -60,7 +61,11 @@ def session_trial(
         run_id, status = known[index]
         if status in ("FINISHED", "FAILED"):
             return run_id
-        client.delete_run(run_id)  # a write cut short: write it again
+        for child in client.search_runs(
+            [experiment_id], f"tags.mlflow.parentRunId = '{run_id}'", max_results=50000
+        ):
+            client.delete_run(child.info.run_id)
+        client.delete_run(run_id)  # a write cut short: write it again, children too
     changes = ", ".join(f"{c['knob']}={c['new']}" for c in trial["changes"]) or "default"
     segment = trial.get("segment")
     extra = {}
@@ -91,7 +96,10 @@ def session_trial(
         terminate=False,
     )
     if segment is not None:
-        _segment_metrics(client, run_id, segment, int(trial["timestamp"]))
+        segment_metrics(client, run_id, segment, int(trial["timestamp"]))
+    inner = trial["result"].get("diagnostics", {}).get("segments")
+    if inner:
+        inner_segments(client, experiment_id, run_id, index, inner, primary, tags)
     if proposal is not None:
         client.log_dict(run_id, proposal, "proposal.json")
         client.log_text(run_id, proposal_markdown(proposal), "proposal.md")
@@ -111,25 +119,6 @@ def session_trial(
     metrics.append(Metric("trial/wall_time_s", float(trial["result"]["wall_time"]), stamp, index))
     client.log_batch(parent, metrics=metrics)
     return run_id
-
-
-def _segment_metrics(client: Any, run_id: str, segment: dict[str, Any], stamp: int) -> None:
-    """Log the control branch's curves (``control/...``) and the paired reference."""
-    from mlflow.entities import Metric
-
-    metrics = []
-    control = segment.get("control")
-    if control is not None:
-        metrics += [
-            Metric(f"control/{name}", float(value), stamp, int(step))
-            for name, values in control["curves"].items()
-            for step, value in zip(control["steps"], values, strict=True)
-        ]
-    if segment.get("reference") is not None:
-        metrics.append(Metric("reference_score", float(segment["reference"]), stamp, 0))
-    metrics.append(Metric("segment_cost_epochs", float(segment["cost"]), stamp, 0))
-    for start in range(0, len(metrics), 1000):
-        client.log_batch(run_id, metrics=metrics[start : start + 1000])
 
 
 def session_verdict(
