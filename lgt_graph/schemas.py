@@ -26,6 +26,10 @@ class KnobChange(BaseModel):
     )
 
 
+MAX_CHANGES = 4
+"""The most changes one proposal may make: few enough that the Evaluator can credit each."""
+
+
 class Proposal(BaseModel):
     """The Advisor's proposal: the next configuration as changes to a base one."""
 
@@ -33,7 +37,7 @@ class Proposal(BaseModel):
         description="One to four changes to apply to the base configuration (between epochs"
         " of one run, an empty list continues the run unchanged).",
         min_length=0,
-        max_length=4,
+        max_length=MAX_CHANGES,
     )
     rationale: str = Field(
         description="The diagnosis behind the whole proposal, in a few sentences.",

@@ -20,6 +20,7 @@ from lgt_graph.expert.case import lengthened, paid_off
 from lgt_graph.expert.findings import Knobs, diagnose
 from lgt_graph.expert.moves import Candidate, explorations, portfolio
 from lgt_graph.metrics import gain
+from lgt_graph.schemas import MAX_CHANGES
 
 _ENTRY = re.compile(r"([a-z_]+)(?:\s*=\s*([\w.+-]+)|\s+(up|down)\b)?")
 
@@ -183,7 +184,7 @@ def propose(facts: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
     for candidate in candidates:
         changes = {k: knobs.clip(k, v) for k, v in candidate.changes.items() if knobs.has(k)}
         changes = {k: v for k, v in changes.items() if base.get(k) != v}
-        if not affordable(changes, base, facts):
+        if len(changes) > MAX_CHANGES or not affordable(changes, base, facts):
             continue
         config = {**base, **changes}
         model = str(config.get("model"))

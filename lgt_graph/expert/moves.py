@@ -37,20 +37,15 @@ def portfolio(
     if profile["family"] == "image":
         if model == "mlp" and "cnn" not in tried_models:
             blocks = cnn_blocks(profile)
-            cnn = {
-                "model": "cnn",
-                "depth": blocks,
-                "batch_norm": True,
-                "optimizer": "adam",
-                "learning_rate": 0.001,
-            }
+            cnn = {"model": "cnn", "depth": blocks, "batch_norm": True, "momentum": 0.9}
             ideas.append(
                 (
                     cnn,
                     "convolutions use the images' spatial structure, which an MLP on"
                     f" flattened pixels ignores; {blocks} convolution-batch-norm-ReLU blocks"
                     " (the classic small CNN) pool the image down to a few pixels, so the"
-                    " head sees shapes, not just strokes; Adam makes it train quickly",
+                    " head sees shapes, not just strokes; batch norm and SGD with momentum"
+                    " 0.9 (the classic recipe) make it train quickly",
                 )
             )
     else:
