@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lgt_graph import history
+from lgt_graph import history, interrupts
 from lgt_graph.context import Context
 from lgt_graph.metrics import better, gain
 from lgt_graph.space import Config
@@ -56,6 +56,7 @@ def _branch(
     except CheckpointError:
         raise  # the session's own files are gone: stop, do not record a failed branch
     except Exception as exc:
+        interrupts.check()  # a Ctrl-C that a library turned into an error stops the session
         reason = f"diverged: {exc}" if isinstance(exc, Diverged) else f"{type(exc).__name__}: {exc}"
         failed = TrialResult(
             config=config, status="failed", reason=reason, wall_time=time.perf_counter() - began

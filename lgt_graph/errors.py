@@ -11,3 +11,7 @@ class DataNotFoundError(UserError):
 
 class ConfigError(UserError):
     """A configuration names an unknown knob or a value outside the knob's range."""
+
+
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM): it closes like an interrupt, exit status 143."""

@@ -1,9 +1,11 @@
-"""Fault suite, killed runs: SIGKILL a session at random points, resume it each time.
+"""Fault suite, killed runs: kill or interrupt a session at random points, resume it each time.
 
-Half of the kills hit the session's process alone (as the kernel's OOM killer does,
-leaving its MLflow writer to finish on its own), half its whole process group. At
-the end the store holds exactly the budgeted trials, once each, and the session run
-is FINISHED.
+SIGKILL: half of the kills hit the session's process alone (as the kernel's OOM killer
+does, leaving its MLflow writer to finish on its own), half its whole process group.
+Ctrl-C: SIGINT to the whole process group, as a terminal sends it, and SIGTERM to the
+process, as a service manager does; each must end in one line with the resume command
+and exit 130 or 143. At the end the store holds exactly the budgeted trials, once each,
+and the session run is FINISHED.
 """
 
 import os
@@ -78,3 +80,53 @@ def test_ten_random_sigkills_lose_and_duplicate_nothing(store_uri, tmp_path):
     assert all(r.info.status in ("FINISHED", "FAILED") for r in runs)
     assert set(kills) == {"group", "process"}
     print(f"{len(kills)} kills ({kills.count('group')} of the process group), {BUDGET} trials")
+
+
+def assert_each_trial_once(store_uri, session):
+    client = MlflowClient(store_uri)
+    parent = client.get_run(session)
+    assert parent.info.status == "FINISHED"
+    runs = client.search_runs(
+        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{session}'", max_results=500
+    )
+    trials = sorted(int(r.data.tags["lgt.trial"]) for r in runs)
+    assert trials == list(range(1, BUDGET + 1)), trials
+    assert all(r.info.status == "FINISHED" for r in runs), [r.info.status for r in runs]
+
+
+@pytest.mark.slow
+def test_ten_ctrl_c_and_sigterms_stop_cleanly_and_resume_with_each_trial_once(store_uri, tmp_path):
+    rng = random.Random(130)
+    checkpoints = tmp_path / "ck.db"
+    base = [sys.executable, "-m", "lgt_graph", "run", "--tracking-uri", store_uri]
+    base += ["--checkpoints", str(checkpoints)]
+    process = start(base, "--task", "iris", "--budget", str(BUDGET))
+    session = wait_for(process, "session ").split("session ")[1].split(":")[0]
+    stops: list[str] = []
+    while len(stops) < KILLS:
+        time.sleep(rng.uniform(0.0, 1.5))
+        if process.poll() is not None:
+            pytest.fail(f"the run ended before interrupt {len(stops) + 1}; raise BUDGET")
+        ctrl_c = rng.random() < 0.7
+        if ctrl_c:
+            os.killpg(process.pid, signal.SIGINT)  # the terminal's Ctrl-C: the whole group
+        else:
+            os.kill(process.pid, signal.SIGTERM)
+        _, err = process.communicate(timeout=120)
+        stops.append("ctrl-c" if ctrl_c else "term")
+        # one line, the resume command, no traceback, the conventional exit status
+        assert process.returncode == (130 if ctrl_c else 143), err
+        assert "Traceback" not in err, err
+        said = [line for line in err.splitlines() if "is saved; continue with:" in line]
+        assert len(said) == 1, err
+        assert f"run --resume {session} --checkpoints {checkpoints}" in said[0]
+        # the session stops as KILLED until it is resumed: a failed trial is never recorded
+        client = MlflowClient(store_uri)
+        assert client.get_run(session).info.status == "KILLED"
+        process = start(base, "--resume", session)
+        assert wait_for(process, "resuming session"), "resume did not start"
+    _, err = process.communicate(timeout=600)
+    assert process.returncode == 0, err
+    assert_each_trial_once(store_uri, session)
+    assert set(stops) == {"ctrl-c", "term"}
+    print(f"{len(stops)} stops ({stops.count('ctrl-c')} Ctrl-C), {BUDGET} trials")

@@ -12,9 +12,10 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from lgt_graph import interrupts
 from lgt_graph.cli import tools, tune
 from lgt_graph.cli.parser import PROG, build_parser
-from lgt_graph.errors import UserError
+from lgt_graph.errors import Terminated, UserError
 
 __all__ = ["COMMANDS", "main"]
 
@@ -33,14 +34,18 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run a command; return its exit status."""
+    """Run a command; return its exit status (130 after Ctrl-C, 143 after SIGTERM)."""
     args = build_parser().parse_args(argv)
+    interrupts.install()  # SIGTERM closes like Ctrl-C: records kept, resumable
     try:
         return int(COMMANDS[args.command](args) or 0)
     except UserError as exc:
         # one line, whatever a library's message embedded in it holds
         print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except Terminated:
+        print(f"{PROG}: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lgt_graph.cli.parser import parse_limits, parse_start
 from lgt_graph.cli.tools import check_data_dir, err
-from lgt_graph.errors import UserError
+from lgt_graph.errors import Terminated, UserError
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -57,6 +57,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         outcome = run_session(settings, args.resume, args.checkpoints, echo=err)
+    except Terminated:
+        return 143
     except KeyboardInterrupt:
         return 130
     except EndpointUnavailable:

@@ -8,17 +8,25 @@ line, MLflow records and the report are the same for every method.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from lgt_graph import interrupts
 from lgt_graph.agents import EndpointUnavailable
 from lgt_graph.context import Context, Settings
 from lgt_graph.epoch_story import story
+from lgt_graph.errors import Terminated
 from lgt_graph.prompting import INITIAL_GUIDANCE
 from lgt_graph.session.mirror import Echo, Mirror, summary_markdown
 from lgt_graph.session.opening import open_session
+from lgt_graph.session.store import resume_command
 from lgt_graph.state import PromptVersion, State
+from lgt_graph.tracking.writer import WriterError
 
 
 def initial_state(ctx: Context) -> State:
@@ -52,17 +60,20 @@ def run_session(
 ) -> Outcome:
     """Run (or resume) a session to its end; return its final state."""
     started = time.perf_counter()
+    interrupts.reset()
     ctx, graph, store = open_session(settings, resume, checkpoints)
     ctx.progress = echo
     resumed = bool(resume)
     seconds = {"setup": time.perf_counter() - started}
     started = time.perf_counter()
     parent = ctx.session_id
+    resume = resume_command(parent, store.path)
     mirror = Mirror(ctx, parent, echo)
     config = {
         "configurable": {"thread_id": parent},
         "recursion_limit": 6 * ctx.settings.budget + 20,
     }
+    values: Any = {}
     if resumed:
         values = graph.get_state(config).values
         echo(f"resuming session {parent} after {len(values.get('trials', []))} trials")
@@ -100,19 +111,43 @@ def run_session(
         status = "FINISHED"
         seconds["loop"] = time.perf_counter() - started
         started = time.perf_counter()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         status = "KILLED"
-        echo(f"interrupted; continue with: python -m lgt_graph run --resume {parent}")
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        echo(f"{what}: session {parent} is saved; continue with: {resume}")
         raise
     except EndpointUnavailable as exc:
         status = "KILLED"
         echo(
             f"the LLM endpoint still failed after {ctx.settings.max_retries} retries ({exc});"
-            f" session {parent} is saved: once the endpoint is back, continue with"
-            f" python -m lgt_graph run --resume {parent}"
+            f" session {parent} is saved: once the endpoint is back, continue with {resume}"
         )
         raise
     finally:
+        with shielded():  # a second Ctrl-C while the records close must not cut them short
+            _close(ctx, store, values, status, echo)
+    seconds["finish"] = time.perf_counter() - started
+    return Outcome(parent, dict(values), ctx, seconds)
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """Ignore SIGINT and SIGTERM for the duration (in the main thread; elsewhere do nothing)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def _close(ctx: Context, store: Any, values: Any, status: str, echo: Echo) -> None:
+    """Close a session's records: flush MLflow, end the session run, mark the checkpoint."""
+    parent = ctx.session_id
+    try:
         ctx.tracker.flush()
         if status == "FINISHED":
             ctx.tracker.submit(
@@ -126,9 +161,13 @@ def run_session(
         else:
             ctx.tracker.submit("status", run_id=parent, status=status)
         ctx.tracker.close()
+    except WriterError as exc:
+        if status == "FINISHED":
+            raise
+        # Already stopping for another reason: say so in one line, keep that reason.
+        echo(f"MLflow records of session {parent} could not be closed: {str(exc)[:300]}")
+    finally:
         store.set_status(
             parent, {"FINISHED": "finished", "KILLED": "interrupted"}.get(status, "failed")
         )
         store.close()
-    seconds["finish"] = time.perf_counter() - started
-    return Outcome(parent, dict(values), ctx, seconds)

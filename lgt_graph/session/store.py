@@ -25,6 +25,16 @@ def default_path(tracking_uri: str) -> Path:
     return Path.cwd() / DEFAULT_FILE
 
 
+def resume_command(session: str, path: Path) -> str:
+    """Return the command that resumes ``session`` from the checkpoint file ``path``."""
+    from lgt_graph.tracking import tracking_uri
+
+    command = f"python -m lgt_graph run --resume {session}"
+    if path.resolve() != default_path(tracking_uri(None)).resolve():
+        command += f" --checkpoints {path}"
+    return command
+
+
 class SessionStore:
     """The checkpointer and the table of sessions, in one SQLite file."""
 

@@ -6,7 +6,9 @@ trainer at full speed. The child is ``python -m lgt_graph.tracking.writer`` (it 
 re-imports the parent's main module), fed length-prefixed pickles on stdin. Jobs are
 ``(name, kwargs)`` pairs naming a write of ``lgt_graph.tracking.writes.WRITES``, run in
 submission order; each result comes back as a future. When the parent dies, the child
-reads what was already sent, writes it, and exits at end of input.
+reads what was already sent, writes it, and exits at end of input; it ignores
+SIGINT and SIGTERM and runs in a session of its own, so an interrupt of the parent's
+process group never cuts a write short.
 """
 
 from __future__ import annotations
@@ -49,10 +51,14 @@ class BackgroundWriter:
     """Run tracking writes in a child process, in the order they are submitted."""
 
     def __init__(self, uri: str, experiment_id: str) -> None:
+        # A session of its own: a Ctrl-C at the terminal (SIGINT to the foreground
+        # process group) must reach the trainer only, so that the writer drains what
+        # the trainer sent while the trainer closes the session.
         self._process = subprocess.Popen(
             [sys.executable, "-m", "lgt_graph.tracking.writer", uri, experiment_id],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            start_new_session=True,
         )
         self._ids = itertools.count()
         self._futures: dict[int, Future[Any]] = {}
@@ -163,6 +169,11 @@ def serve(uri: str, experiment_id: str, jobs: IO[bytes], results: IO[bytes]) -> 
 
 
 if __name__ == "__main__":
+    import signal
+
+    # Interrupts are the parent's to handle; the writer stops at the end of its input.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _results = sys.stdout.buffer
     sys.stdout = sys.stderr  # whatever a library prints must not corrupt the result stream
     serve(sys.argv[1], sys.argv[2], sys.stdin.buffer, _results)

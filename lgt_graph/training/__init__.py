@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from lgt_graph import interrupts
 from lgt_graph.space import Config, space_for
 from lgt_graph.tasks.base import SealedSplitError, TaskData
 from lgt_graph.training.arrays import Arrays, TargetTransform
@@ -80,6 +81,7 @@ def train(
         # Beyond the numeric failures, anything raised inside a trial (a layer the input
         # is too small for, a library error on odd data) fails that trial, with its
         # traceback kept, so an hours-long session is not lost to one configuration.
+        interrupts.check()  # unless it is a Ctrl-C that a library turned into an error
         return _failed(config, exc, started)
     return TrialResult(
         config=config,

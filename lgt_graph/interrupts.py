@@ -1,0 +1,46 @@
+"""Ctrl-C and SIGTERM, noticed even where a library turns them into another error.
+
+Python raises KeyboardInterrupt wherever the main thread happens to be. Inside compiled
+code (scikit-learn's Cython, for one) it can surface as an unrelated error instead — a
+ValueError about a buffer format — which a trial's error handler would record as a
+failed trial before going on as if nothing had been asked. The handlers installed here
+remember the signal, and :func:`check`, called wherever an error is about to be
+recorded rather than raised, raises the interrupt again.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+from lgt_graph.errors import Terminated
+
+_received: list[int] = []
+
+
+def install() -> None:
+    """Handle SIGINT (KeyboardInterrupt) and SIGTERM (Terminated), remembering each."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _handler)
+        signal.signal(signal.SIGTERM, _handler)
+
+
+def reset() -> None:
+    """Forget the signals received so far (a new session starts)."""
+    _received.clear()
+
+
+def check() -> None:
+    """Raise the interrupt again if one arrived; do nothing otherwise."""
+    if _received:
+        raise _exception(_received[-1])
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    _received.append(signum)
+    raise _exception(signum)
+
+
+def _exception(signum: int) -> KeyboardInterrupt:
+    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
