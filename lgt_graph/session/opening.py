@@ -53,8 +53,14 @@ def open_session(
         settings.structured_output,
     )
     experiment = settings.experiment or experiment_name(task.name)
-    tracker = Tracker(uri, experiment, background=True)
     store = SessionStore(store_path)
+    try:
+        if resume:
+            store.acquire(resume)  # one process runs a session at a time
+        tracker = Tracker(uri, experiment, background=True)
+    except BaseException:
+        store.close()
+        raise
     if resume:
         session = resume
         tracker.submit("status", run_id=session, status="RUNNING").result()
@@ -62,6 +68,7 @@ def open_session(
         nodes_used = choices(settings.nodes, settings.method, settings.loop)
         session = start_parent_run(tracker, settings, facts, nodes_used)
         store.add(session, settings.to_dict(), uri, experiment)
+        store.acquire(session)
     tracer = llm_tracer(uri, tracker.experiment_id) if settings.llm != "heuristic" else None
     ctx = Context(
         settings=settings,

@@ -170,4 +170,5 @@ def _close(ctx: Context, store: Any, values: Any, status: str, echo: Echo) -> No
         store.set_status(
             parent, {"FINISHED": "finished", "KILLED": "interrupted"}.get(status, "failed")
         )
+        store.release(parent)
         store.close()

@@ -7,8 +7,12 @@ context. A session's id is its MLflow parent run id.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -53,10 +57,15 @@ class SessionStore:
                 "CREATE TABLE IF NOT EXISTS lgt_sessions (id TEXT PRIMARY KEY, settings TEXT,"
                 " tracking_uri TEXT, experiment TEXT, status TEXT, created REAL, updated REAL)"
             )
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS lgt_leases (session TEXT PRIMARY KEY, host TEXT,"
+                " pid INTEGER, beat REAL)"
+            )
             self.conn.commit()
         except sqlite3.DatabaseError as exc:
             raise UserError(f"{path}: not a usable checkpoint database ({exc})") from None
         self.saver = SqliteSaver(self.conn)
+        self._beat: _Heartbeat | None = None
 
     def add(self, session: str, settings: dict[str, Any], uri: str, experiment: str) -> None:
         """Record a new session."""
@@ -86,6 +95,46 @@ class SessionStore:
             "status": row[3],
         }
 
+    def acquire(self, session: str) -> None:
+        """Take the session's lease, or refuse in one line while another process holds it.
+
+        The lease names its holder (host and pid) and is renewed by a heartbeat; a
+        holder that is gone (a dead pid on this host, or no heartbeat for
+        :data:`STALE_AFTER` seconds from another host) is taken over.
+        """
+        host, pid, now = socket.gethostname(), os.getpid(), time.time()
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")  # one process at a time reads and takes it
+            row = self.conn.execute(
+                "SELECT host, pid, beat FROM lgt_leases WHERE session = ?", (session,)
+            ).fetchone()
+            if (
+                row is not None
+                and (row[0], row[1]) != (host, pid)
+                and _alive(str(row[0]), int(row[1]), float(row[2]), now)
+            ):
+                since = time.strftime("%H:%M:%S", time.localtime(row[2]))
+                raise UserError(
+                    f"session {session} is being run by process {row[1]} on {row[0]}"
+                    f" (last seen {since}); wait for it to end or stop it first"
+                )
+            self.conn.execute(
+                "INSERT OR REPLACE INTO lgt_leases VALUES (?, ?, ?, ?)", (session, host, pid, now)
+            )
+        self._beat = _Heartbeat(self.path, session, host, pid)
+        self._beat.start()
+
+    def release(self, session: str) -> None:
+        """Give the session's lease back (only the holder's own)."""
+        if self._beat is not None:
+            self._beat.stop()
+            self._beat = None
+        with self.conn:
+            self.conn.execute(
+                "DELETE FROM lgt_leases WHERE session = ? AND host = ? AND pid = ?",
+                (session, socket.gethostname(), os.getpid()),
+            )
+
     def set_status(self, session: str, status: str) -> None:
         """Record how a session stands: running, finished, interrupted."""
         with self.conn:
@@ -95,5 +144,49 @@ class SessionStore:
             )
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database (and stop the heartbeat of a lease still held)."""
+        if self._beat is not None:
+            self._beat.stop()
         self.conn.close()
+
+
+STALE_AFTER = 120.0
+"""Seconds without a heartbeat after which another host's lease counts as abandoned."""
+BEAT_EVERY = 15.0
+
+
+def _alive(host: str, pid: int, beat: float, now: float) -> bool:
+    """Say whether a lease's holder may still be running."""
+    if host != socket.gethostname():
+        return now - beat < STALE_AFTER
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
+
+
+class _Heartbeat(threading.Thread):
+    """Renew a lease every :data:`BEAT_EVERY` seconds, on a connection of its own."""
+
+    def __init__(self, path: Path, session: str, host: str, pid: int) -> None:
+        super().__init__(daemon=True, name=f"lease-{session[:8]}")
+        self.path, self.key = path, (session, host, pid)
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(BEAT_EVERY):
+            with (
+                contextlib.suppress(sqlite3.Error),
+                contextlib.closing(sqlite3.connect(self.path, timeout=30)) as conn,
+                conn,
+            ):
+                conn.execute(
+                    "UPDATE lgt_leases SET beat = ? WHERE session = ? AND host = ? AND pid = ?",
+                    (time.time(), *self.key),
+                )
+
+    def stop(self) -> None:
+        self._stopped.set()

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,31 @@ def artifact_root(uri: str, experiment: str) -> str | None:
         return None
     folder = re.sub(r"[^A-Za-z0-9._-]+", "_", experiment)
     return str(Path(uri[len("sqlite:///") :]).parent / "mlartifacts" / folder)
+
+
+@contextlib.contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """Hold a lock beside a SQLite store while it may be created or given an experiment.
+
+    MLflow creates a store's tables on first use; two processes that start at once on
+    a new store both try, and one dies in the migration. The lock is a hidden file
+    beside the database (not the database itself: a lock taken on SQLite's own file
+    would drop SQLite's locks when it is released).
+    """
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    from filelock import FileLock, Timeout
+
+    path = Path(uri[len("sqlite:///") :])
+    lock = FileLock(str(path.parent / f".{path.name}.lock"), timeout=300)
+    try:
+        with lock:
+            yield
+    except Timeout:
+        raise UserError(
+            f"--tracking-uri {uri}: another process has held the store's lock for 5 minutes"
+        ) from None
 
 
 def open_client(uri: str) -> Any:

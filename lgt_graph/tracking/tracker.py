@@ -12,7 +12,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from lgt_graph.errors import UserError
-from lgt_graph.tracking.store import artifact_root, check_uri, open_client
+from lgt_graph.tracking.store import artifact_root, check_uri, open_client, store_lock
 from lgt_graph.tracking.writes import WRITES
 from lgt_graph.training.result import TrialResult
 
@@ -31,13 +31,14 @@ class Tracker:
         self.uri = uri
         self.experiment = experiment
         try:
-            self.client = open_client(uri)
-            found = self.client.get_experiment_by_name(experiment)
-            self.experiment_id: str = (
-                found.experiment_id
-                if found
-                else self.client.create_experiment(experiment, artifact_root(uri, experiment))
-            )
+            with store_lock(uri):  # a new store, or experiment, is created by one process
+                self.client = open_client(uri)
+                found = self.client.get_experiment_by_name(experiment)
+                self.experiment_id: str = (
+                    found.experiment_id
+                    if found
+                    else self.client.create_experiment(experiment, artifact_root(uri, experiment))
+                )
         except MlflowException as exc:
             raise UserError(f"cannot open the MLflow store at {uri}: {exc.message}") from None
         self._writer = None
