@@ -15,3 +15,11 @@ class ConfigError(UserError):
 
 class Terminated(KeyboardInterrupt):
     """The process was asked to stop (SIGTERM): it closes like an interrupt, exit status 143."""
+
+
+class StorageError(Exception):
+    """The session's records or checkpoints could not be written: exit status 4.
+
+    A full disk or a read-only file stops the session where it was saved; once the
+    cause is fixed, ``--resume`` continues it.
+    """

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from lgt_graph import interrupts
 from lgt_graph.cli import tools, tune
 from lgt_graph.cli.parser import PROG, build_parser
-from lgt_graph.errors import Terminated, UserError
+from lgt_graph.errors import StorageError, Terminated, UserError
 
 __all__ = ["COMMANDS", "main"]
 
@@ -43,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # one line, whatever a library's message embedded in it holds
         print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except StorageError as exc:
+        print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 4
     except Terminated:
         print(f"{PROG}: terminated", file=sys.stderr)
         return 143

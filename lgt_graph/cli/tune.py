@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lgt_graph.cli.parser import parse_limits, parse_start
 from lgt_graph.cli.tools import check_data_dir, err
-from lgt_graph.errors import Terminated, UserError
+from lgt_graph.errors import StorageError, Terminated, UserError
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -59,6 +59,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         outcome = run_session(settings, args.resume, args.checkpoints, echo=err)
     except Terminated:
         return 143
+    except StorageError:
+        return 4  # the runner said why, and how to resume
     except KeyboardInterrupt:
         return 130
     except EndpointUnavailable:

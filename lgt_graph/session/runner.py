@@ -8,7 +8,10 @@ line, MLflow records and the report are the same for every method.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -20,13 +23,14 @@ from lgt_graph import interrupts
 from lgt_graph.agents import EndpointUnavailable
 from lgt_graph.context import Context, Settings
 from lgt_graph.epoch_story import story
-from lgt_graph.errors import Terminated
+from lgt_graph.errors import StorageError, Terminated
 from lgt_graph.prompting import INITIAL_GUIDANCE
 from lgt_graph.session.mirror import Echo, Mirror, summary_markdown
 from lgt_graph.session.opening import open_session
 from lgt_graph.session.store import resume_command
 from lgt_graph.state import PromptVersion, State
 from lgt_graph.tracking.writer import WriterError
+from lgt_graph.training.segments import CheckpointError
 
 
 def initial_state(ctx: Context) -> State:
@@ -97,14 +101,19 @@ def run_session(
             )
         inputs = initial_state(ctx)
     status = "FAILED"
-    # The epoch-level loop deletes checkpoint files the state no longer needs: each step's
-    # state must be saved before the next step runs, so a resume never points at a pruned one.
-    durability = "async" if ctx.settings.loop == "trial" else "sync"
+    # Each step's state is saved before the next step runs: a crash never takes the session
+    # back past a trial that MLflow already holds, and the epoch-level loop's pruned
+    # checkpoint files are never the ones a resume points at.
+    trials = -1
     try:
         for values in graph.stream(
-            inputs, config, context=ctx, stream_mode="values", durability=durability
+            inputs, config, context=ctx, stream_mode="values", durability="sync"
         ):
             mirror.sync(values)
+            ctx.tracker.check()  # a write that failed stops the session here, not at the end
+            if len(values.get("trials", [])) != trials:
+                trials = len(values.get("trials", []))
+                store.prune(parent)  # the file grows with the trials, not their square
         values = graph.get_state(config).values
         if not values.get("final"):
             raise RuntimeError("the graph stopped before finalize")
@@ -116,6 +125,16 @@ def run_session(
         what = "terminated" if isinstance(exc, Terminated) else "interrupted"
         echo(f"{what}: session {parent} is saved; continue with: {resume}")
         raise
+    except (sqlite3.Error, OSError, WriterError, CheckpointError) as exc:
+        if not unwritable(exc):
+            raise
+        status = "KILLED"
+        problem = f"cannot write the session's records ({why(exc)})"
+        echo(
+            f"{problem}; session {parent} is saved up to its last complete step: free space or"
+            f" fix permissions, then continue with: {resume}"
+        )
+        raise StorageError(problem) from None
     except EndpointUnavailable as exc:
         status = "KILLED"
         echo(
@@ -161,14 +180,51 @@ def _close(ctx: Context, store: Any, values: Any, status: str, echo: Echo) -> No
         else:
             ctx.tracker.submit("status", run_id=parent, status=status)
         ctx.tracker.close()
-    except WriterError as exc:
+    except (WriterError, sqlite3.Error, OSError) as exc:
         if status == "FINISHED":
             raise
-        # Already stopping for another reason: say so in one line, keep that reason.
-        echo(f"MLflow records of session {parent} could not be closed: {str(exc)[:300]}")
+        # Already stopping, and already said why: the session run stays as it was, and
+        # the resume marks it again.
+        if not unwritable(exc):
+            echo(f"MLflow records of session {parent} could not be closed: {why(exc)}")
     finally:
-        store.set_status(
-            parent, {"FINISHED": "finished", "KILLED": "interrupted"}.get(status, "failed")
-        )
-        store.release(parent)
+        with contextlib.suppress(sqlite3.Error):  # a full disk: the lease dies with the pid
+            store.set_status(
+                parent, {"FINISHED": "finished", "KILLED": "interrupted"}.get(status, "failed")
+            )
+            store.release(parent)
         store.close()
+
+
+UNWRITABLE = (
+    "disk is full",
+    "no space left",
+    "readonly database",
+    "read-only file system",
+    "disk i/o error",
+    "permission denied",
+    "unable to open database",
+    "quota exceeded",
+)
+"""What a storage failure says, in SQLite's, the OS's or MLflow's words."""
+
+
+def unwritable(exc: BaseException) -> bool:
+    """Say whether an error means the session's files cannot be written."""
+    if isinstance(exc, WriterError):
+        return True  # MLflow could not keep a record: the session must not train on
+    if isinstance(exc, OSError) and exc.errno in (
+        errno.ENOSPC,
+        errno.EROFS,
+        errno.EACCES,
+        errno.EDQUOT,
+        errno.EIO,
+    ):
+        return True
+    return any(words in str(exc).lower() for words in UNWRITABLE)
+
+
+def why(exc: BaseException) -> str:
+    """Return an error's last line, short."""
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    return lines[-1][:300]

@@ -47,6 +47,13 @@ class SessionStore:
 
         if not path.parent.is_dir():
             raise UserError(f"--checkpoints {path}: folder {path.parent} does not exist")
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise UserError(
+                f"checkpoints {path}: folder {path.parent} is not writable (the session's"
+                " checkpoints and files go there); use --checkpoints PATH elsewhere"
+            )
+        if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+            raise UserError(f"checkpoints {path}: the file is not readable and writable")
         self.path = path
         try:
             self.conn = sqlite3.connect(path, check_same_thread=False)
@@ -135,6 +142,48 @@ class SessionStore:
                 (session, socket.gethostname(), os.getpid()),
             )
 
+    def prune(self, session: str) -> None:
+        """Delete the checkpoints of the session's threads that a resume no longer needs.
+
+        The growing lists of the state are LangGraph delta channels: a checkpoint holds
+        a step's new items, and every 50 updates a snapshot of the whole list. Loading
+        the latest state replays the writes back to each channel's last snapshot, which
+        the latest checkpoint's metadata counts (``counters_since_delta_snapshot``);
+        everything older is dead weight that, kept, would make the file grow with the
+        square of the trials (each snapshot is as long as the session so far).
+        """
+        threads = (session, f"{session}/%")
+        with self.saver.lock, self.conn:
+            names = [
+                r[0]
+                for r in self.conn.execute(
+                    "SELECT DISTINCT thread_id FROM checkpoints"
+                    " WHERE thread_id = ? OR thread_id LIKE ?",
+                    threads,
+                )
+            ]
+            for thread in names:
+                latest = self.conn.execute(
+                    "SELECT metadata FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ''"
+                    " ORDER BY checkpoint_id DESC LIMIT 1",
+                    (thread,),
+                ).fetchone()
+                cutoff = _needed_from(latest[0] if latest else None)
+                if cutoff is None:
+                    continue
+                older = (
+                    "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND"
+                    " CAST(json_extract(CAST(metadata AS TEXT), '$.step') AS INTEGER) < ?"
+                )
+                self.conn.execute(
+                    f"DELETE FROM writes WHERE thread_id = ? AND checkpoint_id IN ({older})",
+                    (thread, thread, cutoff),
+                )
+                self.conn.execute(
+                    f"DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_id IN ({older})",
+                    (thread, thread, cutoff),
+                )
+
     def set_status(self, session: str, status: str) -> None:
         """Record how a session stands: running, finished, interrupted."""
         with self.conn:
@@ -148,6 +197,19 @@ class SessionStore:
         if self._beat is not None:
             self._beat.stop()
         self.conn.close()
+
+
+def _needed_from(metadata: bytes | str | None) -> int | None:
+    """Return the first step a thread's latest state replays from; None: keep everything."""
+    if metadata is None:
+        return None
+    facts = json.loads(metadata)
+    counters = facts.get("counters_since_delta_snapshot") or {}
+    if "step" not in facts or not counters:
+        return None
+    depth = max(int(c[1]) for c in counters.values())
+    # The snapshot is ``depth - 1`` steps back; one more step is kept as a margin.
+    return int(facts["step"]) - depth
 
 
 STALE_AFTER = 120.0

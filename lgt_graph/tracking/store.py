@@ -94,6 +94,12 @@ def check_uri(uri: str) -> None:
             raise UserError(f"--tracking-uri {uri}: {path} is a folder; name a database file")
         if path.exists() and not os.access(path, os.R_OK | os.W_OK):
             raise UserError(f"--tracking-uri {uri}: {path} is not readable and writable")
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            # SQLite writes its journal beside the database; the reports go there too
+            raise UserError(
+                f"--tracking-uri {uri}: folder {path.parent} is not writable; point"
+                " --tracking-uri at a store in a writable folder"
+            )
         if path.is_file() and path.stat().st_size and not _is_sqlite(path):
             raise UserError(
                 f"--tracking-uri {uri}: {path} is not an SQLite database;"
@@ -148,8 +154,9 @@ def open_client(uri: str) -> Any:
     """Return an MlflowClient on ``uri``, quiet, with SQLite stores in WAL mode."""
     if uri.startswith("sqlite:"):
         _sqlite_wal()
-    # MLflow announces each schema migration of a new store at INFO level.
-    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+    # MLflow announces each schema migration of a new store at INFO level, and logs every
+    # database error with its traceback before raising it (which the caller reports).
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     import mlflow
     from mlflow.tracking import MlflowClient

@@ -55,6 +55,13 @@ class Tracker:
         future.set_result(WRITES[name](self.client, self.experiment_id, **kwargs))
         return future
 
+    def check(self) -> None:
+        """Raise WriterError if a queued write has failed, or the writer is gone."""
+        if self._writer is not None and (self._writer.failure or self._writer.dead):
+            from lgt_graph.tracking.writer import WriterError
+
+            raise WriterError(self._writer.failure or self._writer.dead)
+
     def flush(self) -> None:
         """Wait for every queued write; raise if one failed."""
         if self._writer is not None:

@@ -64,6 +64,8 @@ class BackgroundWriter:
         self._futures: dict[int, Future[Any]] = {}
         self._lock = threading.Lock()
         self._dead = ""
+        self.failure = ""
+        """The first write that failed (its traceback's last line), empty while none has."""
         self._reader = threading.Thread(target=self._read_results, daemon=True)
         self._reader.start()
 
@@ -82,6 +84,11 @@ class BackgroundWriter:
                 self._futures.pop(job)
                 raise WriterError("the MLflow writer process is gone") from None
         return future
+
+    @property
+    def dead(self) -> str:
+        """Why the writer process is gone; empty while it runs."""
+        return self._dead
 
     def pending(self) -> list[Future[Any]]:
         """Return the futures not yet resolved."""
@@ -121,6 +128,7 @@ class BackgroundWriter:
                 if ok:
                     future.set_result(value)
                 else:
+                    self.failure = self.failure or str(value).strip().splitlines()[-1]
                     future.set_exception(WriterError(value))
 
     def _fail_all(self, reason: str) -> None:
