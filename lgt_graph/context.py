@@ -16,6 +16,7 @@ from typing import Any
 
 from lgt_graph.errors import UserError
 from lgt_graph.methods import LOOPS, method
+from lgt_graph.metrics import DIRECTIONS
 
 ENV = {
     "budget": "LGT_BUDGET",
@@ -38,6 +39,8 @@ class Settings:
     task: str
     target: str | None = None
     problem: str | None = None
+    metric: str | None = None
+    """The primary metric (``--metric``); None: chosen from the data (``default_metric``)."""
     method: str = "lgt"
     """A row of :data:`lgt_graph.methods.METHODS`: LGT, a variant of it, or a baseline."""
     loop: str = "trial"
@@ -92,6 +95,10 @@ class Settings:
         if self.loop not in LOOPS:
             raise UserError(f"--loop must be one of {', '.join(LOOPS)}, got {self.loop!r}")
         method(self.method).node_set(self.loop)  # a method that cannot run this loop says so
+        if not 0 <= self.seed < 2**32:
+            raise UserError(f"--seed must be an integer from 0 to 2**32 - 1, got {self.seed}")
+        if self.metric is not None and self.metric not in DIRECTIONS:
+            raise UserError(f"--metric must be one of {', '.join(DIRECTIONS)}, got {self.metric!r}")
         if self.segment < 1:
             raise UserError(f"--segment must be at least 1 epoch, got {self.segment}")
         if self.budget < 1:

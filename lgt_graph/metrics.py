@@ -15,15 +15,39 @@ import numpy as np
 Direction = Literal["maximize", "minimize"]
 Outcome = Literal["improved", "regressed", "neutral"]
 
-CLASSIFICATION_METRICS = ("accuracy", "macro_f1")
+CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc", "log_loss")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
 DIRECTIONS: dict[str, Direction] = {
     "accuracy": "maximize",
+    "balanced_accuracy": "maximize",
     "macro_f1": "maximize",
+    "roc_auc": "maximize",
+    "log_loss": "minimize",
     "mae": "minimize",
     "rmse": "minimize",
     "r2": "maximize",
 }
+RARE = 0.5
+"""A class is rare below this share of an even split (binary: under 25 % of the examples)."""
+
+
+def default_metric(problem: str, class_shares: list[float] | None = None) -> tuple[str, str]:
+    """Return the primary metric a practitioner would pick for this data, and why.
+
+    Accuracy rewards a model that always predicts the majority class when one class is
+    rare (at 1 % positives it scores 0.99); macro-F1 scores that model about 0.5, and
+    unlike balanced accuracy (mean recall) it also charges the false alarms that buying
+    recall of a rare class costs.
+    """
+    if problem == "regression":
+        return "mae", "regression"
+    shares = class_shares or []
+    if shares and min(shares) < RARE / len(shares):
+        return "macro_f1", (
+            f"the smallest class is {min(shares):.1%} of the examples, so accuracy would"
+            " reward predicting the majority class"
+        )
+    return "accuracy", "the classes are not far from balanced"
 
 
 def maximized(metric: str) -> bool:
@@ -72,11 +96,18 @@ def outcome(score: float | None, best: float | None, maximize: bool, tolerance: 
 
 
 def classification_metrics(
-    y_true: np.ndarray, y_pred: np.ndarray, n_classes: int
+    y_true: np.ndarray, proba: np.ndarray, n_classes: int
 ) -> dict[str, float]:
-    """Return accuracy and macro-averaged F1 (over the classes present in either array)."""
+    """Return accuracy, balanced accuracy, macro-F1, ROC-AUC and log loss.
+
+    ``proba`` holds each example's class probabilities. Macro-F1 averages over the
+    classes present in the labels or the predictions; balanced accuracy (mean recall)
+    and ROC-AUC (one class against the rest, averaged) over the classes present in the
+    labels, where they are defined.
+    """
     y_true = np.asarray(y_true, dtype=np.int64)
-    y_pred = np.asarray(y_pred, dtype=np.int64)
+    proba = np.asarray(proba, dtype=np.float64).reshape(len(y_true), -1)
+    y_pred = np.argmax(proba, axis=1)
     confusion = np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes)
     confusion = confusion.reshape(n_classes, n_classes)
     tp = np.diag(confusion).astype(float)
@@ -85,10 +116,44 @@ def classification_metrics(
     present = (support + predicted) > 0
     denom = support + predicted
     f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+    labelled = support > 0
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=labelled)
+    clipped = np.clip(proba[np.arange(len(y_true)), y_true], 1e-15, 1.0)
     return {
         "accuracy": float(tp.sum() / max(len(y_true), 1)),
+        "balanced_accuracy": float(recall[labelled].mean()) if labelled.any() else 0.0,
         "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "roc_auc": _roc_auc(y_true, proba, labelled),
+        "log_loss": float(-np.log(clipped).mean()) if len(y_true) else 0.0,
     }
+
+
+def _roc_auc(y_true: np.ndarray, proba: np.ndarray, labelled: np.ndarray) -> float:
+    """Average, over the labelled classes, the AUC of each class's probability against the rest."""
+    aucs = []
+    for k in np.flatnonzero(labelled):
+        positive = y_true == k
+        n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+        if n_pos == 0 or n_neg == 0:
+            continue
+        # Mann-Whitney U through ranks, ties sharing their mean rank
+        ranks = _ranks(proba[:, k])
+        aucs.append((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+        if proba.shape[1] == 2:
+            break  # binary: the second class's AUC is the same number
+    return float(np.mean(aucs)) if aucs else 0.5
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    order = np.argsort(x, kind="mergesort")
+    ranks = np.empty(len(x), dtype=np.float64)
+    sorted_x = x[order]
+    # first index of each run of ties, and its length
+    starts = np.flatnonzero(np.r_[True, sorted_x[1:] != sorted_x[:-1]])
+    lengths = np.diff(np.r_[starts, len(x)])
+    mean_rank = starts + (lengths + 1) / 2.0
+    ranks[order] = np.repeat(mean_rank, lengths)
+    return ranks
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:

@@ -18,6 +18,7 @@ from lgt_graph.methods import (
     VARIANTS,
     VARIANTS_EPOCH,
 )
+from lgt_graph.metrics import DIRECTIONS
 
 PROG = "python -m lgt_graph"
 
@@ -73,6 +74,21 @@ def _loop_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)"
+    )
+
+
+def _metric_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--metric",
+        choices=tuple(DIRECTIONS),
+        help="the primary metric every method tunes (default: from the data: accuracy, or"
+        " macro_f1 when a class is rare; mae for regression)",
+    )
+
+
 def _comparison_options(
     parser: argparse.ArgumentParser, methods: Sequence[str], epoch_methods: Sequence[str]
 ) -> None:
@@ -94,11 +110,12 @@ def _comparison_options(
         choices=("tpe", "gp"),
         help="Optuna sampler of the bayes method (default tpe; gp runs it as bayes-gp does)",
     )
+    _metric_option(parser)
     parser.add_argument("--llm", help="LGT's model: heuristic (default) or openai:MODEL")
     parser.add_argument("--base-url", help="OpenAI-compatible endpoint for --llm openai:...")
     parser.add_argument("--max-train-samples", type=int, metavar="N")
     parser.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
-    parser.add_argument("--tracking-uri", help="MLflow store (default: ./mlflow.db)")
+    _store_option(parser)
     _limit_option(parser)
     _loop_options(parser)
 
@@ -181,9 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="assignments",
         help="change a knob of the default configuration (repeatable)",
     )
-    trial.add_argument(
-        "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)"
-    )
+    _store_option(trial)
     trial.add_argument("--experiment", help="MLflow experiment (default: lgt-<task>)")
     trial.add_argument("--quiet", action="store_true", help="no per-epoch progress")
 
@@ -191,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--task", help="a task from `tasks`, csv:PATH or imagefolder:PATH")
     run.add_argument("--target", help="label column of a csv:PATH task")
     run.add_argument("--problem", choices=("classification", "regression"))
+    _metric_option(run)
     run.add_argument(
         "--method",
         choices=tuple(METHODS),
@@ -237,9 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="seed of the splits and the training (default 0)")
     run.add_argument("--max-train-samples", type=int, metavar="N")
     run.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
-    run.add_argument(
-        "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)"
-    )
+    _store_option(run)
     run.add_argument("--experiment", help="MLflow experiment (default: lgt-<task>)")
     run.add_argument("--checkpoints", help="checkpoint database (default: beside the MLflow store)")
     run.add_argument(
@@ -265,14 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("run_id", metavar="RUN_ID", help="the session run (printed by `run`)")
     report.add_argument("--out", help="folder (default: lgt_reports/RUN_ID beside the store)")
-    report.add_argument(
-        "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)"
-    )
+    _store_option(report)
 
     ui = commands.add_parser("ui", help="start the MLflow UI on the project's store")
-    ui.add_argument(
-        "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)"
-    )
+    _store_option(ui)
     ui.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
 
     download = commands.add_parser("download", help="fetch a dataset from its canonical source")

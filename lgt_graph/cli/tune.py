@@ -30,6 +30,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         task=args.task or "",
         target=args.target,
         problem=args.problem,
+        metric=args.metric,
         method=args.method,
         loop=args.loop,
         segment=args.segment,
@@ -99,6 +100,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise UserError(f"--budget must be at least 1 trial, got {args.budget}")
     seeds = parse_seeds(args.seeds)
     common = {
+        "metric": args.metric,
         "llm": args.llm,
         "base_url": args.base_url,
         "max_train_samples": args.max_train_samples,

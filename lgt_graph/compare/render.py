@@ -16,6 +16,9 @@ from lgt_graph.methods import METHODS
 TITLES = {"compare": "LGT against the baselines", "ablate": "LGT ablations: nodes swapped"}
 """The heading of each command's results.md."""
 
+SHOWN = ("accuracy", "macro_f1", "mae", "rmse", "r2")
+"""The test metrics a table shows beside the primary one."""
+
 
 def write_outputs(
     rows: list[Row],
@@ -90,8 +93,9 @@ def markdown(
             f" | {lgt if lgt is not None else '-'} of {len(per)} |"
         )
     for task, per in table.items():
-        metrics = sorted({m for v in per.values() for m in v["test"]})
         primary = next(iter(per.values()))["primary"]
+        # the primary metric, then the usual companions; results.csv has every metric
+        metrics = sorted({m for v in per.values() for m in v["test"] if m in SHOWN or m == primary})
         metrics.sort(key=lambda m: m != primary)
         lines += [
             "",

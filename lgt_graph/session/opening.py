@@ -8,8 +8,11 @@ by construction. ``run --resume ID`` rebuilds the recorded settings; only the on
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from lgt_graph.context import Context, Settings
 from lgt_graph.errors import UserError
@@ -123,4 +126,40 @@ def open_task(settings: Settings) -> tuple[Any, Any, Any, dict[str, Any]]:
     if settings.loop != "trial":
         space = space.without(PLANNED)
     data = load_task_data(task, settings.seed, settings.data_dir, settings.max_train_samples)
+    task = data.task = dataclasses.replace(task, primary=primary_metric(settings, data)[0])
     return task, space, data, profile(data)
+
+
+def primary_metric(settings: Settings, data: Any) -> tuple[str, str]:
+    """Return the primary metric of a session, and why: ``--metric``, or the data's default."""
+    from lgt_graph.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, default_metric
+
+    problem = data.task.problem
+    allowed = CLASSIFICATION_METRICS if problem == "classification" else REGRESSION_METRICS
+    if settings.metric is not None:
+        if settings.metric not in allowed:
+            raise UserError(
+                f"--metric {settings.metric} does not score {problem}; use one of"
+                f" {', '.join(allowed)}"
+            )
+        return settings.metric, "--metric"
+    shares = None
+    if problem == "classification":
+        counts = np.bincount(data.y_train, minlength=max(data.n_classes, 1))
+        shares = (counts / max(counts.sum(), 1)).tolist()
+    return default_metric(problem, shares)
+
+
+def data_line(settings: Settings, data: Any) -> str:
+    """Describe what was inferred from the data: problem, classes, splits, primary metric."""
+    problem = data.task.problem
+    what = problem
+    if problem == "classification":
+        counts = np.bincount(data.y_train, minlength=max(data.n_classes, 1))
+        what += f", {data.n_classes} classes (smallest {counts.min() / max(counts.sum(), 1):.1%})"
+    metric, why = primary_metric(settings, data)
+    hint = "" if why == "--metric" else "; --metric to change"
+    return (
+        f"data: {what}, {len(data.y_train)} training and {len(data.y_val)} validation"
+        f" examples; primary metric {metric} ({why}{hint})"
+    )

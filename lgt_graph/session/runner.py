@@ -26,7 +26,7 @@ from lgt_graph.epoch_story import story
 from lgt_graph.errors import StorageError, Terminated
 from lgt_graph.prompting import INITIAL_GUIDANCE
 from lgt_graph.session.mirror import Echo, Mirror, summary_markdown
-from lgt_graph.session.opening import open_session
+from lgt_graph.session.opening import data_line, open_session
 from lgt_graph.session.store import resume_command
 from lgt_graph.state import PromptVersion, State
 from lgt_graph.tracking.writer import WriterError
@@ -88,6 +88,9 @@ def run_session(
             f"session {parent}: {ctx.data.task.name}, method {ctx.settings.method},"
             f" budget {ctx.settings.budget} {ctx.settings.unit}s, llm {ctx.settings.llm}"
         )
+        echo(data_line(ctx.settings, ctx.data))
+        for note in ctx.data.notes:
+            echo(f"note: {note}")
         if ctx.settings.loop == "both":
             echo(
                 "both levels: each trial of a net is one epoch-level run (its epochs knob, or"

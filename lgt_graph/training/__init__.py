@@ -111,7 +111,7 @@ def _fit(
             import torch
 
             out = predict(fitted["model"], torch.from_numpy(arrays.X_test)).numpy()
-            fitted["test_metrics"] = arrays.scorer()(data.y_test, out)
+            fitted["test_metrics"] = arrays.scorer(logits=True)(data.y_test, out)
     else:
         from lgt_graph.training.classic import fit_classic, model_outputs
 

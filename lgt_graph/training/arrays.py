@@ -60,13 +60,24 @@ class Arrays:
         """Return the training targets on the scale the model is fitted to."""
         return self.y_train if self.classification else self.target.forward(self.y_train)
 
-    def scorer(self) -> Callable[[np.ndarray, np.ndarray], dict[str, float]]:
+    def scorer(self, logits: bool = False) -> Callable[[np.ndarray, np.ndarray], dict[str, float]]:
         """Return ``(y_true, model_output) -> metrics`` for this problem.
 
-        The model output is class scores (classification) or predictions on the
-        fitting scale (regression), which are mapped back before scoring.
+        The model output is class probabilities (a net's logits with ``logits``) for
+        classification, or predictions on the fitting scale for regression, which are
+        mapped back before scoring.
         """
         if self.classification:
             n = self.n_classes
-            return lambda y, out: classification_metrics(y, np.argmax(out, axis=1), n)
+            if logits:
+                return lambda y, out: classification_metrics(y, softmax(out), n)
+            return lambda y, out: classification_metrics(y, out, n)
         return lambda y, out: regression_metrics(y, self.target.inverse(np.ravel(out)))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Turn each row of logits into probabilities."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)

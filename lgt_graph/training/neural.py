@@ -105,7 +105,7 @@ def fit_neural(
     patience = int(config["early_stopping_patience"])
     # A lone example in the last batch breaks batch norm's training statistics.
     drop_last = bool(config["batch_norm"]) and n % batch_size == 1
-    score = data.scorer()
+    score = data.scorer(logits=True)
 
     curves: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
     if data.classification:

@@ -134,7 +134,7 @@ class NeuralRun:
         # As a whole trial does: the same thread count in every process, so that a resumed
         # run repeats the float sums of an uninterrupted one.
         threads = set_threads(config, self.model, batch_size, available_threads())
-        score = arrays.scorer()
+        score = arrays.scorer(logits=True)
         curves: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
         if arrays.classification:
             curves["train_accuracy"] = []
@@ -183,12 +183,12 @@ class NeuralRun:
         if arrays.X_test is None or arrays.y_test is None:
             raise RuntimeError("the run was started without the test split")
         out = predict(self.model, torch.from_numpy(arrays.X_test)).numpy()
-        return arrays.scorer()(arrays.y_test, out)
+        return arrays.scorer(logits=True)(arrays.y_test, out)
 
     def val_metrics(self) -> dict[str, float]:
         """Score the net on the validation split."""
         out = predict(self.model, self.X_val).numpy()
-        return self.arrays.scorer()(self.arrays.y_val, out)
+        return self.arrays.scorer(logits=True)(self.arrays.y_val, out)
 
     def save(self, path: Path) -> dict[str, Any]:
         """Write the run to ``path`` (atomically); return its reference: path, hash, epoch."""

@@ -1,0 +1,92 @@
+"""The primary metric: every metric against scikit-learn's, the default chosen from the data,
+``--metric`` for every method, and a rare class that accuracy would hide."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import balanced_accuracy_score, f1_score, log_loss, roc_auc_score
+
+from lgt_graph.context import Settings
+from lgt_graph.errors import UserError
+from lgt_graph.metrics import classification_metrics, default_metric, maximized
+from lgt_graph.session import run_session
+
+
+@pytest.mark.parametrize("classes", [2, 3, 10])
+def test_classification_metrics_match_scikit_learn(classes):
+    rng = np.random.default_rng(classes)
+    y = rng.integers(0, classes, 400)
+    proba = rng.random((400, classes))
+    proba[np.arange(400), y] += rng.random(400)
+    proba = np.round(proba, 1) + 1e-9  # ties, which ROC-AUC must share out
+    proba /= proba.sum(axis=1, keepdims=True)
+    got = classification_metrics(y, proba, classes)
+    auc = (
+        roc_auc_score(y, proba[:, 1])
+        if classes == 2
+        else roc_auc_score(y, proba, multi_class="ovr", average="macro")
+    )
+    assert got["roc_auc"] == pytest.approx(auc)
+    assert got["log_loss"] == pytest.approx(log_loss(y, proba))
+    assert got["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y, proba.argmax(1)))
+    assert got["macro_f1"] == pytest.approx(f1_score(y, proba.argmax(1), average="macro"))
+    assert maximized("roc_auc") and not maximized("log_loss")
+
+
+def test_the_default_metric_follows_the_class_balance():
+    assert default_metric("classification", [0.34, 0.33, 0.33])[0] == "accuracy"
+    assert default_metric("classification", [0.61, 0.39])[0] == "accuracy"
+    metric, why = default_metric("classification", [0.99, 0.01])
+    assert metric == "macro_f1" and "1.0%" in why
+    assert default_metric("classification", [0.96] + [0.004] * 10)[0] == "macro_f1"
+    assert default_metric("regression")[0] == "mae"
+
+
+def skewed_csv(path, rows=10000, share=0.01, seed=0):
+    """A binary CSV with 1 % positives that a model can find (they sit apart)."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(rows) < share).astype(int)
+    X = rng.normal(size=(rows, 4)) + y[:, None] * np.array([2.5, -2.0, 1.5, 0.0])
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "noise"])
+    frame["label"] = y
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_a_rare_class_is_tuned_for_with_macro_f1(store_uri, tmp_path):
+    csv = skewed_csv(tmp_path / "skewed.csv")
+    lines: list[str] = []
+    outcome = run_session(
+        Settings.resolve(task=f"csv:{csv}", target="label", budget=6, tracking_uri=store_uri),
+        checkpoints=str(tmp_path / "ck.db"),
+        echo=lines.append,
+    )
+    said = next(line for line in lines if line.startswith("data: "))
+    assert "classification, 2 classes (smallest 0.9%)" in said
+    assert "primary metric macro_f1" in said
+    assert outcome.ctx.primary == "macro_f1"
+    final = outcome.values["final"]
+    # a model that always says "negative" scores 0.99 accuracy and 0.5 macro-F1
+    assert final["test"]["macro_f1"] > 0.75, final["test"]
+    assert final["test"]["balanced_accuracy"] > 0.7, final["test"]
+
+
+def test_metric_flag_sets_what_every_method_tunes_and_a_wrong_one_is_refused(store_uri, tmp_path):
+    outcome = run_session(
+        Settings.resolve(
+            task="iris", method="random", budget=2, metric="log_loss", tracking_uri=store_uri
+        ),
+        checkpoints=str(tmp_path / "ck.db"),
+        echo=lambda line: None,
+    )
+    assert outcome.ctx.primary == "log_loss" and not outcome.ctx.maximize
+    scores = [t["score"] for t in outcome.values["trials"]]
+    assert scores == [t["result"]["metrics"]["log_loss"] for t in outcome.values["trials"]]
+    with pytest.raises(UserError, match="does not score classification"):
+        run_session(
+            Settings.resolve(task="iris", budget=1, metric="mae", tracking_uri=store_uri),
+            checkpoints=str(tmp_path / "ck2.db"),
+            echo=lambda line: None,
+        )
+    with pytest.raises(UserError, match="--seed must be"):
+        Settings.resolve(task="iris", seed=-1)
