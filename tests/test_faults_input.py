@@ -85,6 +85,18 @@ CASES = [
         "lgt is not a baseline",
     ),
     (["run", "--task", "iris", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+    # too little or odd data, seeds and metrics a session cannot use
+    (["run", "--task", "csv:{d}/one.csv", "--target", "y"], "1 rows; at least 10 are needed"),
+    (["run", "--task", "csv:{d}/three.csv", "--target", "y"], "3 rows; at least 10 are needed"),
+    (["run", "--task", "iris", "--seed", "-1"], "--seed must be an integer from 0 to 2**32 - 1"),
+    (["run", "--task", "iris", "--seed", "4294967296"], "--seed must be an integer from 0"),
+    (["run", "--task", "iris", "--seed", "1e23"], "invalid int value: '1e23'"),
+    (["run", "--task", "iris", "--metric", "mae"], "--metric mae does not score classification"),
+    (["run", "--task", "iris", "--metric", "auc"], "argument --metric: invalid choice: 'auc'"),
+    (
+        ["run", "--task", "csv:{d}/commas.csv", "--target", "y", "--problem", "regression"],
+        "look like numbers with decimal commas",
+    ),
 ]
 
 
@@ -98,6 +110,10 @@ def files(tmp_path_factory):
     (d / "norows.csv").write_text("a,b,y\n")
     (d / "empty.csv").write_text("")
     (d / "binary.csv").write_bytes(bytes(range(256)) * 8)
+    (d / "one.csv").write_text("a,y\n1,2.5\n")
+    (d / "three.csv").write_text("a,y\n1,2.5\n2,3.5\n3,1.25\n")
+    commas = "".join(f'{i},"{i},5"\n' for i in range(30)) + "30,unknown\n"
+    (d / "commas.csv").write_text("a,y\n" + commas)
     (d / "afile").write_text("")
     (d / "notes.db").write_text("my notes, not a database\n")
     (d / "garbage" / "wine").mkdir(parents=True)

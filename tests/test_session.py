@@ -8,6 +8,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from lgt_graph.context import Settings
+from lgt_graph.metrics import CLASSIFICATION_METRICS
 from lgt_graph.registry import resolve
 from lgt_graph.session import run_session
 from lgt_graph.tracking.session_runs import prompt_name
@@ -63,7 +64,7 @@ def test_offline_run_reaches_finalize_and_records_everything(
     values = outcome.values
     assert len(values["trials"]) == budget
     assert values["final"]["status"] == "ok"
-    assert set(values["final"]["test"]) == {"accuracy", "macro_f1"}
+    assert set(values["final"]["test"]) == set(CLASSIFICATION_METRICS)
     assert values["transitions"][-1]["target"] == "finalize"
     assert "budget of" in values["transitions"][-1]["why"]
 

@@ -271,3 +271,16 @@ def test_the_first_data_dir_holding_the_files_wins(tmp_path):
         frame.to_csv(folder / "winequality-red.csv", sep=";", index=False)
     assert len(TASKS["wine"].loader([tmp_path / "a", tmp_path / "b"]).y) == 5
     assert len(TASKS["wine"].loader([tmp_path / "missing", tmp_path / "b"]).y) == 7
+
+
+def test_a_european_csv_loads_with_notes_for_what_was_changed(tmp_path):
+    # ; between columns, decimal commas, and a quarter of the targets missing
+    rows = [
+        f"{i};{i / 7:.3f}".replace(".", ",") + f";{'' if i % 4 == 0 else i % 3}" for i in range(80)
+    ]
+    path = tmp_path / "european.csv"
+    path.write_text("a;b;label\n" + "\n".join(rows) + "\n")
+    data = load_task_data(get_task(f"csv:{path}", "label"), 0)
+    assert str(data.X_train["b"].dtype) == "float64"
+    assert "column 'b' holds numbers with decimal commas: read as numbers" in data.notes
+    assert "20 of 80 rows (25%) have no 'label' value and were dropped" in data.notes

@@ -38,6 +38,8 @@ class Dataset:
     y_test: np.ndarray | None = None
     classes: tuple[str, ...] = ()
     source: str = ""
+    notes: list[str] = field(default_factory=list)
+    """What loading changed that the user should hear of (rows dropped, say)."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,10 @@ class TaskData:
         }
 
 
+MIN_ROWS = 10
+"""Fewer rows leave a split with one example or none: nothing to train or score on."""
+
+
 def split(
     task: Task, dataset: Dataset, seed: int, max_train_samples: int | None = None
 ) -> TaskData:
@@ -168,6 +174,11 @@ def split(
     """
     if len(dataset.y) == 0:
         raise UserError(f"{task.name}: the dataset has no rows")
+    if dataset.y_test is None and len(dataset.y) < MIN_ROWS:
+        raise UserError(
+            f"{task.name}: {len(dataset.y)} rows; at least {MIN_ROWS} are needed to hold out"
+            " a test split and a validation split and still train on something"
+        )
     stratify = task.problem == "classification"
     if stratify:
         _check_classes(task.name, dataset.y, dataset.classes)
@@ -181,7 +192,7 @@ def split(
         test = np.sort(test)
         X_test, y_test = _take(dataset.X, test), dataset.y[test]
     train, val = _cut(rest, dataset.y, task.val_fraction, stratify, rng)
-    notes = []
+    notes = list(dataset.notes)
     if max_train_samples is not None:
         if max_train_samples < 1:
             raise UserError("--max-train-samples must be at least 1")
