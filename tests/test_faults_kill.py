@@ -130,3 +130,53 @@ def test_ten_ctrl_c_and_sigterms_stop_cleanly_and_resume_with_each_trial_once(st
     assert_each_trial_once(store_uri, session)
     assert set(stops) == {"ctrl-c", "term"}
     print(f"{len(stops)} stops ({stops.count('ctrl-c')} Ctrl-C), {BUDGET} trials")
+
+
+@pytest.mark.slow
+def test_a_killed_comparison_resumes_from_its_out_folder(store_uri, tmp_path):
+    out = tmp_path / "out"
+    base = [sys.executable, "-m", "lgt_graph", "compare", "--task", "iris"]
+    base += ["--methods", "random,lgt", "--budget", "30", "--seeds", "2"]
+    base += ["--out", str(out), "--tracking-uri", store_uri]
+    process = start(base)
+    assert wait_for(process, "[3/4]")  # two sessions done, the third under way
+    time.sleep(3.0)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    # what ended is already written; the comparison is not overwritten by accident
+    assert len((out / "results.csv").read_text().splitlines()) == 3
+    again = subprocess.run(base, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 2 and "add --resume to continue it" in again.stderr
+    other = subprocess.run(
+        [*base[:-4], "--budget", "5", "--out", str(out), "--tracking-uri", store_uri, "--resume"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert other.returncode == 2 and "other budget" in other.stderr, other.stderr
+
+    resumed = subprocess.run([*base, "--resume"], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "[1/4]" not in resumed.stderr and "[2/4]" not in resumed.stderr
+    assert "[3/4] iris seed 1: RandomSearch (resuming session" in resumed.stderr
+    lines = (out / "results.csv").read_text().splitlines()
+    header, rows = (
+        lines[0].split(","),
+        [dict(zip(lines[0].split(","), r.split(","), strict=False)) for r in lines[1:]],
+    )
+    assert "session_id" in header
+    assert sorted((r["seed"], r["method"]) for r in rows) == [
+        ("0", "lgt"),
+        ("0", "random"),
+        ("1", "lgt"),
+        ("1", "random"),
+    ]
+    # the resumed session holds each of its trials once
+    client = MlflowClient(store_uri)
+    for row in rows:
+        parent = client.get_run(row["session_id"])
+        assert parent.info.status == "FINISHED"
+        runs = client.search_runs(
+            [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{row['session_id']}'"
+        )
+        assert sorted(int(r.data.tags["lgt.trial"]) for r in runs) == list(range(1, 31))

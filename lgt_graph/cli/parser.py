@@ -9,6 +9,7 @@ import argparse
 from collections.abc import Sequence
 from typing import NoReturn
 
+from lgt_graph import __version__
 from lgt_graph.errors import UserError
 from lgt_graph.methods import (
     COMPARED,
@@ -74,10 +75,12 @@ def _loop_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _store_option(parser: argparse.ArgumentParser) -> None:
+def _store_option(parser: argparse.ArgumentParser, experiment: bool = False) -> None:
     parser.add_argument(
         "--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)"
     )
+    if experiment:
+        parser.add_argument("--experiment", help="MLflow experiment (default: lgt-<task>)")
 
 
 def _metric_option(parser: argparse.ArgumentParser) -> None:
@@ -104,6 +107,7 @@ def _comparison_options(
     )
     parser.add_argument("--seeds", default="1", help="a count (3) or a list (0,1,2); default 1")
     parser.add_argument("--out", required=True, help="folder for results.csv, .md and curves.png")
+    parser.add_argument("--resume", action="store_true", help="continue the comparison in --out")
     parser.add_argument(
         "--sampler",
         default="tpe",
@@ -177,7 +181,7 @@ def parse_start(flags: Sequence[str]) -> dict[str, str]:
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of every command."""
     parser = _Parser(prog=PROG, description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action="version", version=f"lgt_graph {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     tasks = commands.add_parser("tasks", help="list the tasks and whether their data is present")
@@ -198,8 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="assignments",
         help="change a knob of the default configuration (repeatable)",
     )
-    _store_option(trial)
-    trial.add_argument("--experiment", help="MLflow experiment (default: lgt-<task>)")
+    _store_option(trial, experiment=True)
     trial.add_argument("--quiet", action="store_true", help="no per-epoch progress")
 
     run = commands.add_parser("run", help="tune a task with Language-Guided Tuning (the LGT graph)")
@@ -253,8 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="seed of the splits and the training (default 0)")
     run.add_argument("--max-train-samples", type=int, metavar="N")
     run.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
-    _store_option(run)
-    run.add_argument("--experiment", help="MLflow experiment (default: lgt-<task>)")
+    _store_option(run, experiment=True)
     run.add_argument("--checkpoints", help="checkpoint database (default: beside the MLflow store)")
     run.add_argument(
         "--resume",
@@ -292,9 +294,3 @@ def build_parser() -> argparse.ArgumentParser:
     )
     download.add_argument("--mirror", help="base URL that replaces the canonical host")
     return parser
-
-
-def _version() -> str:
-    from lgt_graph import __version__
-
-    return f"lgt_graph {__version__}"

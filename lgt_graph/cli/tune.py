@@ -117,7 +117,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         load_task_data(get_task(task), 0, args.data_dir, args.max_train_samples)
     out = Path(args.out)
     nodes = {"bayes": {"advisor": "bayes-gp"}} if args.sampler == "gp" else None
-    rows = run_comparison(tasks, methods, args.budget, seeds, out, common, nodes, err, TITLES[kind])
+    rows = run_comparison(
+        tasks, methods, args.budget, seeds, out, common, nodes, err, TITLES[kind], args.resume
+    )
     params = {
         "tasks": ",".join(tasks),
         "methods": ",".join(methods),

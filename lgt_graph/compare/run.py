@@ -7,12 +7,14 @@ every method, by construction.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lgt_graph.compare.render import TITLES, write_outputs
+from lgt_graph.compare.render import TITLES, write_csv, write_outputs
 from lgt_graph.compare.rows import Row, row_of
 from lgt_graph.context import Settings
 from lgt_graph.errors import UserError
@@ -44,42 +46,100 @@ def run_comparison(
     nodes: dict[str, dict[str, str]] | None = None,
     echo: Echo = print,
     title: str = TITLES["compare"],
+    resume: bool = False,
 ) -> list[Row]:
     """Run every (task, seed, method) session and write the comparison into ``out``.
 
     ``nodes`` swaps nodes of some methods (``{"bayes": {"advisor": "bayes-gp"}}``).
+    results.csv and ``sessions.jsonl`` grow as each session ends; ``resume`` skips the
+    sessions ``out`` already holds and resumes the one a kill stopped.
     """
     for name in methods:
         method(name).node_set(common.get("loop") or "trial")
-    out.mkdir(parents=True, exist_ok=True)
-    rows: list[Row] = []
+    plan = {"tasks": list(tasks), "methods": list(methods), "budget": budget,
+            "seeds": list(seeds), "nodes": nodes or {},
+            "common": {k: v for k, v in common.items() if v is not None}}  # fmt: skip
+    rows = open_out(out, json.loads(json.dumps(plan, default=str)), resume)
+    done = {(r.task, r.seed, r.method) for r in rows}
+    checkpoints = out / "lgt_checkpoints.db"
     total = len(tasks) * len(seeds) * len(methods)
-    for task in tasks:
-        for seed in seeds:
-            for name in methods:
-                settings = Settings.resolve(
-                    task=task,
-                    seed=seed,
-                    method=name,
-                    budget=budget,
-                    nodes=(nodes or {}).get(name),
-                    **common,
-                )
-                echo(f"[{len(rows) + 1}/{total}] {task} seed {seed}: {METHODS[name].title}")
-                started = time.perf_counter()
-                quiet: Echo = lambda line: None  # noqa: E731 - one line per session is enough
-                outcome = run_session(
-                    settings, checkpoints=str(out / "lgt_checkpoints.db"), echo=quiet
-                )
-                row = row_of(task, name, seed, outcome, time.perf_counter() - started)
-                rows.append(row)
-                test = row.test.get(row.primary)
-                echo(
-                    f"    best val_{row.primary} {_num(row.best_val)}, test {_num(test)},"
-                    f" {row.trials} trials, {row.wall_seconds:.0f}s"
-                )
+    for number, (task, seed, name) in enumerate(
+        ((t, s, m) for t in tasks for s in seeds for m in methods), 1
+    ):
+        if (task, seed, name) in done:
+            continue
+        settings = Settings.resolve(
+            task=task,
+            seed=seed,
+            method=name,
+            budget=budget,
+            nodes=(nodes or {}).get(name),
+            **common,
+        )
+        unfinished = unfinished_session(checkpoints, settings) if resume else None
+        again = f" (resuming session {unfinished})" if unfinished else ""
+        echo(f"[{number}/{total}] {task} seed {seed}: {METHODS[name].title}{again}")
+        started = time.perf_counter()
+        quiet: Echo = lambda line: None  # noqa: E731 - one line per session is enough
+        outcome = run_session(settings, resume=unfinished, checkpoints=str(checkpoints), echo=quiet)
+        row = row_of(task, name, seed, outcome, time.perf_counter() - started)
+        rows.append(row)
+        with (out / ROWS).open("a") as f:  # kept as each session ends: --resume reads them
+            f.write(json.dumps(dataclasses.asdict(row)) + "\n")
+        write_csv(rows, out / "results.csv")
+        test = row.test.get(row.primary)
+        echo(
+            f"    best val_{row.primary} {_num(row.best_val)}, test {_num(test)},"
+            f" {row.trials} trials, {row.wall_seconds:.0f}s"
+        )
     write_outputs(rows, out, budget, seeds, title)
     return rows
+
+
+ROWS = "sessions.jsonl"
+PLAN = "comparison.json"
+
+
+def open_out(out: Path, plan: dict[str, Any], resume: bool) -> list[Row]:
+    """Prepare the output folder; with ``resume``, return the sessions it already holds.
+
+    A folder with an earlier comparison's sessions is refused unless resumed (and then
+    only for the same plan), so that no result is overwritten or mixed with another's.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    saved = out / PLAN
+    if saved.exists() and (out / ROWS).exists() and not resume:
+        raise UserError(
+            f"--out {out} holds an earlier comparison; add --resume to continue it, or"
+            " choose another --out"
+        )
+    if resume and saved.exists():
+        before = json.loads(saved.read_text())
+        if before != plan:
+            changed = sorted(k for k in plan if plan[k] != before.get(k))
+            raise UserError(
+                f"--resume: {out} holds a comparison with other {', '.join(changed)};"
+                " resume it with the same options"
+            )
+    saved.write_text(json.dumps(plan, indent=1))
+    if not resume or not (out / ROWS).exists():
+        (out / ROWS).unlink(missing_ok=True)
+        return []
+    lines = (out / ROWS).read_text().splitlines()
+    return [Row(**json.loads(line)) for line in lines if line.strip()]
+
+
+def unfinished_session(checkpoints: Path, settings: Settings) -> str | None:
+    """Return the id of a session of these settings that was stopped before its end."""
+    if not checkpoints.exists():
+        return None
+    from lgt_graph.session.store import SessionStore
+
+    store = SessionStore(checkpoints)
+    try:
+        return store.unfinished(settings.to_dict())
+    finally:
+        store.close()
 
 
 def _num(value: float | None) -> str:

@@ -184,6 +184,14 @@ class SessionStore:
                     (thread, thread, cutoff),
                 )
 
+    def unfinished(self, settings: dict[str, Any]) -> str | None:
+        """Return the latest session recorded with these settings that did not finish."""
+        rows = self.conn.execute(
+            "SELECT id, settings FROM lgt_sessions WHERE status != 'finished' ORDER BY created DESC"
+        ).fetchall()
+        wanted = json.loads(json.dumps(settings))
+        return next((r[0] for r in rows if json.loads(r[1]) == wanted), None)
+
     def set_status(self, session: str, status: str) -> None:
         """Record how a session stands: running, finished, interrupted."""
         with self.conn:
