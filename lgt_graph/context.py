@@ -177,6 +177,8 @@ class Context:
     on a thread of its own in it)."""
     progress: Any = None
     """Where nodes report progress inside a long step (a line of text each), if anywhere."""
+    epochs: Any = None
+    """A trial's per-epoch progress callback (a terminal's live line), or None."""
 
     def call_config(self, agent: str, trial: int) -> dict[str, Any] | None:
         """Return the LangChain config of one agent call: its own trace, named for the agent.

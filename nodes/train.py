@@ -15,5 +15,5 @@ from lgt_graph.training import train as fit
 def train(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Run one trial of ``state['config']`` and append it to the history."""
     ctx = runtime.context
-    result = fit(state["config"], ctx.data)
+    result = fit(state["config"], ctx.data, progress=ctx.epochs)
     return history.trial_update(state, result, ctx.primary)

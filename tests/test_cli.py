@@ -179,3 +179,39 @@ def test_download_verifies_checksums_from_a_mirror(file_server, tmp_path, monkey
 def test_download_without_network_says_where_to_put_the_file(tmp_path):
     with pytest.raises(UserError, match=r"could not download .* copy the file to"):
         download("wine", str(tmp_path), mirror="http://127.0.0.1:9")
+
+
+def test_a_terminal_sees_each_epoch_on_one_live_line_and_a_pipe_sees_lines(store_uri, tmp_path):
+    import pty
+
+    args = [sys.executable, "-m", "lgt_graph", "run", "--task", "iris", "--budget", "2"]
+    args += ["--tracking-uri", store_uri, "--checkpoints", str(tmp_path / "ck.db")]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=follower, env=env, cwd=tmp_path
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert process.wait(timeout=300) == 0
+    shown = b"".join(chunks).decode()
+    # the default iris model is a net of 30 epochs: each epoch overwrites the line
+    assert "\r\x1b[K  epoch 1/30  train_loss" in shown and "\r\x1b[K  epoch 30/30" in shown
+    assert "\r\x1b[Ktrial   1/2" in shown  # the trial's line replaces the live one
+    piped = subprocess.run(
+        [*args[:-2], "--checkpoints", str(tmp_path / "ck2.db")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert piped.returncode == 0 and "\r" not in piped.stderr and "epoch 1/30" not in piped.stderr

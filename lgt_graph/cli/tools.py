@@ -163,6 +163,26 @@ def err(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+CLEAR = "\r\x1b[K"
+"""Back to the start of the terminal's line, and erase it."""
+
+
+def terminal_echo(line: str) -> None:
+    """Print a line to a terminal's stderr over the live epoch line, if one is shown."""
+    print(CLEAR + line, file=sys.stderr, flush=True)
+
+
+def live_epochs(row: dict[str, Any]) -> None:
+    """Show a trial's latest epoch on one live line of the terminal."""
+    primary = row.get("primary", "loss")
+    metric = row.get(f"val_{primary}")
+    score = f"  val_{primary} {metric:.4f}" if metric is not None else ""
+    sys.stderr.write(
+        f"{CLEAR}  epoch {row['epoch']}/{row['epochs']}  train_loss {row['train_loss']:.4f}{score}"
+    )
+    sys.stderr.flush()
+
+
 def _table(rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from lgt_graph.cli.parser import parse_limits, parse_start
-from lgt_graph.cli.tools import check_data_dir, err
+from lgt_graph.cli.tools import check_data_dir, err, live_epochs, terminal_echo
 from lgt_graph.errors import StorageError, Terminated, UserError
 
 
@@ -56,8 +57,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     from lgt_graph.agents import EndpointUnavailable
 
+    # On a terminal a trial's epochs show on one live line; piped, the output stays lines.
+    live = sys.stderr.isatty()
     try:
-        outcome = run_session(settings, args.resume, args.checkpoints, echo=err)
+        outcome = run_session(
+            settings,
+            args.resume,
+            args.checkpoints,
+            echo=terminal_echo if live else err,
+            epochs=live_epochs if live else None,
+        )
     except Terminated:
         return 143
     except StorageError:

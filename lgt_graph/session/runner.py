@@ -30,6 +30,7 @@ from lgt_graph.session.opening import data_line, open_session
 from lgt_graph.session.store import resume_command
 from lgt_graph.state import PromptVersion, State
 from lgt_graph.tracking.writer import WriterError
+from lgt_graph.training.result import Progress
 from lgt_graph.training.segments import CheckpointError
 
 
@@ -61,12 +62,17 @@ def run_session(
     resume: str | None = None,
     checkpoints: str | None = None,
     echo: Echo = print,
+    epochs: Progress | None = None,
 ) -> Outcome:
-    """Run (or resume) a session to its end; return its final state."""
+    """Run (or resume) a session to its end; return its final state.
+
+    ``epochs`` receives each epoch of a trial as it ends (a terminal's live line).
+    """
     started = time.perf_counter()
     interrupts.reset()
     ctx, graph, store = open_session(settings, resume, checkpoints)
     ctx.progress = echo
+    ctx.epochs = epochs
     resumed = bool(resume)
     seconds = {"setup": time.perf_counter() - started}
     started = time.perf_counter()

@@ -147,6 +147,7 @@ def fit_neural(
                 {
                     "epoch": epoch,
                     "epochs": epochs,
+                    "primary": primary,
                     "train_loss": train_loss,
                     "val_loss": val_loss,
                     **{f"val_{k}": v for k, v in metrics.items()},
