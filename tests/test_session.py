@@ -75,6 +75,13 @@ def test_offline_run_reaches_finalize_and_records_everything(
     assert "test_accuracy" in parent.data.metrics
     trial_runs = [r for r in children if r.data.tags.get("kind") == "trial"]
     assert sorted(int(r.data.tags["lgt.trial"]) for r in trial_runs) == list(range(1, budget + 1))
+    # a trial's run spans its training, though it is written after it
+    trained = {t["index"]: t for t in values["trials"]}
+    for run in trial_runs:
+        trial = trained[int(run.data.tags["lgt.trial"])]
+        assert run.info.end_time == trial["timestamp"]
+        span = run.info.end_time - run.info.start_time
+        assert span == pytest.approx(1000 * trial["result"]["wall_time"], abs=1)
     history = client.get_metric_history(outcome.session_id, "trial/val_accuracy")
     assert sorted(m.step for m in history) == list(range(1, budget + 1))
     # the transitions: tags on the parent, and the table artifact

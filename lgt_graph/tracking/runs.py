@@ -20,6 +20,7 @@ def write_trial(
     run_name: str | None,
     parent_run_id: str | None,
     terminate: bool = True,
+    start_time: int | None = None,
 ) -> str:
     """Create the run of one trial and write it in one batch; return the run id.
 
@@ -43,7 +44,9 @@ def write_trial(
             all_tags[f"diagnostics.{key}"] = str(value)[:5000]
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
-    run_id: str = client.create_run(experiment_id, run_name=run_name, tags=all_tags).info.run_id
+    run_id: str = client.create_run(
+        experiment_id, run_name=run_name, tags=all_tags, start_time=start_time
+    ).info.run_id
     now = int(time.time() * 1000)
     metrics = [
         Metric(f"{CURVE_PREFIX}{name}", float(value), now, int(step))

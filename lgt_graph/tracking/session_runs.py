@@ -94,6 +94,8 @@ def session_trial(
         run_name=f"{'segment' if segment is not None else 'trial'}-{index:03d}",
         parent_run_id=parent,
         terminate=False,
+        # written after the fact: the run spans the trial's training, not the write
+        start_time=int(trial["timestamp"]) - int(1000 * float(trial["result"]["wall_time"])),
     )
     if segment is not None:
         segment_metrics(client, run_id, segment, int(trial["timestamp"]))
@@ -108,7 +110,7 @@ def session_trial(
             run_id, f"prompts:/{prompt_name(session)}/{prompt_version}"
         )
     status = "FINISHED" if trial["result"]["status"] == "ok" else "FAILED"
-    client.set_terminated(run_id, status)
+    client.set_terminated(run_id, status, end_time=int(trial["timestamp"]))
     known[index] = (run_id, status)
     stamp = int(trial["timestamp"])
     metrics = []
