@@ -178,7 +178,8 @@ def test_download_verifies_checksums_from_a_mirror(file_server, tmp_path, monkey
 
 def test_download_without_network_says_where_to_put_the_file(tmp_path):
     with pytest.raises(UserError, match=r"could not download .* copy the file to"):
-        download("wine", str(tmp_path), mirror="http://127.0.0.1:9")
+        download("wine", str(tmp_path / "data"), mirror="http://127.0.0.1:9")
+    assert list(tmp_path.iterdir()) == []  # no empty folders left behind
 
 
 def test_a_terminal_sees_each_epoch_on_one_live_line_and_a_pipe_sees_lines(store_uri, tmp_path):

@@ -6,6 +6,7 @@ tests and runs never reach the network.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -106,15 +107,33 @@ def download(task: str, data_dir: str | None = None, mirror: str | None = None) 
         raise UserError(NOT_DOWNLOADABLE[task])
     if task not in SOURCES:
         raise UserError(f"no download for {task!r}; downloadable: {', '.join(SOURCES)}")
+    chosen = data_dir or os.environ.get(DATA_ENV)
+    made = _missing(Path(chosen).expanduser() if chosen else user_data_dir())
     root = target_dir(data_dir)
-    for remote in SOURCES[task]:
-        dest = root / remote.dest
-        if not (dest.is_file() and _digest(dest, remote.algorithm) == remote.digest):
-            url = f"{mirror.rstrip('/')}/{remote.filename}" if mirror else remote.url
-            fetch(url, dest, remote.digest, remote.algorithm)
-        if remote.member:
-            _extract(dest, remote.member, root / remote.member_dest)
+    try:
+        for remote in SOURCES[task]:
+            dest = root / remote.dest
+            made += _missing(dest.parent)
+            if not (dest.is_file() and _digest(dest, remote.algorithm) == remote.digest):
+                url = f"{mirror.rstrip('/')}/{remote.filename}" if mirror else remote.url
+                fetch(url, dest, remote.digest, remote.algorithm)
+            if remote.member:
+                _extract(dest, remote.member, root / remote.member_dest)
+    except BaseException:
+        for folder in sorted(made, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty: a failed download leaves no empty folders
+        raise
     return root
+
+
+def _missing(path: Path) -> list[Path]:
+    """Return ``path`` and those of its parents that do not exist yet."""
+    out = []
+    while not path.exists() and path != path.parent:
+        out.append(path)
+        path = path.parent
+    return out
 
 
 def fetch(url: str, dest: Path, digest: str, algorithm: str = "md5", timeout: float = 60.0) -> None:
