@@ -3,9 +3,12 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# A bare `torch` requirement would let pip pull a CUDA build of several GB; users
-# with a GPU install their own torch into the venv first and set TORCH= (empty).
+# Which torch build `torch==2.13.0` brings depends on where pip looks: this project's
+# CI machine has a local CPU wheel; plain PyPI on Linux x86-64 gives the CUDA build
+# (several GB). TORCH_INDEX=https://download.pytorch.org/whl/cpu asks PyTorch's own
+# index for the CPU-only build; users with their own torch set TORCH= (empty).
 TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
 PYTEST_ARGS ?=
 
 .PHONY: run test lint bench clean
@@ -13,7 +16,7 @@ PYTEST_ARGS ?=
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(if $(TORCH),$(BIN)/pip install -q "$(TORCH)")
+	$(if $(TORCH),$(BIN)/pip install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url "$(TORCH_INDEX)"))
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[dev]"
