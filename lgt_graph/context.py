@@ -66,6 +66,8 @@ class Settings:
     nodes: Mapping[str, str] = field(default_factory=dict)
     """Node choices over the method's (``--node slot=implementation``)."""
     max_train_samples: int | None = None
+    threads: int | None = None
+    """Threads per trial (``--threads``); None: the CPUs this process may use."""
     limits: Mapping[str, Sequence[float]] = field(default_factory=dict)
     """Narrowed (low, high) ranges of numeric knobs (``--limit epochs=10``), for every method."""
     data_dir: str | None = None
@@ -99,6 +101,8 @@ class Settings:
             raise UserError(f"--seed must be an integer from 0 to 2**32 - 1, got {self.seed}")
         if self.metric is not None and self.metric not in DIRECTIONS:
             raise UserError(f"--metric must be one of {', '.join(DIRECTIONS)}, got {self.metric!r}")
+        if self.threads is not None and self.threads < 1:
+            raise UserError(f"--threads must be at least 1, got {self.threads}")
         if self.segment < 1:
             raise UserError(f"--segment must be at least 1 epoch, got {self.segment}")
         if self.budget < 1:

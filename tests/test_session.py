@@ -8,6 +8,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from lgt_graph.context import Settings
+from lgt_graph.errors import UserError
 from lgt_graph.metrics import CLASSIFICATION_METRICS
 from lgt_graph.registry import resolve
 from lgt_graph.session import run_session
@@ -289,3 +290,17 @@ def test_a_killed_run_resumes_to_the_uninterrupted_trials(store_uri, tmp_path, m
             k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in trial["config"].items()
         }
         assert configs[trial["index"]] == expected
+
+
+def test_threads_flag_sets_every_trials_threads_and_is_recorded(store_uri, tmp_path):
+    from lgt_graph.training import available_threads, limit_threads
+
+    cnn = {"task": "mnist", "max_train_samples": 200, "budget": 1}
+    cnn["start"] = {"model": "cnn", "epochs": 1}  # a CNN takes every thread it may use
+    outcome = session(store_uri, tmp_path, threads=1, **cnn)
+    assert outcome.values["trials"][0]["result"]["diagnostics"]["threads"] == 1
+    limit_threads(None)
+    default = session(store_uri, tmp_path / "b", **cnn)
+    assert default.values["trials"][0]["result"]["diagnostics"]["threads"] == available_threads()
+    with pytest.raises(UserError, match="--threads must be at least 1"):
+        Settings.resolve(task="iris", threads=0)

@@ -83,7 +83,11 @@ def _store_option(parser: argparse.ArgumentParser, experiment: bool = False) -> 
         parser.add_argument("--experiment", help="MLflow experiment (default: lgt-<task>)")
 
 
-def _metric_option(parser: argparse.ArgumentParser) -> None:
+def _tuning_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options every method of a session obeys: its metric, its threads."""
+    parser.add_argument(
+        "--threads", type=int, help="threads per trial (default: the CPUs this process may use)"
+    )
     parser.add_argument(
         "--metric",
         choices=tuple(DIRECTIONS),
@@ -114,7 +118,7 @@ def _comparison_options(
         choices=("tpe", "gp"),
         help="Optuna sampler of the bayes method (default tpe; gp runs it as bayes-gp does)",
     )
-    _metric_option(parser)
+    _tuning_options(parser)
     parser.add_argument("--llm", help="LGT's model: heuristic (default) or openai:MODEL")
     parser.add_argument("--base-url", help="OpenAI-compatible endpoint for --llm openai:...")
     parser.add_argument("--max-train-samples", type=int, metavar="N")
@@ -209,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--task", help="a task from `tasks`, csv:PATH or imagefolder:PATH")
     run.add_argument("--target", help="label column of a csv:PATH task")
     run.add_argument("--problem", choices=("classification", "regression"))
-    _metric_option(run)
+    _tuning_options(run)
     run.add_argument(
         "--method",
         choices=tuple(METHODS),

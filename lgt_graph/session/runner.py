@@ -30,6 +30,7 @@ from lgt_graph.session.opening import data_line, open_session
 from lgt_graph.session.store import resume_command
 from lgt_graph.state import PromptVersion, State
 from lgt_graph.tracking.writer import WriterError
+from lgt_graph.training import limit_threads
 from lgt_graph.training.result import Progress
 from lgt_graph.training.segments import CheckpointError
 
@@ -71,6 +72,7 @@ def run_session(
     started = time.perf_counter()
     interrupts.reset()
     ctx, graph, store = open_session(settings, resume, checkpoints)
+    limit_threads(ctx.settings.threads)
     ctx.progress = echo
     ctx.epochs = epochs
     resumed = bool(resume)
