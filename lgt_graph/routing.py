@@ -62,7 +62,9 @@ def decide(state: State, settings: Settings, maximize: bool) -> tuple[Route, str
             f" the next proposal starts again from {to}"
         )
     outcome = verdict["outcome"] if verdict else "was not judged"
-    return "optimize", f"trial {last['index']} {outcome}: the next proposal builds on it"
+    # The Advisor chooses the base of its next proposal (this trial, or the best after a
+    # stall): the route only says the session goes on.
+    return "optimize", f"trial {last['index']} {outcome}: on to the next proposal"
 
 
 def _decide_segment(state: State, settings: Settings, maximize: bool) -> tuple[Route, str]:

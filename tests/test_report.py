@@ -45,3 +45,19 @@ def test_the_report_shows_trajectory_curves_timeline_prompts_and_escapes_text(st
     assert (page.parent / "trajectory.png").read_bytes()[:4] == b"\x89PNG"
     artifacts = {a.path for a in MlflowClient(store_uri).list_artifacts(outcome.session_id)}
     assert "report.html" in artifacts
+
+
+def test_the_report_reads_each_curve_at_its_recorded_steps(store_uri, tmp_path):
+    from lgt_graph.report.load import load_session
+
+    # gradient boosting is scored at a handful of its rounds, not at 1, 2, 3, ...
+    settings = Settings.resolve(
+        task="iris",
+        budget=1,
+        tracking_uri=store_uri,
+        start={"model": "gbm", "n_estimators": 200},
+    )
+    outcome = run_session(settings, checkpoints=str(tmp_path / "ck.db"), echo=lambda _: None)
+    trial = load_session(store_uri, outcome.session_id).trials[0]
+    recorded = outcome.values["trials"][0]["result"]["steps"]
+    assert trial.steps["val_accuracy"] == recorded and recorded[-1] > len(recorded)

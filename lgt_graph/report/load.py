@@ -27,6 +27,8 @@ class TrialView:
     diagnosis: str
     suggestions: list[str]
     curves: dict[str, list[float]] = field(default_factory=dict)
+    steps: dict[str, list[int]] = field(default_factory=dict)
+    """Each curve's steps: epochs, or the boosting rounds a tree model was scored at."""
 
 
 @dataclass
@@ -87,16 +89,15 @@ def _load_session(uri: str, run_id: str, folder: str) -> SessionView:
         present = {a.path for a in client.list_artifacts(child.info.run_id)}
         proposal = artifact(child.info.run_id, "proposal.json", present) or {}
         verdict = artifact(child.info.run_id, "verdict.json", present) or {}
-        curves = {
-            key[len("curve/") :]: [
-                m.value
-                for m in sorted(
-                    client.get_metric_history(child.info.run_id, key), key=lambda m: m.step
-                )
-            ]
+        histories = {
+            key[len("curve/") :]: sorted(
+                client.get_metric_history(child.info.run_id, key), key=lambda m: m.step
+            )
             for key in child.data.metrics
             if key in (f"curve/val_{primary}", "curve/train_loss", "curve/val_loss")
         }
+        curves = {name: [m.value for m in ms] for name, ms in histories.items()}
+        steps = {name: [m.step for m in ms] for name, ms in histories.items()}
         trials.append(
             TrialView(
                 index=int(child.data.tags["lgt.trial"]),
@@ -109,6 +110,7 @@ def _load_session(uri: str, run_id: str, folder: str) -> SessionView:
                 diagnosis=str(verdict.get("diagnosis", "")),
                 suggestions=list(verdict.get("suggestions", [])),
                 curves=curves,
+                steps=steps,
             )
         )
     prompts = []

@@ -67,11 +67,11 @@ def plot_learning_curves(view: SessionView) -> bytes:
         label = "initial" if t.index == 1 else f"best (trial {t.index})"
         for key, style in (("train_loss", "--"), ("val_loss", "-")):
             if t.curves.get(key):
-                loss.plot(range(1, len(t.curves[key]) + 1), t.curves[key], style, color=color,
+                loss.plot(_steps(t, key), t.curves[key], style, color=color,
                           label=f"{label}, {key.replace('_', ' ')}")  # fmt: skip
-        values = t.curves.get(f"val_{view.primary}")
-        if values:
-            metric.plot(range(1, len(values) + 1), values, "-", color=color, label=label)
+        key = f"val_{view.primary}"
+        if t.curves.get(key):
+            metric.plot(_steps(t, key), t.curves[key], "-", color=color, label=label)
     loss.set_xlabel("epoch (boosting round for trees)")
     loss.set_ylabel("loss")
     metric.set_xlabel("epoch (boosting round for trees)")
@@ -81,10 +81,20 @@ def plot_learning_curves(view: SessionView) -> bytes:
         if ax.lines:
             ax.legend(fontsize=7)
         else:
-            ax.text(0.5, 0.5, "no per-epoch curves (a tree model)", ha="center",
-                    transform=ax.transAxes)  # fmt: skip
+            ax.text(0.5, 0.5, "no curves: these trials failed or fitted in one step",
+                    ha="center", transform=ax.transAxes)  # fmt: skip
     fig.tight_layout()
     return _png(fig)
+
+
+def _steps(trial: Any, key: str) -> list[int]:
+    """Return the steps a trial's curve was recorded at (1, 2, … when none were kept)."""
+    steps = trial.steps.get(key) if hasattr(trial, "steps") else None
+    return (
+        list(steps)
+        if steps and len(steps) == len(trial.curves[key])
+        else list(range(1, len(trial.curves[key]) + 1))
+    )
 
 
 def plot_run_line(view: SessionView) -> bytes:

@@ -174,14 +174,14 @@ def split(
     """
     if len(dataset.y) == 0:
         raise UserError(f"{task.name}: the dataset has no rows")
+    stratify = task.problem == "classification"
+    if stratify:
+        _check_classes(task.name, dataset.y, dataset.classes)
     if dataset.y_test is None and len(dataset.y) < MIN_ROWS:
         raise UserError(
             f"{task.name}: {len(dataset.y)} rows; at least {MIN_ROWS} are needed to hold out"
             " a test split and a validation split and still train on something"
         )
-    stratify = task.problem == "classification"
-    if stratify:
-        _check_classes(task.name, dataset.y, dataset.classes)
     rng = np.random.default_rng(seed)
     index = np.arange(len(dataset.y))
     if dataset.X_test is not None and dataset.y_test is not None:
