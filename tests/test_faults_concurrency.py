@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from tests.test_faults_kill import start, wait_for
+from tests.test_faults_kill import assert_each_trial_once, start, wait_for
 
 ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
 
@@ -70,10 +70,4 @@ def test_a_second_resume_of_a_running_session_is_refused(store_uri, tmp_path):
     _, err = one.communicate(timeout=300)
     assert one.returncode == 0, err
 
-    client = MlflowClient(store_uri)
-    parent = client.get_run(session)
-    assert parent.info.status == "FINISHED"
-    runs = client.search_runs(
-        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{session}'", max_results=100
-    )
-    assert sorted(int(r.data.tags["lgt.trial"]) for r in runs) == list(range(1, budget + 1))
+    assert_each_trial_once(store_uri, session, budget=budget)

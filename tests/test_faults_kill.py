@@ -44,6 +44,19 @@ def wait_for(process, marker):
     return ""
 
 
+def assert_each_trial_once(store_uri, session, budget=BUDGET, ended=("FINISHED",)):
+    """Check that a finished session holds trials 1..budget once each, every one ``ended``."""
+    client = MlflowClient(store_uri)
+    parent = client.get_run(session)
+    assert parent.info.status == "FINISHED"
+    runs = client.search_runs(
+        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{session}'", max_results=500
+    )
+    trials = sorted(int(r.data.tags["lgt.trial"]) for r in runs)
+    assert trials == list(range(1, budget + 1)), trials
+    assert all(r.info.status in ended for r in runs), [r.info.status for r in runs]
+
+
 @pytest.mark.slow
 def test_ten_random_sigkills_lose_and_duplicate_nothing(store_uri, tmp_path):
     rng = random.Random(20261129)
@@ -69,29 +82,9 @@ def test_ten_random_sigkills_lose_and_duplicate_nothing(store_uri, tmp_path):
     _, err = process.communicate(timeout=600)
     assert process.returncode == 0, err
 
-    client = MlflowClient(store_uri)
-    parent = client.get_run(session)
-    assert parent.info.status == "FINISHED"
-    runs = client.search_runs(
-        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{session}'", max_results=500
-    )
-    trials = sorted(int(r.data.tags["lgt.trial"]) for r in runs)
-    assert trials == list(range(1, BUDGET + 1)), trials
-    assert all(r.info.status in ("FINISHED", "FAILED") for r in runs)
+    assert_each_trial_once(store_uri, session, ended=("FINISHED", "FAILED"))
     assert set(kills) == {"group", "process"}
     print(f"{len(kills)} kills ({kills.count('group')} of the process group), {BUDGET} trials")
-
-
-def assert_each_trial_once(store_uri, session):
-    client = MlflowClient(store_uri)
-    parent = client.get_run(session)
-    assert parent.info.status == "FINISHED"
-    runs = client.search_runs(
-        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{session}'", max_results=500
-    )
-    trials = sorted(int(r.data.tags["lgt.trial"]) for r in runs)
-    assert trials == list(range(1, BUDGET + 1)), trials
-    assert all(r.info.status == "FINISHED" for r in runs), [r.info.status for r in runs]
 
 
 @pytest.mark.slow
@@ -172,11 +165,5 @@ def test_a_killed_comparison_resumes_from_its_out_folder(store_uri, tmp_path):
         ("1", "random"),
     ]
     # the resumed session holds each of its trials once
-    client = MlflowClient(store_uri)
     for row in rows:
-        parent = client.get_run(row["session_id"])
-        assert parent.info.status == "FINISHED"
-        runs = client.search_runs(
-            [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{row['session_id']}'"
-        )
-        assert sorted(int(r.data.tags["lgt.trial"]) for r in runs) == list(range(1, 31))
+        assert_each_trial_once(store_uri, row["session_id"], budget=30)
