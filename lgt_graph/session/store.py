@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,24 +57,31 @@ class SessionStore:
         if path.exists() and not os.access(path, os.R_OK | os.W_OK):
             raise UserError(f"checkpoints {path}: the file is not readable and writable")
         self.path = path
-        try:
-            self.conn = sqlite3.connect(path, check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            # Durable across a killed process (what resume is for) without an fsync per step.
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute(
-                "CREATE TABLE IF NOT EXISTS lgt_sessions (id TEXT PRIMARY KEY, settings TEXT,"
-                " tracking_uri TEXT, experiment TEXT, status TEXT, created REAL, updated REAL)"
-            )
-            self.conn.execute(
-                "CREATE TABLE IF NOT EXISTS lgt_leases (session TEXT PRIMARY KEY, host TEXT,"
-                " pid INTEGER, beat REAL)"
-            )
-            self.conn.commit()
-        except sqlite3.DatabaseError as exc:
-            raise UserError(f"{path}: not a usable checkpoint database ({exc})") from None
+        self.conn = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
         self.saver = SqliteSaver(self.conn)
+        try:
+            _when_unlocked(self._create)
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise UserError(f"{path}: not a usable checkpoint database ({exc})") from None
         self._beat: _Heartbeat | None = None
+
+    def _create(self) -> None:
+        """Switch the file to WAL and create the tables that are missing."""
+        self.conn.rollback()  # what a locked attempt before this one left open
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        # Durable across a killed process (what resume is for) without an fsync per step.
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS lgt_sessions (id TEXT PRIMARY KEY, settings TEXT,"
+            " tracking_uri TEXT, experiment TEXT, status TEXT, created REAL, updated REAL)"
+        )
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS lgt_leases (session TEXT PRIMARY KEY, host TEXT,"
+            " pid INTEGER, beat REAL)"
+        )
+        self.conn.commit()
+        self.saver.setup()  # the checkpointer's tables now, not mid-step under another writer
 
     def add(self, session: str, settings: dict[str, Any], uri: str, experiment: str) -> None:
         """Record a new session."""
@@ -223,6 +232,23 @@ def _needed_from(metadata: bytes | str | None) -> int | None:
 STALE_AFTER = 120.0
 """Seconds without a heartbeat after which another host's lease counts as abandoned."""
 BEAT_EVERY = 15.0
+
+
+def _when_unlocked(step: Callable[[], None], seconds: float = 30.0) -> None:
+    """Run ``step``, again while SQLite says the file is locked, for up to ``seconds``.
+
+    Two processes opening a new file at once both switch it to WAL; SQLite answers one
+    of them "database is locked" at once, without waiting on its busy timeout.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05 + 0.1 * random.random())
 
 
 def _alive(host: str, pid: int, beat: float, now: float) -> bool:
