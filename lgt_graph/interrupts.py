@@ -6,6 +6,12 @@ ValueError about a buffer format — which a trial's error handler would record 
 failed trial before going on as if nothing had been asked. The handlers installed here
 remember the signal, and :func:`check`, called wherever an error is about to be
 recorded rather than raised, raises the interrupt again.
+
+The first signal starts an orderly stop: the session's records close and the process
+exits with 130 or 143. Signals after it (a second Ctrl-C, a service manager's SIGTERM
+after the terminal's SIGINT) are ignored, so that they cannot cut the close short or,
+arriving while the interpreter shuts down, turn that exit status into a death by signal.
+SIGKILL still stops the process at once, and ``--resume`` continues from there.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ def check() -> None:
 
 def _handler(signum: int, frame: FrameType | None) -> None:
     _received.append(signum)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     raise _exception(signum)
 
 

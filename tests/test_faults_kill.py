@@ -2,12 +2,13 @@
 
 SIGKILL: half of the kills hit the session's process alone (as the kernel's OOM killer
 does, leaving its MLflow writer to finish on its own), half its whole process group.
-Ctrl-C: SIGINT to the whole process group, as a terminal sends it, and SIGTERM to the
-process, as a service manager does; each must end in one line with the resume command
-and exit 130 or 143. At the end the store holds exactly the budgeted trials, once each,
-and the session run is FINISHED.
+Ctrl-C: SIGINT to the whole process group, as a terminal sends it (half of the time
+twice), and SIGTERM to the process, as a service manager does; each must end in one line
+with the resume command and exit 130 or 143. At the end the store holds exactly the
+budgeted trials, once each, and the session run is FINISHED.
 """
 
+import contextlib
 import os
 import random
 import signal
@@ -103,6 +104,10 @@ def test_ten_ctrl_c_and_sigterms_stop_cleanly_and_resume_with_each_trial_once(st
         ctrl_c = rng.random() < 0.7
         if ctrl_c:
             os.killpg(process.pid, signal.SIGINT)  # the terminal's Ctrl-C: the whole group
+            if rng.random() < 0.5:  # pressed twice: the second one changes nothing
+                time.sleep(rng.uniform(0.0, 0.5))
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGINT)
         else:
             os.kill(process.pid, signal.SIGTERM)
         _, err = process.communicate(timeout=120)
