@@ -17,6 +17,7 @@ from lgt_graph import history
 from lgt_graph.context import Context
 from lgt_graph.curves import describe, summarize
 from lgt_graph.epoch_loop import line_of, run_of, spent
+from lgt_graph.metrics import SETBACKS
 from lgt_graph.prompting import INITIAL_GUIDANCE, changes_text, messages, task_line
 from lgt_graph.state import State, Trial
 
@@ -87,7 +88,7 @@ def recent_regressions(state: State) -> list[str]:
     done = history.trials(state)
     for item in done[-RECENT:]:
         verdict = history.verdict_for(state, item["index"])
-        if verdict is not None and verdict["outcome"] == "regressed":
+        if verdict is not None and verdict["outcome"] in SETBACKS:
             out += [history.change_key(c) for c in item["changes"]]
     return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from lgt_graph.metrics import better, gain
+from lgt_graph.metrics import SETBACKS, better, gain
 from lgt_graph.state import ChangeRecord, PromptVersion, Segment, State, Trial, VerdictRecord
 from lgt_graph.training.result import TrialResult
 
@@ -63,11 +63,11 @@ def change_key(change: ChangeRecord) -> str:
 
 
 def regressed_changes(state: State) -> list[str]:
-    """Return the changes of trials judged regressed (including failures)."""
+    """Return the changes of trials judged regressed or failed."""
     out: list[str] = []
     for item in state.get("trials", []):
         verdict = verdict_for(state, item["index"])
-        if verdict is not None and verdict["outcome"] == "regressed":
+        if verdict is not None and verdict["outcome"] in SETBACKS:
             out += [change_key(c) for c in item["changes"] if change_key(c) not in out]
     return out
 

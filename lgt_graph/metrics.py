@@ -13,7 +13,10 @@ from typing import Literal
 import numpy as np
 
 Direction = Literal["maximize", "minimize"]
-Outcome = Literal["improved", "regressed", "neutral"]
+Outcome = Literal["improved", "regressed", "neutral", "failed"]
+
+SETBACKS = ("regressed", "failed")
+"""Outcomes that roll back: worse than the best beyond tolerance, or no score at all."""
 
 CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc", "log_loss")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
@@ -78,13 +81,14 @@ def reached(score: float, target: float, maximize: bool) -> bool:
 
 
 def outcome(score: float | None, best: float | None, maximize: bool, tolerance: float) -> Outcome:
-    """Classify a score against the best before it: improved, regressed or neutral.
+    """Classify a score against the best before it: improved, regressed, neutral or failed.
 
-    A failed trial (None) regressed; a loss within ``tolerance`` (a fraction of the
-    best) is neutral, so noise does not roll the session back.
+    A trial without a score (None) failed, whatever came before it; a loss within
+    ``tolerance`` (a fraction of the best) is neutral, so noise does not roll the session
+    back.
     """
     if score is None:
-        return "regressed"
+        return "failed"
     if best is None:
         return "improved"
     change = gain(score, best, maximize)

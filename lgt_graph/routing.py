@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 
 from lgt_graph import history
 from lgt_graph.context import Context, Settings
-from lgt_graph.metrics import reached
+from lgt_graph.metrics import SETBACKS, reached
 from lgt_graph.state import State
 
 Route = Literal["finalize", "rollback", "optimize"]
@@ -23,7 +23,7 @@ def decide(state: State, settings: Settings, maximize: bool) -> tuple[Route, str
 
     Stops when the trial budget is spent, when the best trial reached ``stop_at``,
     or after ``patience`` trials without an improvement of at least ``min_delta``;
-    otherwise rolls back when the last trial regressed, and goes on when it did not.
+    otherwise rolls back when the last trial regressed or failed, and goes on otherwise.
     """
     if settings.loop == "epoch":
         return _decide_segment(state, settings, maximize)
@@ -55,12 +55,14 @@ def decide(state: State, settings: Settings, maximize: bool) -> tuple[Route, str
                 f" (patience {settings.patience})"
             )
     verdict = history.verdict_for(state, last["index"])
-    if verdict is not None and verdict["outcome"] == "regressed":
+    if verdict is not None and verdict["outcome"] in SETBACKS:
         to = f"trial {best['index']}" if best else "the first trial"
-        return "rollback", (
-            f"trial {last['index']} regressed ({verdict['delta']:+.4g} against the best):"
-            f" the next proposal starts again from {to}"
+        what = (
+            "failed"
+            if verdict["outcome"] == "failed"
+            else f"regressed ({verdict['delta']:+.4g} against the best)"
         )
+        return "rollback", f"trial {last['index']} {what}: the next proposal starts again from {to}"
     outcome = verdict["outcome"] if verdict else "was not judged"
     # The Advisor chooses the base of its next proposal (this trial, or the best after a
     # stall): the route only says the session goes on.
@@ -92,7 +94,7 @@ def _decide_segment(state: State, settings: Settings, maximize: bool) -> tuple[R
                 f" (patience {settings.patience})"
             )
     verdict = history.verdict_for(state, last["index"])
-    if verdict is not None and verdict["outcome"] == "regressed":
+    if verdict is not None and verdict["outcome"] in SETBACKS:
         back = run.get("fallback")
         to = "a fresh start"
         if back:
@@ -100,9 +102,11 @@ def _decide_segment(state: State, settings: Settings, maximize: bool) -> tuple[R
                 "the control branch" if back["trial"] == last["index"] else "the segment's start"
             )
             to = f"the checkpoint at epoch {back['epoch']} ({which})"
+        what = (
+            "failed" if verdict["outcome"] == "failed" else f"regressed ({verdict['delta']:+.4g})"
+        )
         return "rollback", (
-            f"segment {last['index']} regressed ({verdict['delta']:+.4g}): the weights,"
-            f" optimiser and RNG state go back to {to}"
+            f"segment {last['index']} {what}: the weights, optimiser and RNG state go back to {to}"
         )
     outcome = verdict["outcome"] if verdict else "was not judged"
     return "optimize", f"segment {last['index']} {outcome}: the run continues from it"

@@ -59,9 +59,9 @@ class Proposal(BaseModel):
 class Verdict(BaseModel):
     """The Evaluator's judgement of a trial, with the textual gradient."""
 
-    outcome: Literal["improved", "regressed", "neutral"] = Field(
+    outcome: Literal["improved", "regressed", "neutral", "failed"] = Field(
         description="improved: better than the best so far; regressed: worse than the best"
-        " beyond tolerance, or failed; neutral: otherwise."
+        " beyond tolerance; failed: the trial has no score; neutral: otherwise."
     )
     delta: float = Field(
         description="Validation primary metric minus the best before this trial (positive is"

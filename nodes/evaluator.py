@@ -53,7 +53,7 @@ def _segment_numbers(ctx: Context, trial: Trial) -> tuple[str, float, str]:
     score, reference = trial["score"], segment["reference"]
     span = f"epochs {segment['start_epoch'] + 1}-{segment['start_epoch'] + segment['epochs']}"
     if score is None:
-        return "regressed", 0.0, f"segment {trial['index']} failed: {trial['result']['reason']}"
+        return "failed", 0.0, f"segment {trial['index']} failed: {trial['result']['reason']}"
     if segment["reference_is"] == "none":
         what = "the first segment" if segment["start"] is None else "no change: the run continued"
         return (

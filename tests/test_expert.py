@@ -259,7 +259,8 @@ def test_the_advisor_follows_the_diagnosis_and_respects_avoid_and_guidance():
 
 def test_judge_outcomes_and_directional_suggestions():
     assert outcome(0.9, None, True, 0.01) == "improved"
-    assert outcome(None, 0.9, True, 0.01) == "regressed"
+    assert outcome(None, 0.9, True, 0.01) == "failed"
+    assert outcome(None, None, True, 0.01) == "failed"  # a failed first trial too
     assert outcome(0.895, 0.9, True, 0.01) == "neutral"
     assert outcome(0.85, 0.9, True, 0.01) == "regressed"
     assert outcome(40.0, 42.0, False, 0.01) == "improved"

@@ -57,7 +57,7 @@ def test_a_session_records_each_training_fault_rolls_back_and_carries_on(store_u
     for i in (2, 3, 4):  # the Evaluator's diagnosis names the failure and its reason
         reason = trials[i - 1]["result"]["reason"]
         assert verdicts[i]["diagnosis"].startswith(f"Trial {i} failed: {reason}")
-    assert [verdicts[i]["outcome"] for i in (2, 3, 4)] == ["regressed"] * 3
+    assert [verdicts[i]["outcome"] for i in (2, 3, 4)] == ["failed"] * 3
     assert verdicts[5]["outcome"] == "improved" and values["final"]["trial"] == 5
 
     client = MlflowClient(store_uri)

@@ -122,9 +122,9 @@ def test_a_regression_takes_the_rollback_edge(store_uri, tmp_path):
     assert scores[1] is not None and scores[2] is None  # trial 3 diverged
     rollbacks = [t for t in values["transitions"] if t["target"] == "rollback"]
     assert rollbacks and rollbacks[0]["source"] == "evaluate"
-    assert "trial 3 regressed" in rollbacks[0]["why"]
+    assert "trial 3 failed: the next proposal starts again from trial 2" in rollbacks[0]["why"]
     assert values["trials"][3]["base"] == 2  # trial 4 starts again from the best
-    assert values["verdicts"][2]["outcome"] == "regressed"
+    assert values["verdicts"][2]["outcome"] == "failed"
 
 
 def test_without_the_rollback_node_a_regression_stays_the_base(store_uri, tmp_path):

@@ -20,7 +20,7 @@ from lgt_graph.expert.live_rules import (
     improving,
     series,
 )
-from lgt_graph.metrics import outcome
+from lgt_graph.metrics import SETBACKS, outcome
 
 __all__ = ["DECAY", "candidates", "judge", "propose", "recently_hurt"]
 
@@ -37,7 +37,7 @@ def recently_hurt(facts: dict[str, Any]) -> set[tuple[str, str]]:
     """Return (knob, direction) of the changes that lost their paired segment lately."""
     out = set()
     for entry in facts.get("history", [])[-RECENT:]:
-        if entry.get("outcome") == "regressed":
+        if entry.get("outcome") in SETBACKS:
             out |= {(c["knob"], _direction(c["old"], c["new"])) for c in entry["changes"]}
     return out
 
@@ -101,7 +101,7 @@ def judge(facts: dict[str, Any]) -> dict[str, Any]:
     moved = ", ".join(f"{c['knob']} {c['old']} -> {c['new']}" for c in changes)
     if score is None:
         return {
-            "outcome": "regressed",
+            "outcome": "failed",
             "delta": 0.0,
             "diagnosis": f"Segment {trial['index']} failed: "
             f"{trial['summary'].get('failure', '')}. Its change ({moved or 'none'}) is undone.",
@@ -115,7 +115,12 @@ def judge(facts: dict[str, Any]) -> dict[str, Any]:
             "suggestions": [],
         }
     verdict = outcome(score, reference, maximize, float(facts.get("tolerance", 0.0)))
-    words = {"improved": "helped", "regressed": "hurt", "neutral": "made no difference"}[verdict]
+    words = {
+        "improved": "helped",
+        "regressed": "hurt",
+        "neutral": "made no difference",
+        "failed": "failed",
+    }[verdict]
     diagnosis = (
         f"Changing {moved} {words}: {primary} {score:.4f} against {reference:.4f} for the"
         f" {against} branch over the same epochs."

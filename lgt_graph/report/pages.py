@@ -137,7 +137,7 @@ def html_page(view: SessionView, figures: dict[str, bytes]) -> str:
         "body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;"
         "line-height:1.45;color:#222}img{max-width:100%}h3{margin-bottom:.3em}"
         "pre{background:#f6f8fa;padding:.6em;overflow-x:auto;white-space:pre-wrap}"
-        ".improved{color:#2a7}.regressed{color:#c33}.trial{border-top:1px solid #eee}"
+        ".improved{color:#2a7}.regressed,.failed{color:#c33}.trial{border-top:1px solid #eee}"
     )
     title = e(f"LGT session {view.run_id}")
     return (

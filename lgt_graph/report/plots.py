@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from lgt_graph.metrics import better
+from lgt_graph.metrics import SETBACKS, better
 from lgt_graph.report.load import SessionView
 
 
@@ -116,7 +116,7 @@ def plot_run_line(view: SessionView) -> bytes:
     kept = rejected = False
     for event in line.get("events", []):
         text = ", ".join(event["changes"])
-        if event["outcome"] == "regressed":
+        if event["outcome"] in SETBACKS:
             if event["score"] is not None:
                 metric.plot([event["end_epoch"]], [event["score"]], "x", color="#d62728", ms=8,
                             label=None if rejected else "change rolled back")  # fmt: skip
