@@ -11,6 +11,7 @@ from lgt_graph.metrics import CLASSIFICATION_METRICS
 from lgt_graph.tasks import TASKS, get_task, load_task_data
 from lgt_graph.tasks.base import split
 from lgt_graph.tasks.paths import data_dirs
+from lgt_graph.tasks.tabular import load_csv
 from tests.conftest import needs_data
 
 MNIST_TRAIN = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -285,3 +286,48 @@ def test_a_european_csv_loads_with_notes_for_what_was_changed(tmp_path):
     assert str(data.X_train["b"].dtype) == "float64"
     assert "column 'b' holds numbers with decimal commas: read as numbers" in data.notes
     assert "20 of 80 rows (25%) have no 'label' value and were dropped" in data.notes
+
+
+def test_date_columns_become_numeric_parts_or_are_dropped_with_a_note(tmp_path):
+    days = pd.date_range("2023-01-01", periods=60, freq="7D")
+    frame = pd.DataFrame(
+        {
+            "opened": days.strftime("%Y-%m-%d"),
+            "eu": days.strftime("%d/%m/%Y"),  # the day first: 15/01/2023 settles it
+            "stamp": (days + pd.Timedelta(hours=13, minutes=30)).strftime("%Y-%m-%dT%H:%M:%S"),
+            "broken": [f"2023-{13 + i % 5}-{40 + i % 9}" for i in range(60)],  # no such dates
+            "x": np.arange(60, dtype=float),
+            "label": np.arange(60) % 2,
+        }
+    )
+    frame.loc[3, "opened"] = "2023-02-30"
+    path = tmp_path / "dated.csv"
+    frame.to_csv(path, index=False)
+    data = load_csv(path, "label", None)
+    features = data.X
+    assert "opened" not in features and "broken" not in features
+    assert all(str(features[c].dtype) == "float64" for c in features.columns)
+    expected = features
+    eu = expected[["eu_year", "eu_month", "eu_day", "eu_weekday"]].to_numpy()
+    truth = np.column_stack([days.year, days.month, days.day, days.day_of_week])
+    assert np.array_equal(eu, truth)  # the day-first dates read as the same days
+    assert np.allclose(expected["stamp_hour"], 13.5)
+    assert "opened_hour" not in features and "eu_hour" not in features  # no times, no hour
+    assert expected["opened_day"].isna().sum() == 1  # 30 February is missing, not a row lost
+    assert (
+        "column 'opened' holds dates: expanded into opened_year, opened_month, opened_day,"
+        " opened_weekday; 1 unreadable values are missing"
+    ) in data.notes
+    assert any(
+        n.startswith("column 'broken' looks like dates, but 60 of 60 values could not be read")
+        and n.endswith("dropped (write them as YYYY-MM-DD to keep it)")
+        for n in data.notes
+    ), data.notes
+
+
+def test_a_text_column_of_many_values_says_when_they_look_like_dates(tmp_path):
+    values = [f"2023-01-{1 + i % 28:02d}" if i % 3 else f"week {i}" for i in range(90)]
+    path = tmp_path / "mixed.csv"
+    pd.DataFrame({"when": values, "label": np.arange(90) % 2}).to_csv(path, index=False)
+    with pytest.raises(UserError, match="look like dates: write them all as YYYY-MM-DD"):
+        load_task_data(get_task(f"csv:{path}", "label"), 0)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from lgt_graph.errors import UserError
 from lgt_graph.tasks.base import Dataset, Problem
+from lgt_graph.tasks.columns import comma_hint, date_hint, decimal_commas, expand_dates
 from lgt_graph.tasks.files import first_match, missing
 
 WATER_EXPECTED = "water/water_potability.csv (Kaggle's Water Potability file)"
@@ -133,26 +134,12 @@ def load_csv(path: Path, target: str, problem: Problem | None) -> Dataset:
         raise UserError(
             f"{path}: no column {target!r}; columns: {', '.join(map(str, frame.columns))}"
         )
-    notes = _decimal_commas(frame)
+    notes = decimal_commas(frame)
+    frame, dates = expand_dates(frame, skip=target)
+    notes += dates
     data = _split_target(frame, target, problem, source=str(path), name=f"csv:{path}")
     data.notes[:0] = notes
     return data
-
-
-def _decimal_commas(frame: pd.DataFrame) -> list[str]:
-    """Read text columns of numbers written with decimal commas (3,14) as numbers, in place."""
-    notes = []
-    for column in frame.columns:
-        series = frame[column]
-        if pd.api.types.is_numeric_dtype(series):
-            continue
-        text = series.dropna().astype(str).str.strip()
-        if not len(text) or not text.str.contains(",").any():
-            continue
-        if text.str.fullmatch(r"-?\d+(,\d+)?").all():
-            frame[column] = pd.to_numeric(series.astype(str).str.replace(",", "."), errors="coerce")
-            notes.append(f"column {column!r} holds numbers with decimal commas: read as numbers")
-    return notes
 
 
 def _read_csv(path: Path, sep: str | None = None) -> pd.DataFrame:
@@ -199,26 +186,13 @@ def _split_target(
     if kind == "regression":
         if not pd.api.types.is_numeric_dtype(labels):
             raise UserError(
-                f"{name}: regression needs a numeric target; {target!r} is not"
-                + _comma_hint(labels)
+                f"{name}: regression needs a numeric target; {target!r} is not" + comma_hint(labels)
             )
         return Dataset(X=features, y=labels.to_numpy(dtype=np.float64), source=source, notes=notes)
     classes = sorted(labels.astype(str).unique(), key=_natural)
     lookup = {c: i for i, c in enumerate(classes)}
     y = labels.astype(str).map(lookup).to_numpy(dtype=np.int64)
     return Dataset(X=features, y=y, classes=tuple(classes), source=source, notes=notes)
-
-
-def _comma_hint(series: pd.Series) -> str:
-    """Say so when a text column holds numbers written with decimal commas."""
-    sample = series.dropna().astype(str).head(200)
-    if len(sample) and sample.str.fullmatch(r"\s*-?\d+,\d+\s*").mean() > 0.5:
-        return (
-            " (its values look like numbers with decimal commas, as in 3,14: save the CSV"
-            " with decimal points, or with ; between columns so that , is read as the decimal"
-            " mark)"
-        )
-    return ""
 
 
 def _check_features(features: pd.DataFrame, name: str) -> None:
@@ -231,7 +205,7 @@ def _check_features(features: pd.DataFrame, name: str) -> None:
             raise UserError(
                 f"{name}: column {column!r} is not numeric and has {levels} distinct values"
                 f" (at most {MAX_CATEGORIES} are one-hot encoded); drop it or encode it first"
-                + _comma_hint(series)
+                + (comma_hint(series) or date_hint(series))
             )
 
 

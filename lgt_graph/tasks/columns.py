@@ -1,0 +1,137 @@
+"""What a user's text columns hold: numbers with decimal commas, and dates.
+
+Each reader changes the frame in place and returns one note per column it changed, which
+the session prints at its start. Models take numbers: a date column becomes its numeric
+parts (year, month, day, weekday, and the hour when the values have times), and one whose
+values cannot be read as dates consistently is dropped, with a note either way.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+DATE = re.compile(
+    r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?"
+)
+"""A date as CSV files write them: 2024-03-01, 01/03/2024, 1.3.24, with an optional time."""
+
+LOOKS = 0.9
+"""The share of a column's values that must look like dates for it to be read as dates."""
+
+READABLE = 0.9
+"""The share that must then parse; a column below it is dropped rather than half read."""
+
+
+def decimal_commas(frame: pd.DataFrame) -> list[str]:
+    """Read text columns of numbers written with decimal commas (3,14) as numbers, in place."""
+    notes = []
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_numeric_dtype(series):
+            continue
+        text = series.dropna().astype(str).str.strip()
+        if not len(text) or not text.str.contains(",").any():
+            continue
+        if text.str.fullmatch(r"-?\d+(,\d+)?").all():
+            frame[column] = pd.to_numeric(series.astype(str).str.replace(",", "."), errors="coerce")
+            notes.append(f"column {column!r} holds numbers with decimal commas: read as numbers")
+    return notes
+
+
+def comma_hint(series: pd.Series) -> str:
+    """Say so when a text column holds numbers written with decimal commas."""
+    sample = series.dropna().astype(str).head(200)
+    if len(sample) and sample.str.fullmatch(r"\s*-?\d+,\d+\s*").mean() > 0.5:
+        return (
+            " (its values look like numbers with decimal commas, as in 3,14: save the CSV"
+            " with decimal points, or with ; between columns so that , is read as the decimal"
+            " mark)"
+        )
+    return ""
+
+
+def date_hint(series: pd.Series) -> str:
+    """Say so when many of a text column's values look like dates."""
+    sample = series.dropna().astype(str).str.strip().head(200)
+    if len(sample) and sample.str.fullmatch(DATE).mean() > 0.5:
+        return (
+            " (many of its values look like dates: write them all as YYYY-MM-DD to have them"
+            " read as dates)"
+        )
+    return ""
+
+
+def expand_dates(frame: pd.DataFrame, skip: str) -> tuple[pd.DataFrame, list[str]]:
+    """Replace each date column but ``skip`` by its numeric parts; return the frame and notes.
+
+    A column is a date column when at least :data:`LOOKS` of its values look like dates.
+    The day comes first when a value's first field cannot be a month (25/12/2024) or,
+    when no value settles it, when the fields are separated by dots (the European way).
+    """
+    notes: list[str] = []
+    columns: dict[str, pd.Series] = {}
+    for column in frame.columns:
+        series = frame[column]
+        text = series.dropna().astype(str).str.strip()
+        if (
+            column == skip
+            or pd.api.types.is_numeric_dtype(series)
+            or pd.api.types.is_bool_dtype(series)
+            or not len(text)
+            or text.str.fullmatch(DATE).mean() < LOOKS
+        ):
+            columns[str(column)] = series
+            continue
+        parsed = pd.to_datetime(
+            series.astype("string").str.strip(),
+            errors="coerce",
+            format="mixed",
+            dayfirst=_day_first(text),
+            utc=True,
+        )
+        read = int(parsed.notna().sum())
+        if read < READABLE * len(text):
+            notes.append(
+                f"column {column!r} looks like dates, but {len(text) - read} of {len(text)}"
+                " values could not be read as dates: dropped (write them as YYYY-MM-DD to keep"
+                " it)"
+            )
+            continue
+        parts = {
+            "year": parsed.dt.year,
+            "month": parsed.dt.month,
+            "day": parsed.dt.day,
+            "weekday": parsed.dt.day_of_week,
+        }
+        known = parsed.dropna()
+        if bool(((known.dt.hour != 0) | (known.dt.minute != 0)).any()):
+            parts["hour"] = parsed.dt.hour + parsed.dt.minute / 60.0
+        names = []
+        for part, values in parts.items():
+            name = f"{column}_{part}"
+            while name in frame.columns or name in columns:
+                name += "_"
+            columns[name] = values.astype("float64")
+            names.append(name)
+        unread = f"; {len(text) - read} unreadable values are missing" if read < len(text) else ""
+        notes.append(f"column {column!r} holds dates: expanded into {', '.join(names)}{unread}")
+    if not notes:
+        return frame, notes
+    return pd.DataFrame(columns, index=frame.index), notes
+
+
+def _day_first(text: pd.Series) -> bool:
+    """Guess whether dates like 01/02/2024 put the day first."""
+    fields = text.str.extract(r"^(\d{1,4})[-/.](\d{1,2})[-/.]")
+    first = pd.to_numeric(fields[0], errors="coerce")
+    second = pd.to_numeric(fields[1], errors="coerce")
+    if (first > 31).any():  # the year comes first: ISO order
+        return False
+    if (first > 12).any():
+        return True
+    if (second > 12).any():
+        return False
+    return bool(text.str.contains(r"^\d{1,2}\.\d{1,2}\.", regex=True).mean() > 0.5)
