@@ -24,6 +24,7 @@ from lgt_graph.session import run_session
 from lgt_graph.session.opening import open_session
 from lgt_graph.session.runner import initial_state
 from lgt_graph.session.store import SessionStore
+from lgt_graph.training import available_threads
 from lgt_graph.training.segments import NeuralRun, load_model, read_checkpoint
 from tests.conftest import needs_data
 from tests.openai_server import ScriptedOpenAI
@@ -31,6 +32,8 @@ from tests.openai_server import ScriptedOpenAI
 pytestmark = needs_data
 REPO = Path(__file__).resolve().parents[1]
 CNN = {"model": "cnn", "optimizer": "adam", "learning_rate": "0.001"}
+THREADS = available_threads()
+"""Pinned where two runs must agree to the last bit: by default a net's threads follow the load."""
 
 
 def session(store_uri, tmp_path, **settings):
@@ -206,6 +209,7 @@ def test_a_killed_epoch_session_resumes_mid_segment_with_nothing_lost_or_repeate
     store_uri, tmp_path
 ):
     args = ["--task", "mnist", "--max-train-samples", "2000", "--loop", "epoch", "--budget", "8"]
+    args += ["--threads", str(THREADS)]  # the same float sums in both runs, whatever the load
     args += [item for k, v in CNN.items() for item in ("--set", f"{k}={v}")]
     args += ["--node", "advisor=tests.custom_nodes:ChangeEveryTimeAdvisor"]
     # SIGKILL 0.4 s after segment 2's line: into segment 3's paired training
@@ -223,6 +227,7 @@ def test_a_killed_epoch_session_resumes_mid_segment_with_nothing_lost_or_repeate
         task="mnist",
         max_train_samples=2000,
         budget=8,
+        threads=THREADS,
         start=CNN,
         nodes={"advisor": "tests.custom_nodes:ChangeEveryTimeAdvisor"},
     )
@@ -391,7 +396,7 @@ def test_every_epoch_level_method_spends_the_epoch_budget_and_resumes(
 
 def test_a_killed_both_level_session_resumes_inside_its_trial(store_uri, tmp_path):
     args = ["--task", "mnist", "--max-train-samples", "1500", "--loop", "both", "--budget", "9"]
-    args += ["--set", "epochs=3"]
+    args += ["--set", "epochs=3", "--threads", str(THREADS)]
     # SIGKILL 0.3 s after trial 2's first segment line: into trial 2's inner run
     session_id, resumed = kill_and_resume(store_uri, tmp_path, args, "  trial 2 segment   1", 0.3)
     # the inner run went on from its last saved segment: trial 2's segment 1 is not redone
@@ -403,6 +408,7 @@ def test_a_killed_both_level_session_resumes_inside_its_trial(store_uri, tmp_pat
         max_train_samples=1500,
         loop="both",
         budget=9,
+        threads=THREADS,
         start={"epochs": 3},
     )
     client = MlflowClient(store_uri)

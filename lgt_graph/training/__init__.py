@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import time
 import traceback
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,40 +14,9 @@ from lgt_graph.tasks.base import SealedSplitError, TaskData
 from lgt_graph.training.arrays import Arrays, TargetTransform
 from lgt_graph.training.features import image_arrays, tabular_arrays
 from lgt_graph.training.result import Diverged, Progress, TrialResult
+from lgt_graph.training.threads import available_threads, limit_threads
 
-__all__ = ["TrialResult", "available_threads", "train"]
-
-
-_THREADS: list[int] = []
-"""The session's ``--threads``, when given (set by :func:`limit_threads`)."""
-
-
-def limit_threads(threads: int | None) -> None:
-    """Make every trial of this process use ``threads`` threads (None: what it may use)."""
-    _THREADS[:] = [threads] if threads else []
-
-
-def available_threads() -> int:
-    """Return ``--threads``, else the CPUs this process may use: its affinity, its CPU quota."""
-    if _THREADS:
-        return _THREADS[0]
-    try:
-        cpus = max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        cpus = max(1, os.cpu_count() or 1)
-    quota = _cgroup_quota()
-    return min(cpus, quota) if quota else cpus
-
-
-def _cgroup_quota() -> int | None:
-    """Return the CPUs a cgroup (v2) quota allows this process, rounded up; None if unlimited."""
-    try:
-        limit, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-    except (OSError, ValueError):
-        return None
-    if limit == "max":
-        return None
-    return max(1, -(-int(limit) // int(period)))
+__all__ = ["TrialResult", "available_threads", "limit_threads", "train"]
 
 
 def prepare_arrays(config: Config, data: TaskData, with_test: bool = False) -> Arrays:

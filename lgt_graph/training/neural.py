@@ -32,6 +32,7 @@ from lgt_graph.training.epochs import (
 )
 from lgt_graph.training.nets import build_net
 from lgt_graph.training.result import Progress
+from lgt_graph.training.threads import free_threads
 
 __all__ = ["EXPLODED", "fit_neural", "make_schedule", "predict", "set_threads"]
 
@@ -40,15 +41,19 @@ SMALL_WORK = 2_000_000
 
 
 def set_threads(config: Config, model: nn.Module, batch_size: int, available: int) -> int:
-    """Give the trial one thread when its batches are tiny, else every available CPU.
+    """Give the trial one thread when its batches are tiny, else the CPUs other jobs leave free.
 
     OpenMP workers of a tiny MLP busy-wait on their cores, taking them from the
-    MLflow writer process for no speed-up; ``OMP_NUM_THREADS`` set by the user wins.
+    MLflow writer process for no speed-up; on a core that another job keeps busy they
+    wait for each other (:func:`~lgt_graph.training.threads.free_threads`).
+    ``OMP_NUM_THREADS`` set by the user wins.
     """
     if "OMP_NUM_THREADS" in os.environ:
         return torch.get_num_threads()
     work = sum(p.numel() for p in model.parameters()) * batch_size
-    threads = available if config["model"] == "cnn" or work >= SMALL_WORK else 1
+    threads = 1
+    if config["model"] == "cnn" or work >= SMALL_WORK:
+        threads = min(available, free_threads()) if available > 1 else available
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return threads

@@ -1,0 +1,92 @@
+"""How many threads a trial's training gets: ``--threads``, else what the machine has free.
+
+By default a trial may use the CPUs of this process's affinity and cgroup CPU quota. A
+net whose work is worth several threads gets only the CPUs that no other job is keeping
+busy, measured over a short window just before it starts: PyTorch's OpenMP workers
+busy-wait for each other, so two threads on a core that another job holds run several
+times slower than one thread alone (docs/BENCHMARKS.md, threads under load).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+__all__ = ["available_threads", "free_threads", "limit_threads"]
+
+_THREADS: list[int] = []
+"""The session's ``--threads``, when given (set by :func:`limit_threads`)."""
+
+WINDOW = 0.2
+"""Seconds over which the other jobs' CPU use is measured before a trial starts."""
+
+
+def limit_threads(threads: int | None) -> None:
+    """Make every trial of this process use ``threads`` threads (None: what it may use)."""
+    _THREADS[:] = [threads] if threads else []
+
+
+def available_threads() -> int:
+    """Return ``--threads``, else the CPUs this process may use: its affinity, its CPU quota."""
+    if _THREADS:
+        return _THREADS[0]
+    cpus = len(_cpus())
+    quota = _cgroup_quota()
+    return min(cpus, quota) if quota else cpus
+
+
+def free_threads(window: float = WINDOW) -> int:
+    """Return ``--threads``, else the available CPUs that other jobs leave idle (at least 1).
+
+    Measured from ``/proc/stat`` over ``window`` seconds on the CPUs of this process's
+    affinity, while this process is between trainings. Where that cannot be read, every
+    available CPU.
+    """
+    available = available_threads()
+    if _THREADS or available == 1:
+        return available
+    cpus = _cpus()
+    before = _idle_and_total(cpus)
+    time.sleep(window)
+    after = _idle_and_total(cpus)
+    if before is None or after is None or after[1] <= before[1]:
+        return available
+    idle_share = (after[0] - before[0]) / (after[1] - before[1])
+    idle_cpus = idle_share * len(cpus)
+    return max(1, min(available, int(idle_cpus + 0.25)))
+
+
+def _cpus() -> list[int]:
+    try:
+        return sorted(os.sched_getaffinity(0)) or [0]
+    except AttributeError:  # not on Linux
+        return list(range(max(1, os.cpu_count() or 1)))
+
+
+def _idle_and_total(cpus: list[int]) -> tuple[int, int] | None:
+    """Sum the idle and total jiffies of ``cpus`` from /proc/stat; None where unreadable."""
+    wanted = {f"cpu{i}" for i in cpus}
+    idle = total = 0
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split()
+        if fields and fields[0] in wanted:
+            values = [int(v) for v in fields[1:]]
+            idle += values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+            total += sum(values[:8])  # guest time is already in user time
+    return (idle, total) if total else None
+
+
+def _cgroup_quota() -> int | None:
+    """Return the CPUs a cgroup (v2) quota allows this process, rounded up; None if unlimited."""
+    try:
+        limit, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        return None
+    if limit == "max":
+        return None
+    return max(1, -(-int(limit) // int(period)))
