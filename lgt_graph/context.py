@@ -39,6 +39,8 @@ class Settings:
     task: str
     target: str | None = None
     problem: str | None = None
+    drop: Sequence[str] = ()
+    """Columns of a CSV task left out (``--drop``)."""
     metric: str | None = None
     """The primary metric (``--metric``); None: chosen from the data (``default_metric``)."""
     method: str = "lgt"
@@ -131,6 +133,7 @@ class Settings:
         data["nodes"] = dict(self.nodes)
         data["start"] = dict(self.start)
         data["limits"] = {k: list(v) for k, v in self.limits.items()}
+        data["drop"] = list(self.drop)
         return data
 
     @classmethod

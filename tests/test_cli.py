@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from lgt_graph.errors import UserError
 from lgt_graph.tasks.download import Remote, download
+from tests.exports import write_churn
 
 
 def run_cli(*args, cwd=None, env=None):
@@ -216,3 +217,30 @@ def test_a_terminal_sees_each_epoch_on_one_live_line_and_a_pipe_sees_lines(store
         timeout=300,
     )
     assert piped.returncode == 0 and "\r" not in piped.stderr and "epoch 1/30" not in piped.stderr
+
+
+def test_compare_and_ablate_run_on_a_csv_export_with_its_options(store_uri, tmp_path):
+    path = tmp_path / "churn.csv"
+    write_churn(path, rows=150)
+    common = ["--task", f"csv:{path}", "--target", "Churn", "--drop", "gender", "--budget", "2"]
+    common += ["--tracking-uri", store_uri]
+    compare = run_cli("compare", *common, "--methods", "random,lgt", "--out", str(tmp_path / "c"))
+    assert compare.returncode == 0, compare.stderr
+    # what was inferred, once for the task, before any session
+    assert compare.stderr.count("data: classification, 2 classes") == 1
+    assert "note: column 'customerID' holds a different text in every row" in compare.stderr
+    rows = (tmp_path / "c" / "results.csv").read_text().splitlines()
+    assert len(rows) == 3 and all("random" in r or "lgt" in r for r in rows[1:])
+    client = MlflowClient(store_uri)
+    sessions = client.search_runs(
+        [e.experiment_id for e in client.search_experiments()], "tags.kind = 'session'"
+    )
+    assert len(sessions) == 2
+    for session in sessions:  # every method saw the same data: the drop is recorded with it
+        assert session.data.params["setting.drop"] == "['gender']"
+        assert session.data.params["setting.target"] == "Churn"
+    ablate = run_cli("ablate", *common, "--methods", "lgt", "--out", str(tmp_path / "a"))
+    assert ablate.returncode == 0, ablate.stderr
+    mixed = run_cli("compare", *common[2:], "--task", "iris", "--out", str(tmp_path / "m"))
+    assert mixed.returncode == 2
+    assert "--target, --problem and --drop apply to csv:<path> tasks only" in mixed.stderr

@@ -13,6 +13,7 @@ from lgt_graph.tasks.base import split
 from lgt_graph.tasks.paths import data_dirs
 from lgt_graph.tasks.tabular import load_csv
 from tests.conftest import needs_data
+from tests.exports import write_churn
 
 MNIST_TRAIN = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -331,3 +332,39 @@ def test_a_text_column_of_many_values_says_when_they_look_like_dates(tmp_path):
     pd.DataFrame({"when": values, "label": np.arange(90) % 2}).to_csv(path, index=False)
     with pytest.raises(UserError, match="look like dates: write them all as YYYY-MM-DD"):
         load_task_data(get_task(f"csv:{path}", "label"), 0)
+
+
+def test_a_churn_export_loads_as_it_comes(tmp_path):
+    path = tmp_path / "churn.csv"
+    written = write_churn(path)
+    data = load_csv(path, "Churn", None)
+    features = data.X
+    assert "customerID" not in features and "Unnamed: 0" not in features
+    assert list(features.columns[:2]) == ["gender", "tenure"]  # no BOM in the first name
+    assert str(features["TotalCharges"].dtype) == "float64"
+    blanks = int((written["TotalCharges"] == " ").sum())
+    assert features["TotalCharges"].isna().sum() == blanks + 1  # the blanks and the '?'
+    assert set(features["PaymentMethod"]) >= {"Credit card, automatic"}  # quoted, kept whole
+    assert "SignupDate_year" in features and "SignupDate" not in features
+    assert data.classes == ("No", "Yes") and len(data.y) == len(written)
+    assert data.notes == [
+        f"column 'TotalCharges' holds numbers but for {blanks} blank cells and 1 cells of '?':"
+        " read as numbers, those cells as missing",
+        "column 'SignupDate' holds dates: expanded into SignupDate_year, SignupDate_month,"
+        " SignupDate_day, SignupDate_weekday",
+        "column 'Unnamed: 0' is a saved row index (0, 1, 2, …): dropped",
+        "column 'customerID' holds a different text in every row (an ID): dropped",
+    ]
+
+
+def test_drop_leaves_columns_out_and_says_what_there_is(tmp_path):
+    path = tmp_path / "churn.csv"
+    write_churn(path)
+    data = load_task_data(get_task(f"csv:{path}", "Churn", drop=("gender", "Contract")), 0)
+    assert not {"gender", "Contract"} & set(data.X_train.columns)
+    with pytest.raises(UserError, match=r"--drop gendre: no such column; columns: .*gender"):
+        get_task(f"csv:{path}", "Churn", drop=("gendre",)).loader([])
+    with pytest.raises(UserError, match="--drop Churn: that is the target column"):
+        get_task(f"csv:{path}", "Churn", drop=("Churn",)).loader([])
+    with pytest.raises(UserError, match="apply to csv:<path> tasks only, not iris"):
+        get_task("iris", drop=("sepal",))

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from lgt_graph import __version__
-from lgt_graph.errors import UserError
 from lgt_graph.methods import (
     COMPARED,
     COMPARED_EPOCH,
@@ -31,9 +30,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _data_options(parser: argparse.ArgumentParser) -> None:
+def _data_options(
+    parser: argparse.ArgumentParser, many: bool = False, required: bool = True, seed: bool = True
+) -> None:
+    """Add the options that say which data a command works on: one definition for all."""
     parser.add_argument(
-        "--task", required=True, help="a task from `tasks`, csv:PATH or imagefolder:PATH"
+        "--task",
+        required=required,
+        help="tasks from `tasks`, csv:PATH or imagefolder:PATH, comma-separated"
+        if many
+        else "a task from `tasks`, csv:PATH or imagefolder:PATH",
     )
     parser.add_argument("--target", help="label column of a csv:PATH task")
     parser.add_argument(
@@ -41,10 +47,18 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
         choices=("classification", "regression"),
         help="override the problem type inferred for a csv:PATH task",
     )
-    parser.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the splits and the training (default 0)"
+        "--drop",
+        action="append",
+        default=[],
+        metavar="COL,...",
+        help="columns of a csv:PATH task to leave out (repeatable)",
     )
+    parser.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
+    if seed:
+        parser.add_argument(
+            "--seed", type=int, help="seed of the splits and the training (default 0)"
+        )
     parser.add_argument(
         "--max-train-samples",
         type=int,
@@ -100,7 +114,7 @@ def _comparison_options(
     parser: argparse.ArgumentParser, methods: Sequence[str], epoch_methods: Sequence[str]
 ) -> None:
     """Add the options that ``compare`` and ``ablate`` share."""
-    parser.add_argument("--task", required=True, help="tasks, comma-separated")
+    _data_options(parser, many=True, seed=False)
     parser.add_argument(
         "--methods",
         help=f"comma-separated from {', '.join(METHODS)} (default: {','.join(methods)}; with"
@@ -121,8 +135,6 @@ def _comparison_options(
     _tuning_options(parser)
     parser.add_argument("--llm", help="LGT's model: heuristic (default) or openai:MODEL")
     parser.add_argument("--base-url", help="OpenAI-compatible endpoint for --llm openai:...")
-    parser.add_argument("--max-train-samples", type=int, metavar="N")
-    parser.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
     _store_option(parser)
     _limit_option(parser)
     _loop_options(parser)
@@ -138,50 +150,6 @@ def _limit_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def parse_limits(flags: Sequence[str]) -> dict[str, tuple[float, float]]:
-    """Parse ``--limit knob=MAX`` or ``knob=MIN:MAX`` flags into (low, high) ranges."""
-    from lgt_graph.space import FAMILIES, space_for
-
-    limits = {}
-    for flag in flags:
-        name, sep, value = flag.partition("=")
-        name = name.strip()
-        spaces = [space_for(f) for f in FAMILIES if name in space_for(f)]
-        if not sep:
-            raise UserError(f"--limit expects knob=MAX or knob=MIN:MAX, got {flag!r}")
-        if not spaces:
-            numeric = sorted(
-                {
-                    k.name
-                    for f in FAMILIES
-                    for k in space_for(f).knobs.values()
-                    if k.kind in ("int", "float")
-                }
-            )
-            raise UserError(
-                f"--limit {flag}: unknown knob {name!r}; numeric knobs: {', '.join(numeric)}"
-            )
-        low_text, colon, high_text = value.partition(":")
-        try:
-            low = float(low_text) if colon else float(spaces[0][name].low or 0)
-            high = float(high_text if colon else value)
-        except ValueError:
-            raise UserError(f"--limit expects knob=MAX or knob=MIN:MAX, got {flag!r}") from None
-        limits[name] = (low, high)
-    return limits
-
-
-def parse_start(flags: Sequence[str]) -> dict[str, str]:
-    """Parse ``--set knob=value`` flags into text values (the task's space types them)."""
-    start: dict[str, str] = {}
-    for flag in flags:
-        name, sep, value = flag.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise UserError(f"--set expects knob=value, got {flag!r}")
-        start[name.strip()] = value.strip()
-    return start
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of every command."""
     parser = _Parser(prog=PROG, description=__doc__.splitlines()[0] if __doc__ else None)
@@ -192,9 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
 
     space = commands.add_parser("space", help="show a task's configuration space")
-    space.add_argument("--task", required=True)
-    space.add_argument("--target")
-    space.add_argument("--problem", choices=("classification", "regression"))
+    _data_options(space, seed=False)
 
     trial = commands.add_parser("trial", help="train one configuration and record it in MLflow")
     _data_options(trial)
@@ -210,9 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     trial.add_argument("--quiet", action="store_true", help="no per-epoch progress")
 
     run = commands.add_parser("run", help="tune a task with Language-Guided Tuning (the LGT graph)")
-    run.add_argument("--task", help="a task from `tasks`, csv:PATH or imagefolder:PATH")
-    run.add_argument("--target", help="label column of a csv:PATH task")
-    run.add_argument("--problem", choices=("classification", "regression"))
+    _data_options(run, required=False)
     _tuning_options(run)
     run.add_argument(
         "--method",
@@ -257,9 +221,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="swap a node: advisor=random, evaluator=numeric, optimizer=none, advisor=bayes,"
         " or module:Name",
     )
-    run.add_argument("--seed", type=int, help="seed of the splits and the training (default 0)")
-    run.add_argument("--max-train-samples", type=int, metavar="N")
-    run.add_argument("--data-dir", help="folder holding the datasets (default: $LGT_DATA_DIR)")
     _store_option(run, experiment=True)
     run.add_argument("--checkpoints", help="checkpoint database (default: beside the MLflow store)")
     run.add_argument(

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lgt_graph.cli.flags import parse_drop
 from lgt_graph.errors import UserError
 
 
@@ -49,7 +50,7 @@ def cmd_space(args: argparse.Namespace) -> int:
     from lgt_graph.space import space_for
     from lgt_graph.tasks import get_task
 
-    task = get_task(args.task, args.target, args.problem)
+    task = get_task(args.task, args.target, args.problem, parse_drop(args.drop))
     print(f"{task.name}: {task.family} space\n")
     print(space_for(task.family).describe())
     return 0
@@ -64,13 +65,14 @@ def cmd_trial(args: argparse.Namespace) -> int:
     from lgt_graph.training import train
 
     check_data_dir(args.data_dir)
-    task = get_task(args.task, args.target, args.problem)
+    task = get_task(args.task, args.target, args.problem, parse_drop(args.drop))
+    seed = 0 if args.seed is None else args.seed
     space = space_for(task.family)
     changes = space.parse_assignments(args.assignments)
     config = space.apply(space.default(), changes)
     uri = tracking_uri(args.tracking_uri)
     check_uri(uri)
-    data = load_task_data(task, args.seed, args.data_dir, args.max_train_samples)
+    data = load_task_data(task, seed, args.data_dir, args.max_train_samples)
     summary = data.summary()
     err(
         f"{task.name}: {summary['train']} train / {summary['val']} validation examples"
@@ -86,7 +88,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
     result = train(config, data, progress=None if args.quiet else _progress(task.primary))
     run_id = tracker.log_trial(
         result,
-        tags={"task": task.name, "family": task.family, "seed": str(args.seed), "kind": "trial"},
+        tags={"task": task.name, "family": task.family, "seed": str(seed), "kind": "trial"},
         run_name=f"trial-{task.name}",
     ).result()
     tracker.close()

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lgt_graph.cli.parser import parse_limits, parse_start
+from lgt_graph.cli.flags import parse_drop, parse_limits, parse_start
 from lgt_graph.cli.tools import check_data_dir, err, live_epochs, terminal_echo
 from lgt_graph.errors import StorageError, Terminated, UserError
 
@@ -20,10 +20,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if not args.task and not args.resume:
         raise UserError("run needs --task (or --resume ID)")
-    if args.resume and (args.task or args.method or args.loop or args.segment or args.start):
+    if args.resume and (
+        args.task or args.method or args.loop or args.segment or args.start or args.drop
+    ):
         raise UserError(
-            "--resume continues a recorded session as it was set up; drop"
-            " --task/--method/--loop/--segment/--set"
+            "--resume continues a recorded session as it was set up; leave out"
+            " --task/--method/--loop/--segment/--set/--drop"
         )
     check_data_dir(args.data_dir)
     nodes = parse_node_flags(args.node)
@@ -31,6 +33,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         task=args.task or "",
         target=args.target,
         problem=args.problem,
+        drop=parse_drop(args.drop) or None,
         metric=args.metric,
         method=args.method,
         loop=args.loop,
@@ -92,7 +95,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Run the comparison of LGT with the baselines; write and log the results."""
     from lgt_graph.compare.log import log_comparison
     from lgt_graph.compare.render import TITLES
-    from lgt_graph.compare.run import parse_seeds, run_comparison
+    from lgt_graph.compare.run import CSV_ONLY, parse_seeds, run_comparison
 
     check_data_dir(args.data_dir)
     kind = args.command
@@ -110,6 +113,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise UserError(f"--budget must be at least 1 trial, got {args.budget}")
     seeds = parse_seeds(args.seeds)
     common = {
+        "target": args.target,
+        "problem": args.problem,
+        "drop": parse_drop(args.drop) or None,
         "metric": args.metric,
         "llm": args.llm,
         "base_url": args.base_url,
@@ -122,10 +128,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "segment": args.segment,
         "start": parse_start(args.start) or None,
     }
-    for task in tasks:  # fail on a bad task or missing data before hours of work
-        from lgt_graph.tasks import get_task, load_task_data
+    from lgt_graph.context import Settings
+    from lgt_graph.session.opening import data_line
+    from lgt_graph.tasks import get_task, load_task_data
 
-        load_task_data(get_task(task), 0, args.data_dir, args.max_train_samples)
+    if (args.target or args.problem or args.drop) and not any(t.startswith("csv:") for t in tasks):
+        raise UserError("--target, --problem and --drop apply to csv:<path> tasks only")
+    for task in tasks:  # fail on a bad task or missing data before hours of work
+        csv = {k: common[k] for k in CSV_ONLY} if task.startswith("csv:") else {}
+        spec = get_task(task, **csv)
+        data = load_task_data(spec, 0, args.data_dir, args.max_train_samples)
+        # what was inferred, once per task: every method and seed sees the same
+        err(f"{task}: {data_line(Settings.resolve(task=task, metric=args.metric), data)}")
+        for note in data.notes:
+            err(f"  note: {note}")
     out = Path(args.out)
     nodes = {"bayes": {"advisor": "bayes-gp"}} if args.sampler == "gp" else None
     rows = run_comparison(

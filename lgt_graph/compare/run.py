@@ -74,7 +74,7 @@ def run_comparison(
             method=name,
             budget=budget,
             nodes=(nodes or {}).get(name),
-            **common,
+            **for_task(common, task),
         )
         unfinished = unfinished_session(checkpoints, settings) if resume else None
         again = f" (resuming session {unfinished})" if unfinished else ""
@@ -94,6 +94,17 @@ def run_comparison(
         )
     write_outputs(rows, out, budget, seeds, title)
     return rows
+
+
+CSV_ONLY = ("target", "problem", "drop")
+"""Settings that describe a CSV file: the comparison's other tasks go without them."""
+
+
+def for_task(common: dict[str, Any], task: str) -> dict[str, Any]:
+    """Return the comparison's settings for one of its tasks."""
+    if task.startswith("csv:"):
+        return common
+    return {k: v for k, v in common.items() if k not in CSV_ONLY}
 
 
 ROWS = "sessions.jsonl"

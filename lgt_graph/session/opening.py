@@ -121,7 +121,7 @@ def open_task(settings: Settings) -> tuple[Any, Any, Any, dict[str, Any]]:
     from lgt_graph.space import space_for
     from lgt_graph.tasks import get_task, load_task_data
 
-    task = get_task(settings.task, settings.target, settings.problem)  # type: ignore[arg-type]
+    task = get_task(settings.task, settings.target, settings.problem, settings.drop)  # type: ignore[arg-type]
     space = space_for(task.family).narrowed(settings.limits).with_defaults(settings.start)
     if settings.loop != "trial":
         space = space.without(PLANNED)

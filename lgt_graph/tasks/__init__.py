@@ -107,13 +107,23 @@ PATTERNS = {
 }
 
 
-def get_task(spec: str, target: str | None = None, problem: Problem | None = None) -> Task:
-    """Return the task a ``--task`` value names: built-in, ``csv:PATH`` or ``imagefolder:PATH``."""
+def get_task(
+    spec: str,
+    target: str | None = None,
+    problem: Problem | None = None,
+    drop: Sequence[str] = (),
+) -> Task:
+    """Return the task a ``--task`` value names: built-in, ``csv:PATH`` or ``imagefolder:PATH``.
+
+    ``drop`` names columns of a CSV to leave out (``--drop``).
+    """
     kind, sep, rest = spec.partition(":")
     if sep and kind == "csv":
-        return _csv_task(Path(rest).expanduser(), target, problem)
-    if target is not None or problem is not None:
-        raise UserError("--target and --problem apply to csv:<path> tasks only")
+        return _csv_task(Path(rest).expanduser(), target, problem, tuple(drop or ()))
+    if target is not None or problem is not None or drop:
+        raise UserError(
+            f"--target, --problem and --drop apply to csv:<path> tasks only, not {spec}"
+        )
     if sep and kind == "imagefolder":
         return _imagefolder_task(Path(rest).expanduser())
     if spec in TASKS:
@@ -134,7 +144,9 @@ def load_task_data(
     return split(task, dataset, seed, max_train_samples)
 
 
-def _csv_task(path: Path, target: str | None, problem: Problem | None) -> Task:
+def _csv_task(
+    path: Path, target: str | None, problem: Problem | None, drop: tuple[str, ...]
+) -> Task:
     if not target:
         raise UserError("csv:<path> tasks need --target COLUMN (the label column)")
     if not path.is_file():
@@ -156,7 +168,7 @@ def _csv_task(path: Path, target: str | None, problem: Problem | None) -> Task:
     chosen = problem
 
     def loader(dirs: Sequence[Path]) -> Dataset:
-        return tabular.load_csv(path, target, chosen)
+        return tabular.load_csv(path, target, chosen, drop)
 
     return Task(
         f"csv:{path}",

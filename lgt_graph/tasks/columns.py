@@ -1,7 +1,7 @@
-"""What a user's text columns hold: numbers with decimal commas, and dates.
+"""What a user's columns hold: IDs, numbers with gaps or decimal commas, and dates.
 
-Each reader changes the frame in place and returns one note per column it changed, which
-the session prints at its start. Models take numbers: a date column becomes its numeric
+Each reader returns one note per column it changed or left out, which the session prints
+at its start. Models take numbers: a date column becomes its numeric
 parts (year, month, day, weekday, and the hour when the values have times), and one whose
 values cannot be read as dates consistently is dropped, with a note either way.
 """
@@ -9,8 +9,11 @@ values cannot be read as dates consistently is dropped, with a note either way.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import pandas as pd
+
+from lgt_graph.errors import UserError
 
 DATE = re.compile(
     r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
@@ -135,3 +138,87 @@ def _day_first(text: pd.Series) -> bool:
     if (second > 12).any():
         return False
     return bool(text.str.contains(r"^\d{1,2}\.\d{1,2}\.", regex=True).mean() > 0.5)
+
+
+SAVED_INDEX = re.compile(r"Unnamed: \d+")
+"""The name pandas gives a CSV's unnamed first column: a saved row index."""
+
+MAX_TOKENS = 5
+"""A numeric column may hold at most this many distinct non-numbers (?, n/a, -) to be coerced."""
+
+
+def drop_columns(frame: pd.DataFrame, drop: Sequence[str], target: str) -> pd.DataFrame:
+    """Leave out the ``--drop`` columns; name the columns there are when one is not."""
+    missing = [c for c in drop if c not in frame.columns]
+    if missing:
+        raise UserError(
+            f"--drop {','.join(missing)}: no such column; columns:"
+            f" {', '.join(map(str, frame.columns))}"
+        )
+    if target in drop:
+        raise UserError(f"--drop {target}: that is the target column")
+    return frame.drop(columns=list(drop))
+
+
+def identifiers(frame: pd.DataFrame, skip: str) -> tuple[pd.DataFrame, list[str]]:
+    """Drop the columns that only name rows: text unique per row, or a saved row index."""
+    notes = []
+    dropped = []
+    rows = len(frame)
+    for column in frame.columns:
+        if column == skip:
+            continue
+        series = frame[column]
+        values = series.dropna()
+        if len(values) < rows or rows < 10 or values.nunique() < rows:
+            continue
+        numeric = pd.api.types.is_numeric_dtype(series)
+        if not numeric:
+            dropped.append(column)
+            notes.append(f"column {column!r} holds a different text in every row (an ID): dropped")
+        elif SAVED_INDEX.fullmatch(str(column)) and _running(values):
+            dropped.append(column)
+            notes.append(f"column {column!r} is a saved row index (0, 1, 2, …): dropped")
+    return (frame.drop(columns=dropped) if dropped else frame), notes
+
+
+def numbers_with_gaps(frame: pd.DataFrame, skip: str) -> list[str]:
+    """Read text columns that are numbers but for blanks or a few tokens as numbers, in place.
+
+    Blank cells and tokens such as ``?`` or ``n/a`` become missing values, which the
+    configuration's imputation fills; the note says how many and which tokens.
+    """
+    notes = []
+    for column in frame.columns:
+        series = frame[column]
+        if column == skip or pd.api.types.is_numeric_dtype(series):
+            continue
+        text = series.dropna().astype(str).str.strip()
+        filled = text[text != ""]
+        if not len(filled):
+            continue
+        numbers = pd.to_numeric(filled, errors="coerce")
+        tokens = filled[numbers.isna()]
+        if numbers.notna().mean() < 0.9 or tokens.nunique() > MAX_TOKENS:
+            continue
+        frame[column] = pd.to_numeric(series.astype(str).str.strip(), errors="coerce").astype(
+            "float64"
+        )
+        blanks = int((text == "").sum())
+        parts = [f"{blanks} blank cells"] if blanks else []
+        if len(tokens):
+            shown = ", ".join(repr(t) for t in sorted(tokens.unique())[:MAX_TOKENS])
+            parts.append(f"{len(tokens)} cells of {shown}")
+        notes.append(
+            f"column {column!r} holds numbers but for {' and '.join(parts)}: read as numbers,"
+            " those cells as missing"
+        )
+    return notes
+
+
+def _running(values: pd.Series) -> bool:
+    """Say whether integer values are consecutive: 0, 1, 2, … in some order."""
+    ordered = values.sort_values().to_numpy()
+    if not (ordered == ordered.astype("int64")).all():
+        return False
+    return bool((pd.Series(ordered).diff().dropna() == 1).all())

@@ -15,7 +15,15 @@ import pandas as pd
 
 from lgt_graph.errors import UserError
 from lgt_graph.tasks.base import Dataset, Problem
-from lgt_graph.tasks.columns import comma_hint, date_hint, decimal_commas, expand_dates
+from lgt_graph.tasks.columns import (
+    comma_hint,
+    date_hint,
+    decimal_commas,
+    drop_columns,
+    expand_dates,
+    identifiers,
+    numbers_with_gaps,
+)
 from lgt_graph.tasks.files import first_match, missing
 
 WATER_EXPECTED = "water/water_potability.csv (Kaggle's Water Potability file)"
@@ -127,16 +135,23 @@ def infer_problem(target: pd.Series) -> Problem:
     return "classification" if integral and values.nunique() <= 20 else "regression"
 
 
-def load_csv(path: Path, target: str, problem: Problem | None) -> Dataset:
-    """Load a user's CSV: ``target`` is the label column, every other column a feature."""
+def load_csv(path: Path, target: str, problem: Problem | None, drop: Sequence[str] = ()) -> Dataset:
+    """Load a user's CSV: ``target`` is the label column, every other column a feature.
+
+    The ``drop`` columns are left out; numbers written with decimal commas, or with
+    blanks and a few tokens among them, are read as numbers; dates become their numeric
+    parts; columns that only name rows (IDs) are dropped. Each change is a note.
+    """
     frame = _read_csv(path)
     if target not in frame.columns:
         raise UserError(
             f"{path}: no column {target!r}; columns: {', '.join(map(str, frame.columns))}"
         )
-    notes = decimal_commas(frame)
+    frame = drop_columns(frame, drop, target)
+    notes = decimal_commas(frame) + numbers_with_gaps(frame, skip=target)
     frame, dates = expand_dates(frame, skip=target)
-    notes += dates
+    frame, ids = identifiers(frame, skip=target)
+    notes += dates + ids
     data = _split_target(frame, target, problem, source=str(path), name=f"csv:{path}")
     data.notes[:0] = notes
     return data
@@ -204,8 +219,8 @@ def _check_features(features: pd.DataFrame, name: str) -> None:
         if levels > MAX_CATEGORIES:
             raise UserError(
                 f"{name}: column {column!r} is not numeric and has {levels} distinct values"
-                f" (at most {MAX_CATEGORIES} are one-hot encoded); drop it or encode it first"
-                + (comma_hint(series) or date_hint(series))
+                f" (at most {MAX_CATEGORIES} are one-hot encoded); leave it out with"
+                f" --drop {column} or encode it first" + (comma_hint(series) or date_hint(series))
             )
 
 
