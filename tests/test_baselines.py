@@ -182,3 +182,35 @@ def test_ablate_swaps_nodes_per_variant_and_logs_an_ablation_run(store_uri, tmp_
         [client.get_experiment_by_name("lgt-ablate").experiment_id], "tags.kind = 'ablation'"
     )
     assert len(ablation) == 1 and "iris.random-advisor.test_accuracy" in ablation[0].data.metrics
+
+
+@pytest.mark.parametrize("method", ["random", "bayes", "grid"])
+def test_no_trial_fails_on_a_setting_the_shaped_space_could_have_known(method, store_uri, tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from lgt_graph.context import Settings
+    from lgt_graph.session import run_session
+
+    # 30 numeric columns: a degree-3 expansion (5455 features) is past the limit, and about
+    # 50 training rows are fewer than the default batch and a leaf of 100
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(80, 30)), columns=[f"x{i}" for i in range(30)])
+    frame["label"] = (frame["x0"] + frame["x1"] > 0).astype(int)
+    frame.to_csv(tmp_path / "wide.csv", index=False)
+    settings = Settings.resolve(
+        task=f"csv:{tmp_path / 'wide.csv'}",
+        target="label",
+        method=method,
+        budget=12,
+        tracking_uri=store_uri,
+    )
+    outcome = run_session(settings, checkpoints=str(tmp_path / "ck.db"), echo=lambda line: None)
+    trials = outcome.values["trials"]
+    assert len(trials) == 12
+    failed = [t["result"]["reason"] for t in trials if t["score"] is None]
+    assert failed == [], failed
+    space = outcome.ctx.space
+    rows = len(outcome.ctx.data.y_train)
+    assert space["polynomial_degree"].high == 2 and space["batch_size"].high == rows
+    assert all(t["config"]["polynomial_degree"] <= 2 for t in trials)

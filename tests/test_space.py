@@ -1,7 +1,7 @@
 import pytest
 
 from lgt_graph.errors import ConfigError
-from lgt_graph.space import DIMENSIONS, FAMILIES, Change, config_key, diff, space_for
+from lgt_graph.space import DIMENSIONS, FAMILIES, Change, config_key, diff, shape, space_for
 
 REQUIRED = {
     "image": {
@@ -191,3 +191,24 @@ def test_active_knobs_follow_the_model():
     names = {k.name for k in space.active(linear)}
     assert "l2_penalty" in names and "scaling" in names
     assert "learning_rate" not in names and "n_estimators" not in names
+
+
+def test_the_data_shapes_the_space_for_every_method():
+    space = space_for("tabular_classification")
+    shaped, notes = shape.shaped(space, rows=40, numeric=30)
+    assert (shaped["polynomial_degree"].low, shaped["polynomial_degree"].high) == (1, 2)
+    assert shape.polynomial_features(30, 3) > shape.MAX_FEATURES >= shape.polynomial_features(30, 2)
+    assert shaped["min_samples_leaf"].high == 20 and shaped["batch_size"].high == 40
+    assert notes == [
+        "space: batch_size at most 40 (the 40 training examples)",
+        "space: polynomial_degree at most 2 (degree 3 would make 5455 features from 30 numeric"
+        " columns (limit 5000))",
+        "space: min_samples_leaf at most 20 (half of the 40 training examples)",
+    ]
+    # a default past the new bound moves to it: still one first trial, alike for every method
+    assert shaped.default() == {**space.default(), "batch_size": 40}
+    with pytest.raises(ConfigError, match="polynomial_degree"):
+        shaped.validate({**shaped.default(), "polynomial_degree": 3})
+    # a small table with few columns takes the whole range
+    roomy, none = shape.shaped(space, rows=5000, numeric=8)
+    assert none == [] and roomy["polynomial_degree"].high == 3

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from math import comb
-
 import numpy as np
 import pandas as pd
 
 from lgt_graph.space import Config
+from lgt_graph.space.shape import MAX_FEATURES, polynomial_features
 
-MAX_FEATURES = 5000
 """Polynomial expansion beyond this many columns is refused as a failed trial."""
 
 
@@ -64,7 +62,7 @@ def tabular_arrays(
     numeric = [c for c in X_train.columns if pd.api.types.is_numeric_dtype(X_train[c])]
     categorical = [c for c in X_train.columns if c not in numeric]
     degree = int(config["polynomial_degree"])
-    expanded = comb(len(numeric) + degree, degree) - 1
+    expanded = polynomial_features(len(numeric), degree)
     if degree > 1 and expanded > MAX_FEATURES:
         raise FeatureError(
             f"polynomial_degree={degree} would make {expanded} features from {len(numeric)}"

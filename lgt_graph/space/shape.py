@@ -1,0 +1,65 @@
+"""The space shaped by the data: settings the data cannot take are clamped for every method.
+
+A polynomial expansion past the feature limit, a leaf larger than half the training
+split, a batch larger than the split: no trial of any method should fail, or waste its
+budget, on a setting that could be known to be impossible before it starts. The shaped
+space is the one the Advisor's prompt shows and the samplers draw from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from math import comb
+
+from lgt_graph.space.family_space import Space
+from lgt_graph.space.knob import Knob
+
+MAX_FEATURES = 5000
+"""The most features a polynomial expansion may make (the trainer refuses more)."""
+
+
+def polynomial_features(numeric: int, degree: int) -> int:
+    """Return how many features a degree-``degree`` expansion makes from ``numeric`` columns."""
+    return comb(numeric + degree, degree) - 1
+
+
+def shaped(space: Space, rows: int, numeric: int) -> tuple[Space, list[str]]:
+    """Clamp the knobs to what ``rows`` training examples and ``numeric`` columns can take.
+
+    Return the shaped space and one note per knob whose range changed.
+    """
+    notes: list[str] = []
+    knobs = []
+    for knob in space.knobs.values():
+        high = _highest(knob, rows, numeric)
+        if high is not None and knob.high is not None and high < knob.high:
+            why = {
+                "polynomial_degree": f"degree {int(high) + 1} would make"
+                f" {polynomial_features(numeric, int(high) + 1)} features from {numeric} numeric"
+                f" columns (limit {MAX_FEATURES})",
+                "min_samples_leaf": f"half of the {rows} training examples",
+                "batch_size": f"the {rows} training examples",
+            }[knob.name]
+            notes.append(f"space: {knob.name} at most {high:g} ({why})")
+            low = min(float(knob.low or 0), high)
+            default = min(max(float(knob.default), low), high)  # type: ignore[arg-type]
+            cast = int if knob.kind == "int" else float
+            knob = replace(knob, low=cast(low), high=cast(high), default=cast(default))
+        knobs.append(knob)
+    return Space(space.family, knobs), notes
+
+
+def _highest(knob: Knob, rows: int, numeric: int) -> float | None:
+    """Return the largest value of ``knob`` the data can take; None where it sets no bound."""
+    if knob.name == "polynomial_degree":
+        degree = 1
+        while degree < (knob.high or 1) and polynomial_features(numeric, degree + 1) <= (
+            MAX_FEATURES
+        ):
+            degree += 1
+        return float(degree)
+    if knob.name == "min_samples_leaf":
+        return float(max(1, rows // 2))
+    if knob.name == "batch_size":
+        return float(max(int(knob.low or 1), rows))
+    return None
