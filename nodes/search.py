@@ -6,10 +6,19 @@ each call first tells it the trials it has not seen, then asks. The searcher is 
 cache of that history. A new process (``run --resume``) rebuilds it by replaying the
 history — asking again, checking that it asks for what was trained, and telling it
 each score — so a resumed session continues exactly as an uninterrupted one would.
+
+A searcher that runs out of new configurations before the budget is spent (NAS's
+evolution among a few architectures, a grid smaller than the budget) does not cut its
+method's budget short: the Advisor says so and proposes random configurations not yet
+tried, recorded as such (``status: fallback``), so every method is compared on the same
+number of trials. The searcher is not told their scores (it did not ask for them, and
+Optuna cannot be told a trial it did not ask); one that asks for a configuration already
+tried gets a random untried one instead. NoTuning alone ends after its one trial.
 """
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -20,7 +29,7 @@ from lgt_graph.context import Context
 from lgt_graph.errors import UserError
 from lgt_graph.methods import method as find
 from lgt_graph.proposals import next_trial, proposal_update
-from lgt_graph.space import config_key, diff
+from lgt_graph.space import Config, Space, config_key, diff
 from lgt_graph.state import ChangeRecord, State, Trial
 
 
@@ -43,25 +52,36 @@ class SearchAdvisor:
             state.get("searcher") or {"method": self.method, "budget": ctx.settings.budget}
         )
         trials = history.trials(state)
-        searcher = self._catch_up(ctx, built, trials)
+        searcher = self._catch_up(ctx, built, trials, state.get("proposals", []))
         config = searcher.ask()
+        self._asked += 1
         title = find(self.method).title
         number = next_trial(state)
+        status, reason = "ok", self.method
+        rationale = f"{title} asks for this configuration (told {len(trials)} results so far)."
+        tried = {config_key(t["config"]) for t in trials}
+        if (config is None or config_key(config) in tried) and self.method not in ENDS_BY_DESIGN:
+            config = untried(ctx.space, tried, ctx.settings.seed, number)
+            status, reason = "fallback", f"{self.method}, exhausted: random"
+            rationale = (
+                f"{title} has no new configuration to propose after {len(trials)} trials; a"
+                " random configuration not yet tried instead, so that it spends its budget."
+            )
         if config is None:
             why = f"{title} has nothing left to propose after {len(trials)} trials"
             return {"exhausted": why, "searcher": built}
-        self._asked += 1
         default = ctx.space.default()
         changes = [
-            ChangeRecord(knob=c.knob, old=c.old, new=c.new, reason=self.method)
+            ChangeRecord(knob=c.knob, old=c.old, new=c.new, reason=reason)
             for c in diff(default, config)
             if c.new is not None
         ]
-        rationale = f"{title} asks for this configuration (told {len(trials)} results so far)."
-        update = proposal_update(None, config, changes, rationale, "unknown", "ok", number)
+        update = proposal_update(None, config, changes, rationale, "unknown", status, number)
         return {**update, "searcher": built}
 
-    def _catch_up(self, ctx: Context, built: dict[str, Any], trials: list[Trial]) -> Searcher:
+    def _catch_up(
+        self, ctx: Context, built: dict[str, Any], trials: list[Trial], proposals: list[Any]
+    ) -> Searcher:
         """Return the session's searcher, told every trial; rebuild it by replay when needed."""
         if self._searcher is None or self._session != ctx.session_id or self._told > len(trials):
             self._searcher = make_searcher(
@@ -72,15 +92,52 @@ class SearchAdvisor:
                 ctx.maximize,
             )
             self._session, self._asked, self._told = ctx.session_id, 0, 0
+        fallbacks = {p["for_trial"] for p in proposals if p["status"] == "fallback"}
         for trial in trials[self._told :]:
+            fallback = trial["index"] in fallbacks
             if self._asked <= self._told:  # replaying: the searcher asks for it again
                 asked = self._searcher.ask()
                 self._asked += 1
-                if asked is None or config_key(asked) != config_key(trial["config"]):
+                before = {config_key(t["config"]) for t in trials[: trial["index"] - 1]}
+                if fallback and asked is not None and config_key(asked) not in before:
+                    raise RuntimeError(
+                        f"{self.method} does not replay its history: before trial"
+                        f" {trial['index']} it had nothing new to propose, now {asked}"
+                    )
+                if not fallback and (
+                    asked is None or config_key(asked) != config_key(trial["config"])
+                ):
                     raise RuntimeError(
                         f"{self.method} does not replay its history: trial {trial['index']}"
                         f" trained {trial['config']}, its searcher now asks for {asked}"
                     )
-            self._searcher.tell(trial["config"], trial["score"])
+            if not fallback:  # a searcher learns from what it asked for
+                self._searcher.tell(trial["config"], trial["score"])
             self._told += 1
         return self._searcher
+
+
+ENDS_BY_DESIGN = ("none",)
+"""Methods whose searcher's end is the method: NoTuning trains the default alone."""
+
+DRAWS = 200
+"""Random draws tried for an untried configuration before the space counts as exhausted."""
+
+
+def untried(space: Space, tried: set[str], seed: int, number: int) -> Config | None:
+    """Draw a random configuration not in ``tried``; the same one for the same trial number.
+
+    The model is drawn first, then every knob that model reads; the rest keep their
+    defaults. None when ``DRAWS`` draws find nothing new.
+    """
+    rng = random.Random(f"fallback:{seed}:{number}")
+    for _ in range(DRAWS):
+        config = space.default()
+        config["model"] = space["model"].sample(rng)
+        for knob in space.knobs.values():
+            if knob.name != "model" and knob.applies_to(str(config["model"])):
+                config[knob.name] = knob.sample(rng)
+        config = space.validate(config)
+        if config_key(config) not in tried:
+            return config
+    return None

@@ -224,3 +224,36 @@ def test_an_interrupted_session_resumes_to_the_uninterrupted_result(comparison, 
     indices = sorted(int(r.data.tags["lgt.trial"]) for r in trials)
     assert indices == list(range(1, len(straight["trials"]) + 1))
     assert client.get_run(resumed.session_id).info.status == "FINISHED"
+
+
+NARROW = {"depth": (1, 1), "width": (16, 16), "dropout": (0, 0), "n_estimators": (50, 50)}
+NARROW |= {"tree_max_depth": (3, 3), **LIMITS}
+"""Architectures narrowed to a dozen: NAS runs out of new ones before a budget of 12."""
+
+
+def test_an_exhausted_searcher_spends_its_budget_on_random_untried_configurations(
+    store_uri, tmp_path
+):
+    settings = Settings.resolve(
+        task="iris", method="nas", budget=12, limits=NARROW, tracking_uri=store_uri
+    )
+    straight = run_session(settings, checkpoints=str(tmp_path / "a.db"), echo=lambda line: None)
+    trials = straight.values["trials"]
+    assert len(trials) == 12  # before: the session ended after 5, "nothing left to propose"
+    assert len({config_key(t["config"]) for t in trials}) == 12
+    fallbacks = [p for p in straight.values["proposals"] if p["status"] == "fallback"]
+    assert fallbacks and fallbacks[0]["for_trial"] > 1
+    assert "has no new configuration to propose" in fallbacks[0]["rationale"]
+    assert {c["reason"] for p in fallbacks for c in p["changes"]} == {"nas, exhausted: random"}
+    # interrupted after the fallback began, it resumes to the same trials
+    checkpoints = str(tmp_path / "b.db")
+    stop = Interrupt(at=fallbacks[1]["for_trial"])
+    with pytest.raises(KeyboardInterrupt):
+        run_session(settings, checkpoints=checkpoints, echo=stop)
+    store = SessionStore(Path(checkpoints))
+    session = store.conn.execute("SELECT id FROM lgt_sessions").fetchone()[0]
+    store.close()
+    resumed = run_session(Settings(task=""), resume=session, checkpoints=checkpoints)
+    assert [config_key(t["config"]) for t in resumed.values["trials"]] == [
+        config_key(t["config"]) for t in trials
+    ]
