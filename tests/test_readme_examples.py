@@ -4,6 +4,7 @@ Blocks are found by the HTML comment before them (``<!-- example: NAME -->``); a
 block is written to the file it names, a bash block is run line by line in a fresh folder.
 """
 
+import csv
 import os
 import re
 import shlex
@@ -57,9 +58,16 @@ def test_the_custom_node_example_runs_and_its_proposals_are_recorded(tmp_path):
 
 
 def test_the_csv_example_runs_on_the_written_file(tmp_path):
-    _, tuned = run_lines(block("csv"), tmp_path)
+    _, tuned, compared = run_lines(block("csv"), tmp_path)
     assert (tmp_path / "cancer.csv").is_file()
     assert "scored once on the test split" in tuned.stdout
-    (session,) = sessions(tmp_path)
+    assert "note: space: polynomial_degree at most 2" in tuned.stderr
+    (session,) = [s for s in sessions(tmp_path) if s.data.tags["budget"] == "5"]
     assert session.info.status == "FINISHED"
     assert session.data.metrics["test_accuracy"] > 0.8
+    # the comparison on the same file: every method spent its budget, no trial failed
+    with open(tmp_path / "cancer-compare" / "results.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["method"] for r in rows) == ["bayes", "lgt", "random"]
+    assert all(r["trials"] == "4" and r["failed"] == "0" for r in rows), rows
+    assert "| failed |" in compared.stdout

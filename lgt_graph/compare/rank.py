@@ -38,6 +38,7 @@ def summary(rows: list[Row]) -> dict[str, dict[str, dict[str, Any]]]:
                 "test": tests,
                 "val": _stats(vals) if vals else None,
                 "trials": statistics.fmean(r.trials for r in group),
+                "failed": sum(r.failed for r in group),
                 "epochs": statistics.fmean(r.epochs for r in group),
                 "wall": statistics.fmean(r.wall_seconds for r in group),
                 "tokens": statistics.fmean(r.input_tokens + r.output_tokens for r in group),

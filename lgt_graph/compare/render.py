@@ -46,6 +46,7 @@ def write_csv(rows: list[Row], path: Path) -> None:
         "best_val",
         *[f"test_{m}" for m in metrics],
         "trials",
+        "failed",
         "epochs",
         "wall_seconds",
         "input_tokens",
@@ -64,7 +65,10 @@ def write_csv(rows: list[Row], path: Path) -> None:
 def markdown(
     rows: list[Row], budget: int, seeds: Sequence[int], title: str = TITLES["compare"]
 ) -> str:
-    """Render the comparison: a rank overview, then a table per task."""
+    """Render the comparison: a rank overview, then a table per task.
+
+    ``failed`` counts the trials without a score, over every seed of the method.
+    """
     table = summary(rows)
     in_epochs = any(r.epochs for r in rows)
     lines = [
@@ -103,9 +107,9 @@ def markdown(
             "",
             "| method | "
             + " | ".join(f"test {m}" for m in metrics)
-            + f" | best val {primary} | {'epochs' if in_epochs else 'trials'} | wall s"
+            + f" | best val {primary} | {'epochs' if in_epochs else 'trials'} | failed | wall s"
             " | LLM tokens | rank |",
-            "|---" * (len(metrics) + 6) + "|",
+            "|---" * (len(metrics) + 7) + "|",
         ]
         for method, v in sorted(per.items(), key=lambda kv: kv[1]["rank"] or 99):
             cells = [
@@ -119,7 +123,8 @@ def markdown(
             lines.append(
                 f"| {METHODS[method].title} | "
                 + " | ".join(cells)
-                + f" | {val} | {v['epochs' if in_epochs else 'trials']:.0f} | {v['wall']:.0f}"
+                + f" | {val} | {v['epochs' if in_epochs else 'trials']:.0f} | {v['failed']}"
+                f" | {v['wall']:.0f}"
                 f" | {tokens} | {v['rank']} |"
             )
     return "\n".join(lines) + "\n"

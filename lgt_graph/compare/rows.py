@@ -33,6 +33,8 @@ class Row:
     budget counts epochs)."""
     epochs: int = 0
     """Epochs trained, every branch counted (0 in the trial loop, which does not count them)."""
+    failed: int = 0
+    """Trials without a score."""
 
 
 def row_of(task: str, method: str, seed: int, outcome: Outcome, seconds: float) -> Row:
@@ -67,6 +69,7 @@ def row_of(task: str, method: str, seed: int, outcome: Outcome, seconds: float) 
         output_tokens=sum(c["output_tokens"] for c in calls),
         curve=curve,
         epochs=epochs if ctx.settings.loop != "trial" else 0,
+        failed=sum(t["score"] is None for t in trials),
     )
 
 
