@@ -100,7 +100,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_data_dir(args.data_dir)
     kind = args.command
     tasks = [t.strip() for t in args.task.split(",") if t.strip()]
-    from lgt_graph.methods import COMPARED, COMPARED_EPOCH, VARIANTS, VARIANTS_EPOCH
+    from lgt_graph.methods import COMPARED, COMPARED_EPOCH, VARIANTS, VARIANTS_EPOCH, method
 
     epoch = args.loop == "epoch"
     defaults = (
@@ -111,6 +111,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     methods = [m.strip() for m in (args.methods or ",".join(defaults)).split(",") if m.strip()]
     if args.budget < 1:
         raise UserError(f"--budget must be at least 1 trial, got {args.budget}")
+    for name in methods:  # an unknown method is one line before any data is read
+        method(name)
     seeds = parse_seeds(args.seeds)
     common = {
         "target": args.target,
@@ -134,11 +136,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     if (args.target or args.problem or args.drop) and not any(t.startswith("csv:") for t in tasks):
         raise UserError("--target, --problem and --drop apply to csv:<path> tasks only")
+    loaded = {}
     for task in tasks:  # fail on a bad task or missing data before hours of work
         csv = {k: common[k] for k in CSV_ONLY} if task.startswith("csv:") else {}
         spec = get_task(task, **csv)
-        data = load_task_data(spec, 0, args.data_dir, args.max_train_samples)
-        # what was inferred, once per task: every method and seed sees the same
+        loaded[task] = load_task_data(spec, 0, args.data_dir, args.max_train_samples)
+    for task, data in loaded.items():  # what was inferred, once per task: every method sees it
         err(f"{task}: {data_line(Settings.resolve(task=task, metric=args.metric), data)}")
         for note in data.notes:
             err(f"  note: {note}")
