@@ -40,20 +40,23 @@ def free_threads(window: float = WINDOW) -> int:
     """Return ``--threads``, else the available CPUs that other jobs leave idle (at least 1).
 
     Measured from ``/proc/stat`` over ``window`` seconds on the CPUs of this process's
-    affinity, while this process is between trainings. Where that cannot be read, every
+    affinity, while this process is between trainings; the time this process and its
+    children use meanwhile is not another job's. Where that cannot be read, every
     available CPU.
     """
     available = available_threads()
     if _THREADS or available == 1:
         return available
     cpus = _cpus()
-    before = _idle_and_total(cpus)
+    before, own_before = _idle_and_total(cpus), _own_jiffies()
     time.sleep(window)
-    after = _idle_and_total(cpus)
+    after, own_after = _idle_and_total(cpus), _own_jiffies()
     if before is None or after is None or after[1] <= before[1]:
         return available
-    idle_share = (after[0] - before[0]) / (after[1] - before[1])
-    idle_cpus = idle_share * len(cpus)
+    # this process and its children (the MLflow writer finishing the last trial's records)
+    # are not other jobs: their CPU time counts as idle
+    idle = after[0] - before[0] + max(0, own_after - own_before)
+    idle_cpus = min(1.0, idle / (after[1] - before[1])) * len(cpus)
     return max(1, min(available, int(idle_cpus + 0.25)))
 
 
@@ -79,6 +82,24 @@ def _idle_and_total(cpus: list[int]) -> tuple[int, int] | None:
             idle += values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
             total += sum(values[:8])  # guest time is already in user time
     return (idle, total) if total else None
+
+
+def _own_jiffies() -> int:
+    """Return the CPU time (in /proc/stat's ticks) of this process and its child processes."""
+    me = os.getpid()
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # gone meanwhile
+        fields = text[
+            text.rfind(")") + 2 :
+        ].split()  # after the command name, which may hold spaces
+        pid = int(stat.parent.name)
+        if pid == me or int(fields[1]) == me:  # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total
 
 
 def _cgroup_quota() -> int | None:
