@@ -104,7 +104,8 @@ def test_divergence_and_data_scale_findings():
     found = diagnose(failed, {**CONFIG, "learning_rate": 0.1}, PROFILE, Knobs())
     assert found[0].name == "divergence"
     assert found[0].changes["learning_rate"] == 0.01 and found[0].changes["grad_clip"] == 1.0
-    config = space_for("tabular_regression").default()
+    raw = {"scaling": "none", "target_transform": "none"}  # the raw data, as a user may set it
+    config = {**space_for("tabular_regression").default(), **raw}
     s = {"status": "ok", "steps_run": 2, "validation": {"mae": 50.0}, "primary": "mae"}
     found = diagnose(s, config, REGRESSION, Knobs())
     assert names(found)[:2] == ["unscaled features", "target scale"]
@@ -402,8 +403,12 @@ SYMPTOMS = {
         tabular(polynomial_degree=3),
         TABULAR,
     ),
-    "unscaled_features": (UNSCALED, tabular("tabular_regression"), REGRESSION),
-    "target_scale": (UNSCALED, tabular("tabular_regression"), REGRESSION),
+    "unscaled_features": (UNSCALED, tabular("tabular_regression", scaling="none"), REGRESSION),
+    "target_scale": (
+        UNSCALED,
+        tabular("tabular_regression", target_transform="none"),
+        REGRESSION,
+    ),
     "class_imbalance": (
         summary([0.7, 0.69, 0.69, 0.69, 0.69], [0.7] + [0.69] * 4, [0.61] * 5, f1=0.38),
         CONFIG,

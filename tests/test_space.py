@@ -93,6 +93,8 @@ def test_default_configuration_is_valid_and_plain(family):
     assert default["model"] == "mlp"
     assert default["dropout"] == 0.0 and default["batch_norm"] is False
     assert default["lr_schedule"] == "constant" and default["early_stopping_patience"] == 0
+    if family == "tabular_regression":  # a net regresses standardised features and target
+        assert default["scaling"] == "standard" and default["target_transform"] == "standardize"
 
 
 def test_model_choices_per_family():

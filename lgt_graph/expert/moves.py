@@ -196,7 +196,7 @@ def feature_moves(base: dict[str, Any], profile: dict[str, Any]) -> list[Move]:
         ({"imputation": "median"}, "medians resist outliers when filling gaps"),
     ]
     if profile["problem"] == "regression":
-        if str(base.get("model")) == "mlp":
+        if str(base.get("model")) == "mlp" and base.get("target_transform") == "none":
             moves.append(({"target_transform": "standardize"}, "fit a standardised target"))
     else:
         moves.append(({"class_weighting": "balanced"}, "weight classes evenly"))

@@ -107,7 +107,8 @@ def _knobs(family: Family) -> list[Knob]:
           [Knob("imputation", "feature_engineering", "choice", "mean",
                 "How missing values are filled, from training-split statistics.",
                 choices=("mean", "median", "most_frequent")),
-           Knob("scaling", "feature_engineering", "choice", "none",
+           Knob("scaling", "feature_engineering", "choice",
+                "none" if classification else "standard",
                 "Feature scaling fitted on the training split.",
                 choices=("none", "standard", "minmax", "robust", "quantile")),
            Knob("polynomial_degree", "feature_engineering", "int", 1,
@@ -118,7 +119,7 @@ def _knobs(family: Family) -> list[Knob]:
                 " information).", choices=("none", "f_test", "mutual_info")),
            Knob("selected_fraction", "feature_engineering", "float", 1.0,
                 "Share of the features kept when feature_selection is on.", low=0.1, high=1.0)]),
-        *([Knob("target_transform", "feature_engineering", "choice", "none",
+        *([Knob("target_transform", "feature_engineering", "choice", "standardize",
                 "Transform of the regression target before fitting; predictions are mapped back.",
                 choices=("none", "log", "standardize"))] if family == "tabular_regression"
           else []),
