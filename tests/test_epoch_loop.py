@@ -343,7 +343,7 @@ def epoch_comparison(_template_store, tmp_path_factory):
 def test_compare_at_the_epoch_level_counts_epochs(epoch_comparison):
     text = (epoch_comparison.folder / "out" / "results.md").read_text()
     assert "Budget 6 epochs trained per method" in text
-    assert "| best val accuracy | epochs | wall s |" in text
+    assert "| best val accuracy | epochs | failed | wall s |" in text
     for row in epoch_comparison.rows.values():
         assert 0 < row.epochs <= 6 and len(row.curve) == row.epochs  # best so far, per epoch
 
