@@ -50,9 +50,26 @@ def train_then_die(state, runtime):
 FAULTS = [
     ({"optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.9, "depth": 4}, "loss turns inf"),
     ({"optimizer": "sgd", "learning_rate": 0.0003, "momentum": 0.9}, "gradients explode"),
-    ({"polynomial_degree": 3}, "too many features: the trial raises"),
+    ({"width": 32}, "a narrower net (on features that hold a word: the fit raises)"),
     ({"scaling": "standard"}, "scale the features"),
 ]
+BROKEN_TRIAL = 4
+"""The trial whose features :func:`train_on_a_broken_column` breaks."""
+
+
+def train_on_a_broken_column(state, runtime):
+    """Train; trial BROKEN_TRIAL's features hold a word among numbers, so its fit raises."""
+    if len(state.get("trials", [])) + 1 != BROKEN_TRIAL:
+        return real_train(state, runtime)
+    data = runtime.context.data
+    kept = data.X_train
+    broken = kept.astype(object)
+    broken.iloc[0, 0] = "n/a"
+    data.X_train = broken
+    try:
+        return real_train(state, runtime)
+    finally:
+        data.X_train = kept
 
 
 def fault_advisor(state, runtime):
