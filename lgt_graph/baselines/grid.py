@@ -41,15 +41,23 @@ GRIDS: dict[str, list[dict[str, list[Any]]]] = {
 }
 
 
+def _default_first(values: list[Any], default: Any) -> list[Any]:
+    """Put the default's value first, keeping the others' order."""
+    return sorted(values, key=lambda value: value != default)
+
+
 def grid_points(space: Space) -> list[Config]:
     """Return the grid's configurations in visiting order, each distinct and valid."""
     family = "image" if space.family == "image" else "tabular"
+    default = space.default()
     per_model = []
     for grid in GRIDS[family]:
         names = [n for n in grid if n in space]
-        combos = itertools.product(*(grid[n] for n in names))
-        per_model.append([dict(zip(names, values, strict=True)) for values in combos])
-    default = space.default()
+        values = [grid[n] for n in names]
+        if grid["model"] == [default["model"]]:  # the default's block starts at the default
+            values = [_default_first(v, default[n]) for n, v in zip(names, values, strict=True)]
+        combos = itertools.product(*values)
+        per_model.append([dict(zip(names, combo, strict=True)) for combo in combos])
     points, seen = [default], {config_key(default)}
     for group in itertools.zip_longest(*per_model):
         for changes in group:
