@@ -116,8 +116,15 @@ def test_early_stopping_keeps_the_best_epoch(iris):
 
 
 def test_divergence_is_a_failed_trial_not_an_exception(wine_like):
+    raw = {"scaling": "none", "target_transform": "none"}  # the data as it comes
     c = config(
-        wine_like, optimizer="sgd", learning_rate=1.0, momentum=0.99, width=512, polynomial_degree=3
+        wine_like,
+        optimizer="sgd",
+        learning_rate=1.0,
+        momentum=0.99,
+        width=512,
+        polynomial_degree=3,
+        **raw,
     )
     result = train(c, wine_like)
     assert result.status == "failed"
