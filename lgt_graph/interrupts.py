@@ -12,6 +12,12 @@ exits with 130 or 143. Signals after it (a second Ctrl-C, a service manager's SI
 after the terminal's SIGINT) are ignored, so that they cannot cut the close short or,
 arriving while the interpreter shuts down, turn that exit status into a death by signal.
 SIGKILL still stops the process at once, and ``--resume`` continues from there.
+
+One more trap: CPython remembers a KeyboardInterrupt that escaped an ``exec`` of a string
+(dataclasses build their methods that way, so any import under way when Ctrl-C arrives
+does it) and, at exit, turns the process into a death by SIGINT (exit status -2) even
+though the interrupt was caught and the command returned 130. :func:`settle` clears that
+memory before the process exits.
 """
 
 from __future__ import annotations
@@ -41,6 +47,16 @@ def check() -> None:
     """Raise the interrupt again if one arrived; do nothing otherwise."""
     if _received:
         raise _exception(_received[-1])
+
+
+def settle() -> None:
+    """Forget an interrupt that escaped an ``exec``, so that the chosen exit status stands.
+
+    CPython's flag for an unhandled KeyboardInterrupt is cleared whenever it runs a
+    string of code. Call it last: after a first signal the next ones are ignored, so
+    nothing can set the flag again.
+    """
+    exec("pass", {})  # a constant, run for its side effect on that flag
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:

@@ -47,6 +47,19 @@ def train_then_die(state, runtime):
     return update
 
 
+def train_then_ctrl_c_in_an_exec(state, runtime):
+    """Train; at the trial named by LGT_TEST_CTRL_C_AT, Ctrl-C arrives inside an ``exec``.
+
+    As it does when it lands while a dataclass builds its methods during an import:
+    CPython then remembers an unhandled KeyboardInterrupt, whatever catches it later.
+    """
+    update = real_train(state, runtime)
+    at = os.environ.get("LGT_TEST_CTRL_C_AT")
+    if at and len(state.get("trials", [])) + 1 == int(at):
+        exec("os.kill(os.getpid(), signal.SIGINT)", {"os": os, "signal": signal})
+    return update
+
+
 FAULTS = [
     ({"optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.9, "depth": 4}, "loss turns inf"),
     ({"optimizer": "sgd", "learning_rate": 0.0003, "momentum": 0.9}, "gradients explode"),

@@ -172,3 +172,30 @@ def test_a_killed_comparison_resumes_from_its_out_folder(store_uri, tmp_path):
     # the resumed session holds each of its trials once
     for row in rows:
         assert_each_trial_once(store_uri, row["session_id"], budget=20)
+
+
+def test_a_ctrl_c_that_escaped_an_exec_still_exits_130_and_resumes(store_uri, tmp_path):
+    # Ctrl-C landing while a dataclass builds its methods (an import under way) escapes an
+    # exec of a string; CPython remembers it and, unless told otherwise, exits by SIGINT (-2)
+    # whatever status the command returned: 1 stop in 4 on a loaded machine, before.
+    checkpoints = tmp_path / "ck.db"
+    base = [sys.executable, "-m", "lgt_graph", "run", "--tracking-uri", store_uri]
+    base += ["--checkpoints", str(checkpoints)]
+    node = ["--node", "train=tests.custom_nodes:train_then_ctrl_c_in_an_exec"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    stopped = subprocess.run(
+        [*base, "--task", "iris", "--budget", "4", *node],
+        capture_output=True,
+        text=True,
+        env={**env, "LGT_TEST_CTRL_C_AT": "2"},
+        timeout=300,
+    )
+    assert stopped.returncode == 130, stopped.stderr
+    said = [line for line in stopped.stderr.splitlines() if "is saved; continue with:" in line]
+    assert len(said) == 1, stopped.stderr
+    session = said[0].split("session ")[1].split(" ")[0]
+    resumed = subprocess.run(
+        [*base, "--resume", session], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert_each_trial_once(store_uri, session, budget=4)

@@ -52,3 +52,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        interrupts.settle()  # the status returned here is the exit status, not a death by SIGINT
