@@ -6,6 +6,8 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -244,3 +246,28 @@ def test_compare_and_ablate_run_on_a_csv_export_with_its_options(store_uri, tmp_
     mixed = run_cli("compare", *common[2:], "--task", "iris", "--out", str(tmp_path / "m"))
     assert mixed.returncode == 2
     assert "--target, --problem and --drop apply to csv:<path> tasks only" in mixed.stderr
+
+
+def test_space_shows_the_space_the_data_shapes_and_says_when_it_cannot(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(80, 30)), columns=[f"x{i}" for i in range(30)])
+    frame["label"] = (frame["x0"] > 0).astype(int)
+    frame.to_csv(tmp_path / "wide.csv", index=False)
+    shaped = run_cli("space", "--task", f"csv:{tmp_path / 'wide.csv'}", "--target", "label")
+    assert shaped.returncode == 0, shaped.stderr
+    rows = 80 - 16 - 13  # the 51 rows of the training split
+    assert f"shaped by its {rows} training examples" in shaped.stdout
+    assert "note: space: polynomial_degree at most 2 (degree 3 would make 5455" in shaped.stdout
+    knobs = {line.split(":")[0].strip(): line for line in shaped.stdout.splitlines()}
+    assert "an integer in [1, 2]" in knobs["polynomial_degree"]
+    assert f"an integer in [1, {rows // 2}]" in knobs["min_samples_leaf"]
+    # without its data, a bundled task's space is shown as it is, and the reason is given
+    bare = run_cli("space", "--task", "wine", "--data-dir", str(tmp_path), env={"LGT_DATA_DIR": ""})
+    assert bare.returncode == 0, bare.stderr
+    assert "space, not shaped by the data (wine: data not found" in bare.stdout
+    assert (
+        "an integer in [1, 3]"
+        in {line.split(":")[0].strip(): line for line in bare.stdout.splitlines()}[
+            "polynomial_degree"
+        ]
+    )

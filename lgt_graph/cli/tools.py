@@ -46,13 +46,35 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_space(args: argparse.Namespace) -> int:
-    """Print the knobs of a task's configuration space."""
+    """Print the knobs of a task's configuration space, shaped by its data where it is at hand.
+
+    Every method searches the shaped space; without the data (or for images, which
+    nothing shapes) the space is shown as it is before the data shapes it.
+    """
     from lgt_graph.space import space_for
-    from lgt_graph.tasks import get_task
+    from lgt_graph.space.shape import shaped_by_data
+    from lgt_graph.tasks import get_task, load_task_data
 
     task = get_task(args.task, args.target, args.problem, parse_drop(args.drop))
-    print(f"{task.name}: {task.family} space\n")
-    print(space_for(task.family).describe())
+    space = space_for(task.family)
+    if task.family == "image":
+        print(f"{task.name}: {task.family} space\n")
+    else:
+        check_data_dir(args.data_dir)
+        try:
+            data = load_task_data(task, 0, args.data_dir, args.max_train_samples)
+        except UserError as exc:
+            print(f"{task.name}: {task.family} space, not shaped by the data ({exc})\n")
+        else:
+            space, notes = shaped_by_data(space, data)
+            print(
+                f"{task.name}: {task.family} space, shaped by its {len(data.y_train)} training"
+                " examples (what every method searches)"
+            )
+            for note in notes:
+                print(f"note: {note}")
+            print()
+    print(space.describe())
     return 0
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from lgt_graph.context import Context, Settings
 from lgt_graph.errors import UserError
@@ -120,18 +119,15 @@ def open_task(settings: Settings) -> tuple[Any, Any, Any, dict[str, Any]]:
     """Load the task's data and narrowed space; return (task, space, data, data profile)."""
     from lgt_graph.curves import profile
     from lgt_graph.space import space_for
-    from lgt_graph.space.shape import shaped
+    from lgt_graph.space.shape import shaped_by_data
     from lgt_graph.tasks import get_task, load_task_data
 
     task = get_task(settings.task, settings.target, settings.problem, settings.drop)  # type: ignore[arg-type]
     data = load_task_data(task, settings.seed, settings.data_dir, settings.max_train_samples)
     task = data.task = dataclasses.replace(task, primary=primary_metric(settings, data)[0])
     space = space_for(task.family).narrowed(settings.limits)
-    if task.family != "image":  # what these rows and columns can take, for every method alike
-        frame = pd.DataFrame(data.X_train)
-        numeric = sum(pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns)
-        space, notes = shaped(space, len(data.y_train), numeric)
-        data.notes += notes
+    space, notes = shaped_by_data(space, data)  # what the data can take, for every method alike
+    data.notes += notes
     space = space.with_defaults(settings.start)
     if settings.loop != "trial":
         space = space.without(PLANNED)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from math import comb
+from typing import Any
 
 from lgt_graph.space.family_space import Space
 from lgt_graph.space.knob import Knob
@@ -47,6 +48,17 @@ def shaped(space: Space, rows: int, numeric: int) -> tuple[Space, list[str]]:
             knob = replace(knob, low=cast(low), high=cast(high), default=cast(default))
         knobs.append(knob)
     return Space(space.family, knobs), notes
+
+
+def shaped_by_data(space: Space, data: Any) -> tuple[Space, list[str]]:
+    """Shape ``space`` by a task's loaded data (its training split); images pass unshaped."""
+    if data.task.family == "image":
+        return space, []
+    import pandas as pd
+
+    frame = pd.DataFrame(data.X_train)
+    numeric = sum(pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns)
+    return shaped(space, len(data.y_train), numeric)
 
 
 def _highest(knob: Knob, rows: int, numeric: int) -> float | None:
