@@ -70,7 +70,11 @@ class Method:
     def node_set(self, loop: str = "trial") -> dict[str, str]:
         """Return the node choices of this method (slots not named keep the loop's default)."""
         if loop == "both":  # the trial loop outside, this method's epoch-level loop inside
-            self.node_set("epoch")
+            inner = self.node_set("epoch")
+            if "trial" not in self.loops and not self.baseline:
+                # a variant of the epoch-level loop alone (unpaired segments): LGT's trial
+                # loop outside, the variant's own segments inside each trial
+                return {slot: name for slot, name in inner.items() if slot != "train"}
             return self.node_set("trial")
         if loop not in self.loops:
             able = ", ".join(m.name for m in METHODS.values() if loop in m.loops)

@@ -327,6 +327,30 @@ def test_both_levels_nest_epoch_runs_inside_trials_within_one_epoch_budget(store
             assert child.data.metrics["val_accuracy"] == pytest.approx(seg["score"])
 
 
+def test_both_levels_run_the_unpaired_variant_inside_each_trial(store_uri, tmp_path):
+    start = {"epochs": 4, "learning_rate": 0.05, "batch_size": 16}
+
+    def segments(method):
+        values = session(
+            store_uri,
+            tmp_path / method,
+            task="iris",
+            loop="both",
+            budget=12,
+            method=method,
+            start=start,
+        ).values
+        nets = [t for t in values["trials"] if "segments" in t["result"]["diagnostics"]]
+        assert nets, "no net trial"
+        return [s for t in nets for s in t["result"]["diagnostics"]["segments"]]
+
+    # the variant's own segments inside each trial: one branch each, judged on the run so far
+    unpaired = segments("unpaired")
+    assert unpaired and not any(s["paired"] for s in unpaired)
+    # LGT's pairs a proposed change with its control branch
+    assert any(s["paired"] for s in segments("lgt"))
+
+
 EPOCH_METHODS = [name for name, m in METHODS.items() if "epoch" in m.loops]
 
 
