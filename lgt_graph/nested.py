@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lgt_graph import history
+from lgt_graph import history, interrupts
 from lgt_graph.context import Context
 from lgt_graph.epoch_loop import NEURAL, line_of, score_checkpoint
 from lgt_graph.state import State
@@ -80,6 +80,7 @@ def run_inner(ctx: Context, config: dict[str, Any], index: int, epochs: int) -> 
     for values in graph.stream(
         inputs, thread, context=inner, stream_mode="values", durability="sync"
     ):
+        interrupts.check()  # a Ctrl-C that a library swallowed stops the run after this step
         verdicts = values.get("verdicts", [])
         for verdict in verdicts[shown:]:
             trial = history.trial(values, verdict["trial"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 from lgt_graph.proposals import propose
 from lgt_graph.registry import builtin
@@ -58,6 +59,22 @@ def train_then_ctrl_c_in_an_exec(state, runtime):
     if at and len(state.get("trials", [])) + 1 == int(at):
         exec("os.kill(os.getpid(), signal.SIGINT)", {"os": os, "signal": signal})
     return update
+
+
+def train_then_swallow_a_ctrl_c(state, runtime):
+    """Train; at the trial named by LGT_TEST_CTRL_C_AT, Ctrl-C arrives and a library eats it.
+
+    As when it lands in a ``__del__`` or under a ``except BaseException: pass``: the
+    KeyboardInterrupt never reaches the runner, and the trial goes on.
+    """
+    at = os.environ.get("LGT_TEST_CTRL_C_AT")
+    if at and len(state.get("trials", [])) + 1 == int(at):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)  # the handler raises here
+        except KeyboardInterrupt:
+            pass
+    return real_train(state, runtime)
 
 
 FAULTS = [

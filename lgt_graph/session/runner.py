@@ -122,6 +122,7 @@ def run_session(
         ):
             mirror.sync(values)
             ctx.tracker.check()  # a write that failed stops the session here, not at the end
+            interrupts.check()  # a Ctrl-C that a library swallowed stops it after this step
             if len(values.get("trials", [])) != trials:
                 trials = len(values.get("trials", []))
                 store.prune(parent)  # the file grows with the trials, not their square
