@@ -74,8 +74,23 @@ def test_wine_is_red_wine_quality_regression(data_dir):
 
 
 @needs_data
-def test_house_is_california_in_thousands_of_dollars(data_dir):
+def test_house_is_the_papers_set_in_thousands_of_dollars(data_dir):
     ds = load("house", data_dir)
+    assert ds.X.shape == (50000, 5)
+    assert list(ds.X.columns) == [
+        "SquareFeet",
+        "Bedrooms",
+        "Bathrooms",
+        "Neighborhood",
+        "YearBuilt",
+    ]
+    assert sorted(ds.X["Neighborhood"].unique()) == ["Rural", "Suburb", "Urban"]
+    assert ds.y.mean() == pytest.approx(224.827, abs=0.01)
+
+
+@needs_data
+def test_california_is_scikit_learns_eight_features_in_thousands_of_dollars(data_dir):
+    ds = load("california", data_dir)
     assert ds.X.shape == (20640, 8)
     assert list(ds.X.columns[:3]) == ["MedInc", "HouseAge", "AveRooms"]
     assert ds.y.min() == pytest.approx(14.999) and ds.y.max() == pytest.approx(500.001)
@@ -89,7 +104,7 @@ def test_bundled_tasks_need_no_files(tmp_path):
     assert digits.X.shape == (1797, 1, 8, 8) and digits.X.max() == 255
 
 
-@pytest.mark.parametrize("name", ["mnist", "cifar10", "water", "wine", "house"])
+@pytest.mark.parametrize("name", ["mnist", "cifar10", "water", "wine", "house", "california"])
 def test_missing_data_names_the_files_expected(name, tmp_path):
     with pytest.raises(DataNotFoundError) as err:
         TASKS[name].loader([tmp_path])

@@ -91,9 +91,22 @@ TASKS: dict[str, Task] = {
         Task(
             "house",
             "tabular_regression",
-            "California housing: median house value in $1000s from 8 block features (20640)",
+            "House Price (the paper's set): price in $1000s from 5 features (50000)",
             tabular.load_house,
             tabular.HOUSE_EXPECTED,
+            _has(
+                ("house/housing_price_prediction", "housing_price_prediction", "house", ""),
+                "housing_price_dataset.csv",
+            ),
+            REGRESSION_METRICS,
+            "mae",
+        ),
+        Task(
+            "california",
+            "tabular_regression",
+            "California housing: median house value in $1000s from 8 block features (20640)",
+            tabular.load_california,
+            tabular.CALIFORNIA_EXPECTED,
             _has(("house", "california", ""), "cal_housing.data"),
             REGRESSION_METRICS,
             "mae",

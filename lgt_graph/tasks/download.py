@@ -71,7 +71,7 @@ SOURCES: dict[str, list[Remote]] = {
             "5d9ff0f7f716dace19e3ab4578775fd7",
         ),
     ],
-    "house": [
+    "california": [
         # scikit-learn's source of California housing (fetch_california_housing).
         Remote(
             "https://ndownloader.figshare.com/files/5976036",
@@ -86,6 +86,9 @@ SOURCES: dict[str, list[Remote]] = {
 NOT_DOWNLOADABLE = {
     "water": "Water Potability is on Kaggle (adityakadiwal/water-potability), which needs a"
     " login: download water_potability.csv there and put it in <data dir>/water/",
+    "house": "The paper's House Price set is Kaggle's \"Housing Price Prediction Data\","
+    " which needs a login: download"
+    " housing_price_dataset.csv there and put it in <data dir>/house/housing_price_prediction/",
     "iris": "iris ships with scikit-learn: nothing to download",
     "digits": "digits ship with scikit-learn: nothing to download",
 }

@@ -1,4 +1,4 @@
-"""Tabular datasets: iris, water potability, wine quality, California housing, any CSV.
+"""Tabular datasets: iris, water potability, wine quality, house prices, California, any CSV.
 
 Features stay a DataFrame with their missing values and categorical columns:
 imputation, scaling and encoding are knobs of the configuration space, fitted on
@@ -28,7 +28,11 @@ from lgt_graph.tasks.files import first_match, missing
 
 WATER_EXPECTED = "water/water_potability.csv (Kaggle's Water Potability file)"
 WINE_EXPECTED = "wine/winequality-red.csv (UCI Wine Quality, ';'-separated)"
-HOUSE_EXPECTED = "house/cal_housing.data (StatLib California housing, as scikit-learn uses)"
+HOUSE_EXPECTED = (
+    "house/housing_price_prediction/housing_price_dataset.csv"
+    " (Kaggle's Housing Price Prediction Data, the paper's House Price set)"
+)
+CALIFORNIA_EXPECTED = "house/cal_housing.data (StatLib California housing, as scikit-learn uses)"
 MAX_CATEGORIES = 50
 """A non-numeric feature with more distinct values than this is not one-hot encoded."""
 
@@ -96,14 +100,35 @@ CAL_COLUMNS = (
 
 
 def load_house(dirs: Sequence[Path]) -> Dataset:
-    """Load California housing with scikit-learn's eight features, the target in $1000s."""
-    path = find_file(dirs, ("house", "california", ""), "cal_housing.data")
+    """Load the paper's House Price set: 5 features, Neighborhood categorical, Price in $1000s."""
+    path = find_file(
+        dirs,
+        ("house/housing_price_prediction", "housing_price_prediction", "house", ""),
+        "housing_price_dataset.csv",
+    )
     if path is None:
         raise missing(
             "house",
             dirs,
             HOUSE_EXPECTED,
-            "Or fetch it (scikit-learn's source): python -m lgt_graph download house",
+            'It is Kaggle\'s "Housing Price Prediction Data", which needs a login.',
+        )
+    frame = _read_csv(path)
+    frame["Price"] = frame["Price"] / 1000.0
+    return _split_target(
+        frame, "Price", "regression", source=f"{path} (target: Price in $1000s)", name="house"
+    )
+
+
+def load_california(dirs: Sequence[Path]) -> Dataset:
+    """Load California housing with scikit-learn's eight features, the target in $1000s."""
+    path = find_file(dirs, ("house", "california", ""), "cal_housing.data")
+    if path is None:
+        raise missing(
+            "california",
+            dirs,
+            CALIFORNIA_EXPECTED,
+            "Or fetch it (scikit-learn's source): python -m lgt_graph download california",
         )
     raw = pd.read_csv(path, header=None, names=list(CAL_COLUMNS))
     X = pd.DataFrame(
