@@ -26,10 +26,17 @@ ENV = {
     "seed": "LGT_SEED",
     "llm": "LGT_LLM",
     "base_url": "OPENAI_BASE_URL",
+    "device": "LGT_DEVICE",
+    "amp": "LGT_AMP",
     "data_dir": "LGT_DATA_DIR",
     "tracking_uri": "MLFLOW_TRACKING_URI",
 }
 """The environment variable that sets each setting when no argument does."""
+
+DEVICES = ("auto", "cpu", "cuda")
+"""Where nets may train (``--device``): auto is CUDA when torch sees a GPU, else the CPU."""
+TRIAL_CAP = 1000
+"""The trial budget of a trial-loop session budgeted in epochs or seconds alone."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,12 @@ class Settings:
     start: Mapping[str, Any] = field(default_factory=dict)
     """Knob values of the default configuration every method starts from (``--set``)."""
     budget: int = 10
+    """Trials of the trial loop; epochs trained, every branch counted, of the epoch-level
+    loops (``--budget``). See :mod:`lgt_graph.budgets` for every budget."""
+    budget_epochs: int | None = None
+    """Epochs trained over the session, every trial's counted (``--budget-epochs``)."""
+    budget_seconds: float | None = None
+    """Seconds of training over the session, every trial's wall time (``--budget-seconds``)."""
     patience: int | None = None
     min_delta: float = 0.0
     stop_at: float | None = None
@@ -70,6 +83,12 @@ class Settings:
     max_train_samples: int | None = None
     threads: int | None = None
     """Threads per trial (``--threads``); None: the CPUs this process may use."""
+    device: str = "auto"
+    """Where nets train (``--device``): auto (CUDA when torch sees a GPU, else the CPU), cpu or
+    cuda. Scikit-learn models (linear, gbm, random_forest) always fit on the CPU."""
+    amp: bool = False
+    """Train nets in mixed precision (``--amp``): bfloat16 autocast, or float16 with a gradient
+    scaler on a CUDA GPU without bfloat16."""
     limits: Mapping[str, Sequence[float]] = field(default_factory=dict)
     """Narrowed (low, high) ranges of numeric knobs (``--limit epochs=10``), for every method."""
     data_dir: str | None = None
@@ -90,6 +109,8 @@ class Settings:
         unknown = set(explicit) - set(known)
         if unknown:
             raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        if "budget" not in values:  # budgeted in epochs or seconds alone
+            values["budget"] = _implied_budget(values)
         settings = cls(**values)
         settings.check()
         return settings
@@ -105,10 +126,16 @@ class Settings:
             raise UserError(f"--metric must be one of {', '.join(DIRECTIONS)}, got {self.metric!r}")
         if self.threads is not None and self.threads < 1:
             raise UserError(f"--threads must be at least 1, got {self.threads}")
+        if self.device not in DEVICES:
+            raise UserError(f"--device must be one of {', '.join(DEVICES)}, got {self.device!r}")
         if self.segment < 1:
             raise UserError(f"--segment must be at least 1 epoch, got {self.segment}")
         if self.budget < 1:
             raise UserError(f"--budget must be at least 1 {self.unit}, got {self.budget}")
+        if self.budget_epochs is not None and self.budget_epochs < 1:
+            raise UserError(f"--budget-epochs must be at least 1, got {self.budget_epochs}")
+        if self.budget_seconds is not None and not self.budget_seconds > 0:
+            raise UserError(f"--budget-seconds must be positive, got {self.budget_seconds}")
         if self.patience is not None and self.patience < 1:
             raise UserError(f"--patience must be at least 1 trial, got {self.patience}")
         if self.min_delta < 0 or self.tolerance < 0:
@@ -144,6 +171,12 @@ class Settings:
 
 def _coerce(name: str, text: str, default: object) -> Any:
     kind = type(default)
+    if kind is bool:
+        if text.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.strip().lower() in ("0", "false", "no", "off"):
+            return False
+        raise UserError(f"{ENV[name]}={text!r} is not a valid {name}: use 1 or 0")
     try:
         if name in ("patience",):
             return int(text)
@@ -186,6 +219,13 @@ class Context:
     """Where nodes report progress inside a long step (a line of text each), if anywhere."""
     epochs: Any = None
     """A trial's per-epoch progress callback (a terminal's live line), or None."""
+    monitor: Any = None
+    """The next trial's judge, epoch by epoch: ``monitor(epoch, value)`` says whether a
+    multi-fidelity baseline's pruner stops it there. The Advisor that asked for the trial
+    leaves it; the train node uses it once. None: every trial trains to its end."""
+    placement: Any = None
+    """Where the session's nets train (a :class:`~lgt_graph.training.device.Placement`,
+    resolved from ``--device`` and ``--amp`` when the session opens); None: ``--device auto``."""
 
     def call_config(self, agent: str, trial: int) -> dict[str, Any] | None:
         """Return the LangChain config of one agent call: its own trace, named for the agent.
@@ -210,3 +250,17 @@ class Context:
     def primary(self) -> str:
         """Return the task's primary metric."""
         return str(self.data.task.primary)
+
+
+def _implied_budget(values: Mapping[str, Any]) -> int:
+    """Return ``budget`` when only ``--budget-epochs`` or ``--budget-seconds`` was given.
+
+    The trial loop then runs until that budget is spent (up to
+    :data:`TRIAL_CAP` trials); the epoch-level loops count epochs, so
+    ``--budget-epochs`` is their budget.
+    """
+    default = int(Settings.budget)
+    epochs, seconds = values.get("budget_epochs"), values.get("budget_seconds")
+    if values.get("loop", "trial") == "trial":
+        return TRIAL_CAP if epochs is not None or seconds is not None else default
+    return int(epochs) if epochs is not None else default

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lgt_graph import history, interrupts
+from lgt_graph import budgets, history, interrupts
 from lgt_graph.context import Context
 from lgt_graph.metrics import better, gain
 from lgt_graph.space import Config
@@ -48,9 +48,9 @@ def _branch(
     seed = ctx.settings.seed
     try:
         if start is None:
-            run = NeuralRun.start(config, ctx.data, seed)
+            run = NeuralRun.start(config, ctx.data, seed, placement=ctx.placement)
         else:
-            run = NeuralRun.load(dict(start), ctx.data, seed)
+            run = NeuralRun.load(dict(start), ctx.data, seed, placement=ctx.placement)
         run.reconfigure(config)
         fitted = run.train(epochs, ctx.primary)
     except CheckpointError:
@@ -103,7 +103,7 @@ def train_segment(state: State, ctx: Context, paired: bool) -> dict[str, Any]:
     """Train the next segment of the run; return the trial record and the run's new state."""
     run = run_of(state)
     index = len(state.get("trials", [])) + 1
-    left = ctx.settings.budget - spent(state)
+    left = budgets.epochs_room(state, ctx.settings) or 0
     current: CheckpointRef | None = run.get("current")
     config = dict(state["config"])
     base = history.trial(state, state.get("base"))
@@ -248,7 +248,7 @@ def score_checkpoint(ref: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
     began = time.perf_counter()
     with ctx.data.open_test():  # the one place a session reads the test split
-        run = NeuralRun.load(ref, ctx.data, ctx.settings.seed, with_test=True)
+        run = NeuralRun.load(ref, ctx.data, ctx.settings.seed, True, ctx.placement)
         val, test = run.val_metrics(), run.test_metrics()
     return {
         "status": "ok",
@@ -269,7 +269,7 @@ def best_on_validation(state: State, ctx: Context) -> dict[str, Any]:
     best = run_of(state).get("best")
     if best is None:
         return {"status": "failed", "reason": "no segment succeeded", "trial": None}
-    run = NeuralRun.load(dict(best), ctx.data, ctx.settings.seed)
+    run = NeuralRun.load(dict(best), ctx.data, ctx.settings.seed, placement=ctx.placement)
     prune(ctx.workdir, {"best": best})
     return {
         "status": "ok",

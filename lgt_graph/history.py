@@ -21,13 +21,24 @@ def last_trial(state: State) -> Trial | None:
     return done[-1] if done else None
 
 
+def pruned(trial: Trial) -> bool:
+    """Say whether a multi-fidelity pruner stopped this trial before its last epoch."""
+    return trial.get("result", {}).get("diagnostics", {}).get("pruned_at") is not None
+
+
 def best_trial(state: State, maximize: bool, before: int | None = None) -> Trial | None:
-    """Return the best successful trial (earliest on ties), optionally only those before one."""
+    """Return the best successful trial (earliest on ties), optionally only those before one.
+
+    A pruned trial is never the best: its score is of fewer epochs than its configuration
+    trains, so the final refit would not reproduce it.
+    """
     best = None
     for trial in state.get("trials", []):
         if before is not None and trial["index"] >= before:
             break
         score = trial["score"]
+        if pruned(trial):
+            continue
         if score is not None and better(score, best["score"] if best else None, maximize):
             best = trial
     return best
@@ -94,11 +105,31 @@ def since_improvement(state: State, maximize: bool, min_delta: float) -> int:
     return count
 
 
+def trial_epochs(trial: Trial) -> int:
+    """Return the epochs a trial trained; a tree ensemble's or a linear model's fit is one.
+
+    A segment counts its every branch, an inner run its every epoch, a net the epochs it
+    ran (early stopping and pruning cut them).
+    """
+    if "segment" in trial:
+        return int(trial["segment"]["cost"])
+    diagnostics = trial["result"].get("diagnostics", {})
+    return int(diagnostics.get("epochs_trained", diagnostics.get("epochs_run", 1)))
+
+
+def trial_seconds(trial: Trial) -> float:
+    """Return the seconds a trial spent training and scoring (its wall time)."""
+    return float(trial["result"].get("wall_time", 0.0))
+
+
 def epochs_used(state: State) -> int:
-    """Return the epochs trained over every trial so far (``--loop both``; a tree's fit is one)."""
-    return sum(
-        int(t["result"].get("diagnostics", {}).get("epochs_trained", 1)) for t in trials(state)
-    )
+    """Return the epochs trained over every trial so far (see :func:`trial_epochs`)."""
+    return sum(trial_epochs(t) for t in trials(state))
+
+
+def seconds_used(state: State) -> float:
+    """Return the seconds spent training over every trial so far (see :func:`trial_seconds`)."""
+    return sum(trial_seconds(t) for t in trials(state))
 
 
 def trial_update(

@@ -122,6 +122,13 @@ METHODS: dict[str, Method] = {
         Method("grid", "GridSearch", searcher="lgt_graph.baselines.grid:GridSearch"),
         Method("bayes", "Bayesian (Optuna)", searcher=_OPTUNA, options={"sampler": "tpe"}),
         Method("bayes-gp", "Bayesian (Optuna GP)", searcher=_OPTUNA, options={"sampler": "gp"}),
+        Method("cmaes", "CMA-ES (Optuna)", searcher=_OPTUNA, options={"sampler": "cmaes"}),
+        Method(
+            "hyperband",
+            "Hyperband (Optuna TPE + pruner)",
+            searcher=_OPTUNA,
+            options={"sampler": "tpe", "pruner": "hyperband"},
+        ),
         Method("nas", "NAS", searcher="lgt_graph.baselines.evolution:ArchitectureEvolution"),
         Method("lgt", "LGT", loops=BOTH),
         Method(
@@ -159,8 +166,9 @@ METHODS: dict[str, Method] = {
         ),
     )
 }
-COMPARED = ("none", "random", "grid", "bayes", "nas", "lgt")
-"""What ``compare`` runs unless told otherwise: the paper's baselines and LGT."""
+COMPARED = ("none", "random", "grid", "bayes", "cmaes", "hyperband", "nas", "lgt")
+"""What ``compare`` runs unless told otherwise: the paper's baselines, CMA-ES, Hyperband,
+and LGT."""
 COMPARED_EPOCH = ("none", "cosine", "plateau", "random-advisor", "lgt")
 """What ``compare --loop epoch`` runs unless told otherwise: the epoch-level baselines, LGT."""
 VARIANTS = tuple(

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lgt_graph import history, interrupts
+from lgt_graph import budgets, history, interrupts
 from lgt_graph.context import Context
 from lgt_graph.epoch_loop import NEURAL, line_of, score_checkpoint
 from lgt_graph.state import State
@@ -31,7 +31,13 @@ is read once, by the outer finalize."""
 def inner_context(ctx: Context, config: dict[str, Any], index: int, epochs: int) -> Context:
     """Return the context of trial ``index``'s epoch-level run: its budget, start, folder."""
     settings = dataclasses.replace(
-        ctx.settings, loop="epoch", budget=epochs, patience=None, stop_at=None, start={}
+        ctx.settings,
+        loop="epoch",
+        budget=epochs,
+        budget_epochs=None,
+        patience=None,
+        stop_at=None,
+        start={},
     )
     workdir = Path(ctx.workdir or ".") / f"trial-{index:03d}"
     return dataclasses.replace(
@@ -45,12 +51,18 @@ def train_nested(state: State, ctx: Context) -> dict[str, Any]:
 
     index = len(state.get("trials", [])) + 1
     config = dict(state["config"])
-    left = ctx.settings.budget - history.epochs_used(state)
+    left = budgets.epochs_room(state, ctx.settings) or 0
     if str(config.get("model")) not in NEURAL:
-        result = fit(config, ctx.data)
+        result = fit(config, ctx.data, placement=ctx.placement)
         result.diagnostics["epochs_trained"] = 1
         return history.trial_update(state, result, ctx.primary)
     epochs = max(1, min(int(config["epochs"]), left))
+    seconds = ctx.settings.budget_seconds
+    if seconds is not None:  # the inner run spends what is left of the session's seconds
+        left_s = max(seconds - history.seconds_used(state), 1e-3)
+        ctx = dataclasses.replace(
+            ctx, settings=dataclasses.replace(ctx.settings, budget_seconds=left_s)
+        )
     began = time.perf_counter()
     values = run_inner(ctx, config, index, epochs)
     result = _result_of(values, config, epochs, time.perf_counter() - began, ctx)

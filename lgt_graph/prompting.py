@@ -18,7 +18,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from lgt_graph import history
+from lgt_graph import budgets, history
 from lgt_graph.context import Context
 from lgt_graph.curves import describe, summarize
 from lgt_graph.space import Config, config_key, diff
@@ -26,6 +26,8 @@ from lgt_graph.state import State, Trial
 
 SPLIT = "==== user ===="
 INITIAL_GUIDANCE = "No history yet: follow the evidence of the curves."
+BUDGET_UNITS = {"trials": "Trials", "epochs": "Epochs", "seconds": "Seconds of training"}
+"""How the Advisor's prompt names the unit of its tightest budget."""
 _FACTS = re.compile(r"```json\s*(\{.*\})\s*```", re.DOTALL)
 
 
@@ -151,9 +153,7 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
     summary = trial_summary(last, ctx) if last else {}
     base_config = base["config"] if base else ctx.space.default()
     avoid = history.regressed_changes(state)
-    both = ctx.settings.loop == "both"  # the budget counts epochs over every trial's run
-    used = history.epochs_used(state) if both else len(history.trials(state))
-    budget_left = ctx.settings.budget - used
+    budget_left, unit = budgets.left(state, ctx.settings)  # the tightest of the budgets
     facts = {
         "agent": "advisor",
         "task": ctx.profile,
@@ -185,7 +185,7 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
         "avoid": avoid,
         "guidance": guidance,
         "budget_left": budget_left,
-        "budget_unit": "epochs" if both else "trials",
+        "budget_unit": unit,
         "tried_digests": sorted({digest(t["config"]) for t in history.trials(state)}),
     }
     changed = diff(ctx.space.default(), base_config)
@@ -217,7 +217,7 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
         history_text=history_text,
         avoid_text=", ".join(avoid) or "none",
         budget_left=budget_left,
-        budget_unit="Epochs" if both else "Trials",
+        budget_unit=BUDGET_UNITS[unit],
         facts_json=json.dumps(facts, indent=1, default=str),
     )
 

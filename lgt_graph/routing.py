@@ -9,7 +9,7 @@ from typing import Literal
 
 from langgraph.runtime import Runtime
 
-from lgt_graph import history
+from lgt_graph import budgets, history
 from lgt_graph.context import Context, Settings
 from lgt_graph.metrics import SETBACKS, reached
 from lgt_graph.state import State
@@ -21,24 +21,18 @@ AdviseRoute = Literal["train", "finalize"]
 def decide(state: State, settings: Settings, maximize: bool) -> tuple[Route, str]:
     """Return where to go after a trial was evaluated, and the reason, in words.
 
-    Stops when the trial budget is spent, when the best trial reached ``stop_at``,
-    or after ``patience`` trials without an improvement of at least ``min_delta``;
+    Stops when a budget is spent (:mod:`lgt_graph.budgets`), when the best trial reached
+    ``stop_at``, or after ``patience`` trials without an improvement of at least ``min_delta``;
     otherwise rolls back when the last trial regressed or failed, and goes on otherwise.
     """
+    spent = budgets.exhausted(state, settings)
+    if spent is not None:
+        return "finalize", spent
     if settings.loop == "epoch":
         return _decide_segment(state, settings, maximize)
     done = history.trials(state)
     last = done[-1]
     best = history.best_trial(state, maximize)
-    if settings.loop == "both":
-        used = history.epochs_used(state)
-        if used >= settings.budget:
-            return "finalize", (
-                f"the budget of {settings.budget} epochs is spent ({used} trained over"
-                f" {len(done)} trials)"
-            )
-    elif len(done) >= settings.budget:
-        return "finalize", f"the budget of {settings.budget} trials is spent"
     target = settings.stop_at
     if (
         target is not None
@@ -73,12 +67,6 @@ def _decide_segment(state: State, settings: Settings, maximize: bool) -> tuple[R
     """Decide as the epoch-level loop does: the budget counts epochs, rollback restores weights."""
     run = state.get("run") or {}
     last = history.trials(state)[-1]
-    trained = int(run.get("epochs_trained", 0))
-    if trained >= settings.budget:
-        return "finalize", (
-            f"the budget of {settings.budget} epochs is spent ({trained} trained, every branch"
-            " counted)"
-        )
     best = run.get("best")
     target = settings.stop_at
     if target is not None and best is not None and reached(best["score"], target, maximize):

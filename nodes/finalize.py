@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.runtime import Runtime
 
@@ -14,14 +14,22 @@ from lgt_graph.state import State
 from lgt_graph.tasks import TaskData
 from lgt_graph.training import train
 
+if TYPE_CHECKING:
+    from lgt_graph.training.device import Placement
 
-def refit_best(state: State, data: TaskData, maximize: bool) -> dict[str, Any]:
-    """Refit the best trial's configuration with the same seed; score validation and test."""
+
+def refit_best(
+    state: State, data: TaskData, maximize: bool, placement: Placement | None = None
+) -> dict[str, Any]:
+    """Refit the best trial's configuration with the same seed; score validation and test.
+
+    The refit trains and scores on ``placement``, the device the trials trained on.
+    """
     best = history.best_trial(state, maximize)
     if best is None:
         return {"status": "failed", "reason": "no trial succeeded", "trial": None}
     with data.open_test():  # the one place a session reads the test split
-        result = train(best["config"], data, score_test=True)
+        result = train(best["config"], data, score_test=True, placement=placement)
     return {
         "status": result.status,
         "trial": best["index"],
@@ -46,7 +54,7 @@ def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         scored = score_trial_checkpoint(state, ctx)
         if scored is not None:
             return {"final": scored}
-    return {"final": refit_best(state, ctx.data, ctx.maximize)}
+    return {"final": refit_best(state, ctx.data, ctx.maximize, ctx.placement)}
 
 
 def best_checkpoint(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -19,12 +19,12 @@ tried gets a random untried one instead. NoTuning alone ends after its one trial
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, cast
 
 from langgraph.runtime import Runtime
 
 from lgt_graph import history
-from lgt_graph.baselines import Searcher, make_searcher
+from lgt_graph.baselines import PruningSearcher, Searcher, make_searcher
 from lgt_graph.context import Context
 from lgt_graph.errors import UserError
 from lgt_graph.methods import method as find
@@ -70,6 +70,8 @@ class SearchAdvisor:
         if config is None:
             why = f"{title} has nothing left to propose after {len(trials)} trials"
             return {"exhausted": why, "searcher": built}
+        monitor = getattr(searcher, "monitor", None)  # a multi-fidelity pruner's judge
+        ctx.monitor = monitor(config) if monitor is not None and status == "ok" else None
         default = ctx.space.default()
         changes = [
             ChangeRecord(knob=c.knob, old=c.old, new=c.new, reason=reason)
@@ -112,7 +114,16 @@ class SearchAdvisor:
                         f" trained {trial['config']}, its searcher now asks for {asked}"
                     )
             if not fallback:  # a searcher learns from what it asked for
-                self._searcher.tell(trial["config"], trial["score"])
+                if hasattr(self._searcher, "monitor"):  # it judges epochs: tell it the curve
+                    result = trial["result"]
+                    cast(PruningSearcher, self._searcher).tell(
+                        trial["config"],
+                        trial["score"],
+                        curve=result.get("curves", {}).get(f"val_{ctx.primary}", []),
+                        pruned=history.pruned(trial),
+                    )
+                else:
+                    self._searcher.tell(trial["config"], trial["score"])
             self._told += 1
         return self._searcher
 

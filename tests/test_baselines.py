@@ -1,9 +1,10 @@
+import itertools
 import math
 
 import pytest
 
 from lgt_graph.baselines import make_searcher
-from lgt_graph.baselines.grid import grid_points
+from lgt_graph.baselines.grid import GRIDS, distance, grid_points
 from lgt_graph.baselines.optuna_search import OptunaSearch
 from lgt_graph.compare.rank import summary
 from lgt_graph.compare.render import markdown
@@ -28,6 +29,7 @@ def drive(method, space, budget, seed, score=None):
 
 
 BASELINES = [name for name, m in METHODS.items() if m.baseline]
+FAMILY_GRID = {"image": "image", "tabular_regression": "tabular"}
 
 
 def objective(config):
@@ -84,9 +86,36 @@ def test_bayes_reads_the_conditional_space_and_gp_is_available():
         OptunaSearch(space, 4, 0, maximize=True, sampler="x")
 
 
-def test_the_grid_interleaves_model_families_and_honours_limits():
-    points = grid_points(space_for("tabular_regression"))
-    assert [p["model"] for p in points[:5]] == ["mlp", "gbm", "random_forest", "linear", "mlp"]
+@pytest.mark.parametrize("family", ["image", "tabular_regression"])
+def test_the_grid_visits_its_points_in_a_space_filling_order_fixed_by_the_seed(family):
+    space = space_for(family)
+    knobs = sorted({n for grid in GRIDS[FAMILY_GRID[family]] for n in grid if n != "model"})
+    orders = [grid_points(space, seed) for seed in range(5)]
+    models = {p["model"] for p in orders[0]}
+    for points in orders:
+        assert points[0] == space.default()
+        assert {p["model"] for p in points[: len(models)]} == models  # every family first
+        assert sorted(map(config_key, points)) == sorted(map(config_key, orders[0]))
+        # farthest-point traversal: each point is at least as far from those before it as
+        # every later point is, so the distance to the nearest earlier point never grows
+        gaps = [
+            min(distance(space, knobs, p, q) for q in points[:i]) for i, p in enumerate(points) if i
+        ]
+        assert all(a >= b - 1e-12 for a, b in itertools.pairwise(gaps))
+    assert orders[0] == grid_points(space, 0)  # the same seed, the same order
+    assert len({tuple(map(config_key, o)) for o in orders}) > 1  # the seed breaks the ties
+
+
+def test_the_image_grid_reaches_a_cnn_with_adam_early():
+    for seed in range(5):
+        points = grid_points(space_for("image"), seed)
+        first = next(
+            i for i, p in enumerate(points) if (p["model"], p["optimizer"]) == ("cnn", "adam")
+        )
+        assert first <= 3  # it used to come at points 9-12 of 12
+
+
+def test_the_grid_honours_limits():
     narrowed = space_for("tabular_regression").narrowed({"n_estimators": (10, 150)})
     assert max(p["n_estimators"] for p in grid_points(narrowed)) == 150
 
@@ -214,3 +243,47 @@ def test_no_trial_fails_on_a_setting_the_shaped_space_could_have_known(method, s
     rows = len(outcome.ctx.data.y_train)
     assert space["polynomial_degree"].high == 2 and space["batch_size"].high == rows
     assert all(t["config"]["polynomial_degree"] <= 2 for t in trials)
+
+
+def _curve(config, epochs=9):
+    """A made-up learning curve: how high it climbs depends on the learning rate."""
+    height = 1.0 / (1.0 + abs(math.log10(float(config["learning_rate"])) + 2.5))
+    return [height * (1 - 0.6**epoch) for epoch in range(1, epochs + 1)]
+
+
+def _drive_pruned(searcher, trials):
+    """Ask, train epoch by epoch under the pruner's judge, tell; return what was told."""
+    told = []
+    for _ in range(trials):
+        config = searcher.ask()
+        judge = searcher.monitor(config)
+        curve = []
+        for epoch, value in enumerate(_curve(config), 1):
+            curve.append(value)
+            if judge(epoch, value):
+                break
+        pruned = len(curve) < 9
+        searcher.tell(config, curve[-1], curve=curve, pruned=pruned)
+        told.append((config, curve, pruned))
+    return told
+
+
+def test_hyperband_prunes_trials_epoch_by_epoch_and_replays_the_same_way():
+    space = space_for("tabular_classification")
+    searcher = make_searcher("hyperband", space, 20, 5, maximize=True)
+    told = _drive_pruned(searcher, 20)
+    assert told[0][0] == space.default() and not told[0][2]  # the default runs in full
+    pruned = [t for t in told if t[2]]
+    assert 3 <= len(pruned) < len(told)
+    states = [t.state.name for t in searcher.study.trials if t.state.name != "RUNNING"]
+    assert states.count("PRUNED") == len(pruned)
+    # a session resumed in a new process replays its history: told the curves, the new
+    # searcher judges them as the first one did and asks for the same next configuration
+    again = make_searcher("hyperband", space, 20, 5, maximize=True)
+    for config, curve, was_pruned in told:
+        assert again.ask() == config
+        again.tell(config, curve[-1], curve=curve, pruned=was_pruned)
+    assert again.ask() == searcher.ask()
+    assert [t.system_attrs for t in again.study.trials[:20]] == [
+        t.system_attrs for t in searcher.study.trials[:20]
+    ]

@@ -174,6 +174,8 @@ def test_compare_writes_its_outputs_and_logs_one_run(comparison):
         "results.csv",
         "results.md",
         "curves.png",
+        "anytime_seconds.png",
+        "anytime_epochs.png",
     }
 
 

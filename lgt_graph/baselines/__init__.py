@@ -2,7 +2,9 @@
 
 A searcher has two methods, ``ask()`` for the next configuration (None when it has
 nothing left) and ``tell(config, score)`` for its validation score (None when the
-trial failed). The Advisor node :mod:`nodes.search` drives one inside the LGT graph,
+trial failed). A multi-fidelity searcher also has ``monitor(config)``, the judge that may stop
+a trial between its epochs (:class:`PruningSearcher`).
+The Advisor node :mod:`nodes.search` drives one inside the LGT graph,
 telling it every result it finds in the session's trial history; the method table
 (:mod:`lgt_graph.methods`) names each searcher. A new baseline is a module here with
 a class taking ``(space, budget, seed, maximize, **options)`` and one line there.
@@ -11,6 +13,7 @@ a class taking ``(space, budget, seed, maximize, **options)`` and one line there
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from lgt_graph.methods import method
@@ -25,6 +28,22 @@ class Searcher(Protocol):
 
     def tell(self, config: Config, score: float | None) -> None:
         """Report the validation score of a configuration (None: the trial failed)."""
+
+
+class PruningSearcher(Searcher, Protocol):
+    """A searcher that also judges its trials epoch by epoch (a multi-fidelity method)."""
+
+    def monitor(self, config: Config) -> Callable[[int, float], bool] | None:
+        """Return the judge that says whether the configuration just asked for stops early."""
+
+    def tell(  # type: ignore[override]
+        self,
+        config: Config,
+        score: float | None,
+        curve: Sequence[float] | None = None,
+        pruned: bool = False,
+    ) -> None:
+        """Report a score, the epochs' curve, and whether the judge stopped the trial."""
 
 
 def make_searcher(name: str, space: Space, budget: int, seed: int, maximize: bool) -> Searcher:

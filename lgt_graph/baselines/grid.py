@@ -1,13 +1,18 @@
-"""Grid search: a coarse grid over the most influential knobs, in a fixed order.
+"""Grid search: a coarse grid over the most influential knobs, in a space-filling order.
 
-Each model family has its own small grid (below); the grids are interleaved point by
-point, so a budget smaller than the whole grid still visits every family, and the
-first point is the default configuration. The search stops at the budget.
+Each model family has its own small grid (below). The first point is the default
+configuration; each next one is the grid point farthest from every point visited so far
+(farthest-point traversal), ties broken in an order fixed by the seed. Families lie
+farther apart than any two points of one family, so the search visits one point of
+every family first, then spreads inside them: a budget smaller than the grid sees a
+spread-out sample of it, never one family's corner. The search stops at the budget.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+import random
 from typing import Any
 
 from lgt_graph.space import Config, Space, config_key
@@ -41,33 +46,53 @@ GRIDS: dict[str, list[dict[str, list[Any]]]] = {
 }
 
 
-def _default_first(values: list[Any], default: Any) -> list[Any]:
-    """Put the default's value first, keeping the others' order."""
-    return sorted(values, key=lambda value: value != default)
-
-
-def grid_points(space: Space) -> list[Config]:
+def grid_points(space: Space, seed: int = 0) -> list[Config]:
     """Return the grid's configurations in visiting order, each distinct and valid."""
     family = "image" if space.family == "image" else "tabular"
     default = space.default()
-    per_model = []
+    points, seen = [], {config_key(default)}
     for grid in GRIDS[family]:
         names = [n for n in grid if n in space]
-        values = [grid[n] for n in names]
-        if grid["model"] == [default["model"]]:  # the default's block starts at the default
-            values = [_default_first(v, default[n]) for n, v in zip(names, values, strict=True)]
-        combos = itertools.product(*values)
-        per_model.append([dict(zip(names, combo, strict=True)) for combo in combos])
-    points, seen = [default], {config_key(default)}
-    for group in itertools.zip_longest(*per_model):
-        for changes in group:
-            if changes is None:
-                continue
-            config = space.apply(default, _clip(space, changes))
+        for combo in itertools.product(*(grid[n] for n in names)):
+            config = space.apply(default, _clip(space, dict(zip(names, combo, strict=True))))
             if config_key(config) not in seen:
                 seen.add(config_key(config))
                 points.append(config)
-    return points
+    random.Random(f"grid:{seed}").shuffle(points)  # the seed's order of equally far points
+    knobs = sorted({n for grid in GRIDS[family] for n in grid if n in space and n != "model"})
+    order = [default]
+    nearest = [distance(space, knobs, default, p) for p in points]
+    while points:
+        far = max(range(len(points)), key=lambda i: nearest[i])  # the first of the farthest
+        chosen = points.pop(far)
+        nearest.pop(far)
+        order.append(chosen)
+        nearest = [
+            min(d, distance(space, knobs, chosen, p)) for d, p in zip(nearest, points, strict=True)
+        ]
+    return order
+
+
+def distance(space: Space, knobs: list[str], a: Config, b: Config) -> float:
+    """Return how far apart two configurations are over the grid's knobs.
+
+    A numeric knob adds its difference as a fraction of its range (on the log scale for a
+    log knob); a choice or switch adds 1 when it differs. Configurations of two model
+    families are farther apart than any two of one family.
+    """
+    if a["model"] != b["model"]:
+        return len(knobs) + 1.0
+    total = 0.0
+    for name in knobs:
+        knob = space[name]
+        if knob.kind in ("int", "float") and knob.low is not None and knob.high is not None:
+            scale = math.log if knob.log else float
+            low, high = scale(knob.low), scale(knob.high)
+            span = (high - low) or 1.0
+            total += abs(scale(float(a[name])) - scale(float(b[name]))) / span
+        else:
+            total += float(a[name] != b[name])
+    return total
 
 
 def _clip(space: Space, changes: dict[str, Any]) -> dict[str, Any]:
@@ -83,8 +108,8 @@ def _clip(space: Space, changes: dict[str, Any]) -> dict[str, Any]:
 class GridSearch:
     """Visit the grid in order until the budget is spent."""
 
-    def __init__(self, space: Space, **_: Any) -> None:
-        self.points = grid_points(space)
+    def __init__(self, space: Space, seed: int = 0, **_: Any) -> None:
+        self.points = grid_points(space, seed)
         self.next = 0
 
     def ask(self) -> Config | None:

@@ -9,13 +9,35 @@ and Optuna asks again, so the budget counts distinct trainings, as LGT's does.
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from lgt_graph.errors import UserError
 from lgt_graph.space import Config, Knob, Space, config_key
 
 REPEAT_LIMIT = 50
+PRUNERS = ("hyperband", "halving")
+"""Optuna's multi-fidelity pruners a searcher may stop trials with, epoch by epoch."""
+
+
+def make_pruner(name: str | None) -> Any:
+    """Return Optuna's pruner of this name: Hyperband, successive halving, or none.
+
+    Hyperband runs successive halving in brackets of several minimum resources (here
+    epochs, the maximum read from the first finished trial); successive halving alone
+    promotes the best quarter of the trials at each rung of 1, 4, 16 … epochs.
+    """
+    import optuna
+
+    if name is None:
+        return optuna.pruners.NopPruner()
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, reduction_factor=3)
+    if name == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=4)
+    raise UserError(f"pruner {name!r}: use {', '.join(PRUNERS)}")
 
 
 def suggest(trial: Any, knob: Knob) -> Any:
@@ -41,11 +63,27 @@ def sample_config(trial: Any, space: Space) -> Config:
     return space.validate(config)
 
 
+def startup_trials(budget: int) -> int:
+    """Return a model-based sampler's start-up trials: random draws before it models.
+
+    A third of the budget, at least 3 and at most Optuna's own default of 10; the enqueued
+    default configuration is the first of them. A session budgeted in epochs or seconds
+    alone has no trial budget to divide (it is the cap of 1000), so it gets 10.
+    """
+    return min(10, max(3, budget // 3))
+
+
 class OptunaSearch:
-    """Optuna's TPE (default), Gaussian-process, or random sampler, driven by ask/tell."""
+    """Optuna's TPE (default), Gaussian-process, CMA-ES or random sampler, by ask/tell."""
 
     def __init__(
-        self, space: Space, budget: int, seed: int, maximize: bool, sampler: str = "tpe"
+        self,
+        space: Space,
+        budget: int,
+        seed: int,
+        maximize: bool,
+        sampler: str = "tpe",
+        pruner: str | None = None,
     ) -> None:
         import optuna
 
@@ -53,26 +91,51 @@ class OptunaSearch:
         if sampler == "random":
             chosen: Any = optuna.samplers.RandomSampler(seed=seed)
         elif sampler == "tpe":
-            # Few random start-up trials for small budgets: TPE needs history to model.
-            startup = min(10, max(3, budget // 3))
             with warnings.catch_warnings():  # group=True is marked experimental
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 chosen = optuna.samplers.TPESampler(
-                    seed=seed, n_startup_trials=startup, multivariate=True, group=True
+                    seed=seed,
+                    n_startup_trials=startup_trials(budget),
+                    multivariate=True,
+                    group=True,
                 )
         elif sampler == "gp":
             chosen = optuna.samplers.GPSampler(seed=seed)
+        elif sampler == "cmaes":
+            # CMA-ES models the numeric knobs every trial so far has had (the intersection of
+            # their spaces); the model family and the choices are TPE's, as Optuna advises
+            # for a conditional space. Its population starts after the start-up trials.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                chosen = optuna.samplers.CmaEsSampler(
+                    seed=seed,
+                    n_startup_trials=startup_trials(budget),
+                    independent_sampler=optuna.samplers.TPESampler(
+                        seed=seed, n_startup_trials=startup_trials(budget)
+                    ),
+                    warn_independent_sampling=False,
+                )
         else:
-            raise UserError(f"--sampler {sampler!r}: use tpe, gp or random")
+            raise UserError(f"--sampler {sampler!r}: use tpe, gp, cmaes or random")
         self.space = space
+        self.pruner = pruner
         self.study = optuna.create_study(
-            direction="maximize" if maximize else "minimize", sampler=chosen
+            # a fixed name: Hyperband assigns trials to brackets by a hash of it, so a
+            # searcher rebuilt by replay (a resumed session) must carry the same one
+            study_name=f"lgt-{sampler}-{seed}",
+            direction="maximize" if maximize else "minimize",
+            sampler=chosen,
+            pruner=make_pruner(pruner),
         )
         default = space.default()
         active = {k.name for k in space.active(default)}
         self.study.enqueue_trial({k: v for k, v in default.items() if k in active})
         self.scores: dict[str, float | None] = {}
         self.pending: dict[str, Any] = {}
+        self.pruned: set[str] = set()
+        """Configurations whose trial the pruner stopped."""
+        self.reported: set[str] = set()
+        """Pending configurations whose epochs were reported as they trained."""
 
     def ask(self) -> Config | None:
         """Return Optuna's next configuration not trained yet."""
@@ -88,18 +151,63 @@ class OptunaSearch:
             known = self.scores[key]
             if known is None:
                 self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            elif key in self.pruned:
+                self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             else:
                 self.study.tell(trial, known)
         return None  # the sampler keeps repeating itself: nothing new to try
 
-    def tell(self, config: Config, score: float | None) -> None:
-        """Report a trained configuration's score to Optuna."""
+    def monitor(self, config: Config) -> Callable[[int, float], bool] | None:
+        """Return the pruner's judge of the configuration just asked for, epoch by epoch.
+
+        The train node calls it after each epoch with the validation primary metric; it
+        reports the value to the trial and says whether the pruner stops it there.
+        None without a pruner.
+        """
+        key = config_key(config)
+        if self.pruner is None or key not in self.pending:
+            return None
+        return self._judge(self.pending[key], key)
+
+    def _judge(self, trial: Any, key: str) -> Callable[[int, float], bool]:
+        def judge(epoch: int, value: float) -> bool:
+            if not math.isfinite(value):
+                return False
+            self.reported.add(key)
+            trial.report(value, epoch)
+            return bool(trial.should_prune())
+
+        return judge
+
+    def tell(
+        self,
+        config: Config,
+        score: float | None,
+        curve: Sequence[float] | None = None,
+        pruned: bool = False,
+    ) -> None:
+        """Report a trained configuration's score to Optuna.
+
+        With a pruner, ``curve`` (the validation primary metric after each epoch) is
+        reported first when its epochs were not reported as they trained — a session
+        resumed in a new process replays its trials so — judged epoch by epoch as then,
+        and ``pruned`` says the pruner stopped the trial.
+        """
         import optuna
 
         key = config_key(config)
         self.scores[key] = score
         trial = self.pending.pop(key)
+        if self.pruner is not None and key not in self.reported:
+            judge = self._judge(trial, key)
+            for epoch, value in enumerate(curve or (), 1):
+                if judge(epoch, float(value)):
+                    break
+        self.reported.discard(key)
         if score is None:
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        elif pruned:
+            self.pruned.add(key)
+            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
             self.study.tell(trial, score)

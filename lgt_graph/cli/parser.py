@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from lgt_graph import __version__
+from lgt_graph.context import DEVICES
 from lgt_graph.methods import (
     COMPARED,
     COMPARED_EPOCH,
@@ -98,15 +99,45 @@ def _store_option(parser: argparse.ArgumentParser, experiment: bool = False) -> 
 
 
 def _tuning_options(parser: argparse.ArgumentParser) -> None:
-    """Add the options every method of a session obeys: its metric, its threads."""
+    """Add the options every method of a session obeys: its metric, threads and device."""
     parser.add_argument(
         "--threads", type=int, help="threads per trial (default: the CPUs this process may use)"
+    )
+    parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        help="where nets train: auto (default; $LGT_DEVICE) is CUDA when torch sees a GPU, else"
+        " the CPU; linear, gbm and random_forest always fit on the CPU",
+    )
+    parser.add_argument(
+        "--amp",
+        action=argparse.BooleanOptionalAction,
+        help="train nets in mixed precision: bfloat16 autocast (float16 with a gradient scaler"
+        " on a GPU without bfloat16); default off ($LGT_AMP)",
     )
     parser.add_argument(
         "--metric",
         choices=tuple(DIRECTIONS),
         help="the primary metric every method tunes (default: from the data: accuracy, or"
         " macro_f1 when a class is rare; mae for regression)",
+    )
+
+
+def _budget_options(parser: argparse.ArgumentParser, whose: str) -> None:
+    """Add the budgets of compute beside ``--budget``: epochs trained, seconds of training."""
+    parser.add_argument(
+        "--budget-epochs",
+        type=int,
+        metavar="E",
+        help=f"epochs trained {whose}, every trial counted (a tree ensemble's fit is one);"
+        " stops at the first trial that reaches it",
+    )
+    parser.add_argument(
+        "--budget-seconds",
+        type=float,
+        metavar="S",
+        help=f"seconds of training {whose} (the trials' wall time): equal compute for every"
+        " method; stops at the first trial that reaches it",
     )
 
 
@@ -121,8 +152,12 @@ def _comparison_options(
         f" --loop epoch: {','.join(epoch_methods)})",
     )
     parser.add_argument(
-        "--budget", type=int, default=10, help="trials (epochs with --loop epoch) per method (10)"
+        "--budget",
+        type=int,
+        help="trials (epochs with --loop epoch) per method (10; without a limit when only"
+        " --budget-epochs or --budget-seconds is given)",
     )
+    _budget_options(parser, "per method")
     parser.add_argument("--seeds", default="1", help="a count (3) or a list (0,1,2); default 1")
     parser.add_argument("--out", required=True, help="folder for results.csv, .md and curves.png")
     parser.add_argument("--resume", action="store_true", help="continue the comparison in --out")
@@ -185,8 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"lgt (default), a variant or a baseline: {', '.join(METHODS)}",
     )
     run.add_argument(
-        "--budget", type=int, help="trials (epochs with --loop epoch) to run (10; $LGT_BUDGET)"
+        "--budget",
+        type=int,
+        help="trials (epochs with --loop epoch) to run (10; $LGT_BUDGET; without a limit when"
+        " only --budget-epochs or --budget-seconds is given)",
     )
+    _budget_options(run, "for the session")
     run.add_argument(
         "--patience", type=int, help="stop after K trials (segments) without improvement"
     )
@@ -227,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         metavar="ID",
         help="continue an interrupted session; --budget, --data-dir, --base-url, --timeout,"
-        " --max-retries and --on-endpoint-error may change",
+        " --max-retries, --on-endpoint-error and --device may change",
     )
     _limit_option(run)
     _loop_options(run)

@@ -21,11 +21,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.task and not args.resume:
         raise UserError("run needs --task (or --resume ID)")
     if args.resume and (
-        args.task or args.method or args.loop or args.segment or args.start or args.drop
+        args.task
+        or args.method
+        or args.loop
+        or args.segment
+        or args.start
+        or args.drop
+        or args.amp is not None
     ):
         raise UserError(
             "--resume continues a recorded session as it was set up; leave out"
-            " --task/--method/--loop/--segment/--set/--drop"
+            " --task/--method/--loop/--segment/--set/--drop/--amp"
         )
     check_data_dir(args.data_dir)
     nodes = parse_node_flags(args.node)
@@ -40,6 +46,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         segment=args.segment,
         start=parse_start(args.start) or None,
         budget=args.budget,
+        budget_epochs=args.budget_epochs,
+        budget_seconds=args.budget_seconds,
         patience=args.patience,
         min_delta=args.min_delta,
         stop_at=args.stop_at,
@@ -54,6 +62,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         nodes=nodes or None,
         max_train_samples=args.max_train_samples,
         threads=args.threads,
+        device=args.device,
+        amp=args.amp,
         data_dir=args.data_dir,
         tracking_uri=args.tracking_uri,
         experiment=args.experiment,
@@ -94,7 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run the comparison of LGT with the baselines; write and log the results."""
     from lgt_graph.compare.log import log_comparison
-    from lgt_graph.compare.render import TITLES
+    from lgt_graph.compare.render import OUTPUTS, TITLES
     from lgt_graph.compare.run import CSV_ONLY, parse_seeds, run_comparison
 
     check_data_dir(args.data_dir)
@@ -109,7 +119,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         else (VARIANTS_EPOCH if epoch else VARIANTS)
     )
     methods = [m.strip() for m in (args.methods or ",".join(defaults)).split(",") if m.strip()]
-    if args.budget < 1:
+    if args.budget is not None and args.budget < 1:
         raise UserError(f"--budget must be at least 1 trial, got {args.budget}")
     for name in methods:  # an unknown method is one line before any data is read
         method(name)
@@ -123,12 +133,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "base_url": args.base_url,
         "max_train_samples": args.max_train_samples,
         "threads": args.threads,
+        "device": args.device,
+        "amp": args.amp,
         "data_dir": args.data_dir,
         "tracking_uri": args.tracking_uri,
         "limits": parse_limits(args.limit) or None,
         "loop": args.loop,
         "segment": args.segment,
         "start": parse_start(args.start) or None,
+        "budget_epochs": args.budget_epochs,
+        "budget_seconds": args.budget_seconds,
     }
     from lgt_graph.context import Settings
     from lgt_graph.session.opening import data_line
@@ -161,7 +175,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     run_id = log_comparison(rows, out, args.tracking_uri, params, kind)
     print((out / "results.md").read_text())
     print(
-        f"wrote {out / 'results.csv'}, {out / 'results.md'}, {out / 'curves.png'};"
+        f"wrote {', '.join(str(out / name) for name in OUTPUTS)};"
         f" MLflow {'comparison' if kind == 'compare' else 'ablation'} run {run_id}"
     )
     return 0

@@ -6,6 +6,8 @@ averaged over seeds.
 
 - :mod:`~lgt_graph.compare.run`: run the sessions, one row each.
 - :mod:`~lgt_graph.compare.rank`: means, spreads and ranks over seeds.
-- :mod:`~lgt_graph.compare.render`: results.csv, results.md and curves.png.
+- :mod:`~lgt_graph.compare.significance`: paired bootstrap verdicts, average ranks.
+- :mod:`~lgt_graph.compare.render`: results.csv and results.md.
+- :mod:`~lgt_graph.compare.plots`: curves.png and the anytime curves.
 - :mod:`~lgt_graph.compare.log`: the comparison's own MLflow run.
 """

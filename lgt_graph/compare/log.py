@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from lgt_graph.compare.rank import summary
+from lgt_graph.compare.render import OUTPUTS
 from lgt_graph.compare.rows import Row
 
 
@@ -42,7 +43,7 @@ def log_comparison(
     client.log_batch(run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
     for start in range(0, len(metrics), 900):
         client.log_batch(run_id, metrics=metrics[start : start + 900])
-    for name in ("results.csv", "results.md", "curves.png"):
+    for name in OUTPUTS:
         client.log_artifact(run_id, str(out / name))
     client.set_terminated(run_id, "FINISHED")
     return run_id

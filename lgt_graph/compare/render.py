@@ -1,16 +1,16 @@
-"""Write a comparison: results.csv (every session), results.md (tables, ranks), curves.png."""
+"""Write a comparison: results.csv (every session), results.md (tables, ranks, verdicts), plots."""
 
 from __future__ import annotations
 
 import csv
-import math
-import statistics
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+from lgt_graph.compare.plots import FILES, plot_anytime, plot_curves
 from lgt_graph.compare.rank import summary
 from lgt_graph.compare.rows import Row
+from lgt_graph.compare.significance import summary_lines, task_lines
 from lgt_graph.methods import METHODS
 
 TITLES = {"compare": "LGT against the baselines", "ablate": "LGT ablations: nodes swapped"}
@@ -18,19 +18,24 @@ TITLES = {"compare": "LGT against the baselines", "ablate": "LGT ablations: node
 
 SHOWN = ("accuracy", "macro_f1", "mae", "rmse", "r2")
 """The test metrics a table shows beside the primary one."""
+OUTPUTS = ("results.csv", "results.md", "curves.png", *FILES.values())
+"""The files a comparison writes into its folder."""
 
 
 def write_outputs(
     rows: list[Row],
     out: Path,
-    budget: int,
+    budget: int | None,
     seeds: Sequence[int],
     title: str = TITLES["compare"],
+    budget_note: str | None = None,
 ) -> None:
-    """Write results.csv, results.md and curves.png."""
+    """Write results.csv, results.md, curves.png and the anytime curves (:data:`OUTPUTS`)."""
     write_csv(rows, out / "results.csv")
-    (out / "results.md").write_text(markdown(rows, budget, seeds, title))
+    (out / "results.md").write_text(markdown(rows, budget, seeds, title, budget_note))
     plot_curves(rows, out / "curves.png")
+    for axis, name in FILES.items():
+        plot_anytime(rows, out / name, axis)
 
 
 def write_csv(rows: list[Row], path: Path) -> None:
@@ -49,6 +54,7 @@ def write_csv(rows: list[Row], path: Path) -> None:
         "failed",
         "epochs",
         "wall_seconds",
+        "train_seconds",
         "input_tokens",
         "output_tokens",
     ]
@@ -59,28 +65,36 @@ def write_csv(rows: list[Row], path: Path) -> None:
             data = asdict(row)
             line = {k: data[k] for k in fields if k in data}
             line |= {f"test_{m}": row.test.get(m, "") for m in metrics}
+            line["train_seconds"] = "" if row.train_seconds is None else row.train_seconds
             writer.writerow(line)
 
 
 def markdown(
-    rows: list[Row], budget: int, seeds: Sequence[int], title: str = TITLES["compare"]
+    rows: list[Row],
+    budget: int | None,
+    seeds: Sequence[int],
+    title: str = TITLES["compare"],
+    budget_note: str | None = None,
 ) -> str:
-    """Render the comparison: a rank overview, then a table per task.
+    """Render the comparison: a rank overview, the summary over tasks, then a table per task.
 
+    ``budget_note`` says what the budget counted, in place of "Budget N trials per method":
+    a phrase under the title that ", seeds 0, 1; ..." follows.
     ``failed`` counts the trials without a score, over every seed of the method.
     """
     table = summary(rows)
     in_epochs = any(r.epochs for r in rows)
-    lines = [
-        f"# {title}",
-        "",
-        (
+    if budget_note is None:
+        budget_note = (
             f"Budget {budget} epochs trained per method (every branch of a paired segment counted)"
             if in_epochs
             else f"Budget {budget} trials per method"
             + (" (NoTuning: 1)" if any(r.method == "none" for r in rows) else "")
         )
-        + f", seeds {', '.join(map(str, seeds))};"
+    lines = [
+        f"# {title}",
+        "",
+        budget_note + f", seeds {', '.join(map(str, seeds))};"
         " test metrics of the configuration each method chose on validation, mean ± sd over"
         " seeds. Rank 1 is best on the test primary metric (ties share a rank).",
         "",
@@ -96,6 +110,7 @@ def markdown(
             f"| {task} | {any_method['primary']} ({arrow} is better) | {'; '.join(winners)}"
             f" | {lgt if lgt is not None else '-'} of {len(per)} |"
         )
+    lines += summary_lines(rows, table)
     for task, per in table.items():
         primary = next(iter(per.values()))["primary"]
         # the primary metric, then the usual companions; results.csv has every metric
@@ -127,43 +142,5 @@ def markdown(
                 f" | {v['wall']:.0f}"
                 f" | {tokens} | {v['rank']} |"
             )
+        lines += task_lines(rows, table, task)
     return "\n".join(lines) + "\n"
-
-
-def plot_curves(rows: list[Row], path: Path) -> None:
-    """Plot the best validation metric against the trial number, a panel per task."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    tasks = list(dict.fromkeys(r.task for r in rows))
-    cols = min(3, len(tasks))
-    nrows = math.ceil(len(tasks) / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(5 * cols, 3.6 * nrows), squeeze=False)
-    for ax, task in zip(axes.flat, tasks, strict=False):
-        group = [r for r in rows if r.task == task]
-        longest = max(len(r.curve) for r in group)
-        for method in dict.fromkeys(r.method for r in group):
-            curves = [r.curve for r in group if r.method == method]
-            mean = []
-            for i in range(longest):
-                # a session that stopped early keeps its last best
-                ends = [c[min(i, len(c) - 1)] for c in curves if c]
-                points = [p for p in ends if p is not None]
-                mean.append(statistics.fmean(points) if points else math.nan)
-            style = {"linestyle": "--"} if method == "none" else {"marker": "o", "markersize": 3}
-            width = 2.5 if method == "lgt" else 1.2
-            ax.plot(
-                range(1, longest + 1), mean, label=METHODS[method].title, linewidth=width, **style
-            )
-        ax.set_title(task)
-        ax.set_xlabel("epochs trained" if any(r.epochs for r in group) else "trial")
-        ax.set_ylabel(f"best val {group[0].primary}")
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(tasks) :]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from lgt_graph.history import trial_epochs, trial_seconds
 from lgt_graph.metrics import better
 
 if TYPE_CHECKING:
@@ -13,7 +14,11 @@ if TYPE_CHECKING:
 
 @dataclass
 class Row:
-    """One session of a comparison."""
+    """One session of a comparison.
+
+    Fields with defaults may be missing from an older ``sessions.jsonl``; there the
+    per-trial lists (``best_at``, ``seconds_at``, ``epochs_at``) are empty: not recorded.
+    """
 
     task: str
     method: str
@@ -35,6 +40,17 @@ class Row:
     """Epochs trained, every branch counted (0 in the trial loop, which does not count them)."""
     failed: int = 0
     """Trials without a score."""
+    best_at: list[float | None] = field(default_factory=list)
+    """Best validation primary metric after each trial: one entry a trial, in any loop."""
+    seconds_at: list[float] = field(default_factory=list)
+    """Seconds spent training by the end of each trial (the trials' wall times summed)."""
+    epochs_at: list[int] = field(default_factory=list)
+    """Epochs trained by the end of each trial (every branch counted; a tree's fit is one)."""
+
+    @property
+    def train_seconds(self) -> float | None:
+        """Return the seconds all trials spent training (None when not recorded)."""
+        return self.seconds_at[-1] if self.seconds_at else None
 
 
 def row_of(task: str, method: str, seed: int, outcome: Outcome, seconds: float) -> Row:
@@ -43,14 +59,21 @@ def row_of(task: str, method: str, seed: int, outcome: Outcome, seconds: float) 
     trials = outcome.values.get("trials", [])
     best: float | None = None
     curve: list[float | None] = []
-    epochs = 0
+    best_at: list[float | None] = []
+    seconds_at: list[float] = []
+    epochs_at: list[int] = []
+    epochs, trained_seconds = 0, 0.0
     for trial in trials:
         score = trial["score"]
         if score is not None and better(score, best, ctx.maximize):
             best = score
-        cost = _cost(trial) if ctx.settings.loop != "trial" else 1
-        epochs += cost
-        curve += [best] * cost
+        trained = trial_epochs(trial)
+        epochs += trained
+        trained_seconds += trial_seconds(trial)
+        best_at.append(best)
+        seconds_at.append(trained_seconds)
+        epochs_at.append(epochs)
+        curve += [best] * (trained if ctx.settings.loop != "trial" else 1)
     final = outcome.values.get("final", {})
     calls = outcome.values.get("agent_calls", [])
     return Row(
@@ -70,11 +93,7 @@ def row_of(task: str, method: str, seed: int, outcome: Outcome, seconds: float) 
         curve=curve,
         epochs=epochs if ctx.settings.loop != "trial" else 0,
         failed=sum(t["score"] is None for t in trials),
+        best_at=best_at,
+        seconds_at=seconds_at,
+        epochs_at=epochs_at,
     )
-
-
-def _cost(trial: dict) -> int:
-    """Epochs a trial trained: a segment's both branches, or an inner run's every epoch."""
-    if "segment" in trial:
-        return int(trial["segment"]["cost"])
-    return int(trial["result"].get("diagnostics", {}).get("epochs_trained", 1))

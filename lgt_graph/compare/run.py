@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lgt_graph import budgets
 from lgt_graph.compare.render import TITLES, write_csv, write_outputs
 from lgt_graph.compare.rows import Row, row_of
 from lgt_graph.context import Settings
@@ -39,7 +40,7 @@ def parse_seeds(text: str) -> list[int]:
 def run_comparison(
     tasks: Sequence[str],
     methods: Sequence[str],
-    budget: int,
+    budget: int | None,
     seeds: Sequence[int],
     out: Path,
     common: dict[str, Any],
@@ -92,8 +93,17 @@ def run_comparison(
             f"    best val_{row.primary} {_num(row.best_val)}, test {_num(test)},"
             f" {row.trials} trials, {row.wall_seconds:.0f}s"
         )
-    write_outputs(rows, out, budget, seeds, title)
+    write_outputs(rows, out, budget, seeds, title, budget_note(tasks, budget, common))
     return rows
+
+
+def budget_note(tasks: Sequence[str], budget: int | None, common: dict[str, Any]) -> str | None:
+    """Say what a comparison budgeted in epochs or seconds held equal; None for trials alone."""
+    if common.get("budget_epochs") is None and common.get("budget_seconds") is None:
+        return None
+    settings = Settings.resolve(task=tasks[0], budget=budget, **for_task(common, tasks[0]))
+    kind = "Equal compute" if settings.budget_seconds is not None else "Equal epochs"
+    return f"{kind}: a budget of {budgets.describe(settings)} per method"
 
 
 CSV_ONLY = ("target", "problem", "drop")

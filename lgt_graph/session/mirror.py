@@ -15,6 +15,7 @@ from typing import Any
 
 from lgt_graph import history
 from lgt_graph.context import Context
+from lgt_graph.history import trial_epochs, trial_seconds
 from lgt_graph.prompting import advisor_system
 from lgt_graph.space import diff
 from lgt_graph.state import State
@@ -95,10 +96,14 @@ class Mirror:
 
     def line(self, trial: Any, verdict: Any, proposal: Any) -> str:
         """Format one trial: metric, verdict, then the change and its reason."""
-        head = f"trial {trial['index']:>3}/{self.ctx.settings.budget}"
-        if self.ctx.settings.loop == "both":  # the budget counts epochs: say what this one cost
-            used = trial["result"].get("diagnostics", {}).get("epochs_trained", 1)
-            head = f"trial {trial['index']:>3} ({used} ep)"
+        settings = self.ctx.settings
+        head = f"trial {trial['index']:>3}/{settings.budget}"
+        if settings.loop == "both":  # the budget counts epochs: say what this one cost
+            head = f"trial {trial['index']:>3} ({trial_epochs(trial)} ep)"
+        elif settings.budget_seconds is not None:  # equal compute: say what this one cost
+            head = f"trial {trial['index']:>3} ({trial_seconds(trial):.1f} s)"
+        elif settings.budget_epochs is not None:
+            head = f"trial {trial['index']:>3} ({trial_epochs(trial)} ep)"
         score = "failed" if trial["score"] is None else f"{trial['score']:.4f}"
         if trial["changes"]:
             change = ", ".join(f"{c['knob']} {c['old']} -> {c['new']}" for c in trial["changes"])
@@ -108,6 +113,8 @@ class Mirror:
             change = "default configuration"
         if proposal is not None and proposal["status"] not in ("ok", "random"):
             change += f" [{proposal['status'][:40]}]"
+        if history.pruned(trial):  # a multi-fidelity pruner stopped it: say when
+            change = f"[pruned after epoch {trial_epochs(trial)}] {change}"
         if trial.get("segment") is not None:
             text = segment_line(trial, verdict, self.ctx.primary, change)
         else:

@@ -18,9 +18,18 @@ def experiment_name(task: str) -> str:
 
 
 def start_parent_run(
-    tracker: Any, settings: Settings, facts: dict[str, Any], nodes: dict[str, str]
+    tracker: Any,
+    settings: Settings,
+    facts: dict[str, Any],
+    nodes: dict[str, str],
+    placement: Any = None,
 ) -> str:
-    """Create a session's parent run: tags and params that say what the session is."""
+    """Create a session's parent run: tags and params that say what the session is.
+
+    ``placement`` (a :class:`~lgt_graph.training.device.Placement`) adds the tags
+    ``device`` (the device ``--device`` resolved to, e.g. ``cuda:0 (NVIDIA H200)``) and
+    ``amp`` (the autocast dtype, or off); the settings' ``--device auto`` is a param.
+    """
     from mlflow.entities import Param
 
     tags = {
@@ -32,6 +41,7 @@ def start_parent_run(
         "llm": settings.llm,
         "nodes": ",".join(f"{k}={v}" for k, v in nodes.items()),
         "mlflow.note.content": f"Tuning {settings.task} with {settings.method}.",
+        **(placement.tags() if placement is not None else {}),
     }
     run = tracker.client.create_run(
         tracker.experiment_id,
@@ -47,3 +57,9 @@ def start_parent_run(
         tracker.client.log_batch(run_id, params=items[start : start + 100])
     tracker.client.set_tag(run_id, "lgt.session", run_id)
     return run_id
+
+
+def tag_placement(tracker: Any, run_id: str, placement: Any) -> None:
+    """Record on a resumed session's run where its nets now train (``device`` and ``amp`` tags)."""
+    for key, value in placement.tags().items():
+        tracker.client.set_tag(run_id, key, value)

@@ -20,7 +20,17 @@ from lgt_graph.errors import UserError
 PLANNED = ("lr_schedule", "early_stopping_patience")
 """Knobs that plan a whole trial's rate and stop; a continued run moves its rate and stops
 by itself (``--loop epoch`` or ``both``), so neither is searched there."""
-RESUME_OVERRIDES = ("budget", "data_dir", "base_url", "timeout", "max_retries", "on_endpoint_error")
+RESUME_OVERRIDES = (
+    "budget",
+    "budget_epochs",
+    "budget_seconds",
+    "data_dir",
+    "base_url",
+    "timeout",
+    "max_retries",
+    "on_endpoint_error",
+    "device",
+)
 """The settings that ``run --resume`` takes from the command line over the recorded ones."""
 
 
@@ -31,16 +41,19 @@ def open_session(
     from lgt_graph.graph import build_graph
     from lgt_graph.llm import make_chat_model
     from lgt_graph.registry import choices, resolve
-    from lgt_graph.session.naming import experiment_name, start_parent_run
+    from lgt_graph.session.naming import experiment_name, start_parent_run, tag_placement
     from lgt_graph.session.store import SessionStore, default_path
     from lgt_graph.session.tracer import llm_tracer
     from lgt_graph.tracking import Tracker, check_uri, tracking_uri
+    from lgt_graph.training.device import resolve_placement
 
     uri = tracking_uri(settings.tracking_uri)
     check_uri(uri)
     store_path = Path(checkpoints) if checkpoints else default_path(uri)
     if resume:
         settings, uri = recorded_settings(store_path, resume, settings)
+    # before any data is read or run recorded: --device cuda without a GPU is one line
+    placement = resolve_placement(settings.device, settings.amp)
     task, space, data, facts = open_task(settings)
     if settings.loop == "epoch" and space.default()["model"] not in ("mlp", "cnn"):
         raise UserError(
@@ -67,9 +80,10 @@ def open_session(
     if resume:
         session = resume
         tracker.submit("status", run_id=session, status="RUNNING").result()
+        tag_placement(tracker, session, placement)  # the machine may differ from the first run's
     else:
         nodes_used = choices(settings.nodes, settings.method, settings.loop)
-        session = start_parent_run(tracker, settings, facts, nodes_used)
+        session = start_parent_run(tracker, settings, facts, nodes_used, placement)
         store.add(session, settings.to_dict(), uri, experiment)
         store.acquire(session)
     tracer = llm_tracer(uri, tracker.experiment_id) if settings.llm != "heuristic" else None
@@ -85,6 +99,7 @@ def open_session(
         tracer=tracer,
         workdir=store_path.parent / "lgt_runs" / session,
         checkpointer=store.saver,
+        placement=placement,
     )
     return ctx, build_graph(nodes, checkpointer=store.saver), store
 

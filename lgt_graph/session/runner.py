@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from lgt_graph import interrupts
+from lgt_graph import budgets, interrupts
 from lgt_graph.agents import EndpointUnavailable
 from lgt_graph.context import Context, Settings
 from lgt_graph.epoch_story import story
@@ -94,7 +94,7 @@ def run_session(
     else:
         echo(
             f"session {parent}: {ctx.data.task.name}, method {ctx.settings.method},"
-            f" budget {ctx.settings.budget} {ctx.settings.unit}s, llm {ctx.settings.llm}"
+            f" budget {budgets.describe(ctx.settings)}, llm {ctx.settings.llm}"
         )
         echo(data_line(ctx.settings, ctx.data))
         for note in ctx.data.notes:

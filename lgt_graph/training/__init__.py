@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,6 +15,9 @@ from lgt_graph.training.arrays import Arrays, TargetTransform
 from lgt_graph.training.features import image_arrays, tabular_arrays
 from lgt_graph.training.result import Diverged, Progress, TrialResult
 from lgt_graph.training.threads import available_threads, limit_threads
+
+if TYPE_CHECKING:
+    from lgt_graph.training.device import Placement
 
 __all__ = ["TrialResult", "available_threads", "limit_threads", "train"]
 
@@ -53,20 +56,23 @@ def train(
     seed: int | None = None,
     progress: Progress | None = None,
     score_test: bool = False,
+    placement: Placement | None = None,
 ) -> TrialResult:
     """Fit ``config`` on the training split and score it on the validation split.
 
     ``score_test`` also scores the fitted model on the test split; only the final
     refit of a session asks for it, inside ``data.open_test()`` (the split is sealed
-    everywhere else). Failures (a loss that turns NaN, infinite or
-    explodes, a configuration the data cannot take, memory exhaustion, any exception
-    inside the fit) end as a failed trial with the reason; they never raise out of here.
+    everywhere else). A net trains, and is scored, on ``placement`` (None: ``--device
+    auto``); scikit-learn models always fit on the CPU. Failures (a loss that turns NaN,
+    infinite or explodes, a configuration the data cannot take, memory exhaustion, any
+    exception inside the fit) end as a failed trial with the reason; they never raise
+    out of here.
     """
     started = time.perf_counter()
     config = space_for(data.task.family).validate(config)
     seed = data.seed if seed is None else seed
     try:
-        fitted = _fit(config, data, seed, progress, score_test)
+        fitted = _fit(config, data, seed, progress, score_test, placement)
     except SealedSplitError:
         raise  # a tuner read the test split: our bug, never a failed trial
     except Exception as exc:
@@ -89,25 +95,35 @@ def train(
 
 
 def _fit(
-    config: Config, data: TaskData, seed: int, progress: Progress | None, score_test: bool
+    config: Config,
+    data: TaskData,
+    seed: int,
+    progress: Progress | None,
+    score_test: bool,
+    placement: Placement | None,
 ) -> dict[str, Any]:
     arrays = prepare_arrays(config, data, with_test=score_test)
     task = data.task
     threads = available_threads()
     if config["model"] in ("mlp", "cnn"):
+        from lgt_graph.training.device import resolve_placement
         from lgt_graph.training.neural import fit_neural, predict
 
+        placement = placement or resolve_placement()
         maximize = task.direction == "maximize"
-        fitted = fit_neural(config, arrays, task.primary, maximize, seed, progress, threads)
+        fitted = fit_neural(
+            config, arrays, task.primary, maximize, seed, progress, threads, placement
+        )
         if score_test and arrays.X_test is not None:
             import torch
 
-            out = predict(fitted["model"], torch.from_numpy(arrays.X_test)).numpy()
-            fitted["test_metrics"] = arrays.scorer(logits=True)(data.y_test, out)
+            logits = predict(fitted["model"], torch.from_numpy(arrays.X_test), placement)
+            fitted["test_metrics"] = arrays.scorer(logits=True)(data.y_test, logits.cpu().numpy())
     else:
         from lgt_graph.training.classic import fit_classic, model_outputs
 
         fitted = fit_classic(config, arrays, seed, threads)
+        fitted["diagnostics"]["device"] = "cpu"  # scikit-learn has no GPU path, --device or not
         if score_test and arrays.X_test is not None:
             out = model_outputs(fitted["model"], arrays, arrays.X_test)
             fitted["test_metrics"] = arrays.scorer()(data.y_test, out)

@@ -2,7 +2,7 @@
 
 Their curves are the validation score as the ensemble grows: boosting
 iterations for ``gbm``, trees for ``random_forest``; a linear model is a
-single point.
+single point. They fit on the CPU whatever ``--device`` says: scikit-learn has no GPU path.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The pieces of one epoch of a net's training, shared by whole trials and continued runs.
 
 Batches are slices of a shuffled index into tensors that already hold the whole
-split, so the hot loop has no per-example Python. A loss that turns NaN or
+split (on the net's device), so the hot loop has no per-example Python. The random
+draws (order, augmentation) come from a CPU generator on every device. A loss that turns NaN or
 infinite, or explodes to ``EXPLODED`` times the loss of a constant prediction,
 raises ``Diverged``.
 """
@@ -19,6 +20,7 @@ from torch import nn
 
 from lgt_graph.space import Config
 from lgt_graph.training.arrays import Arrays
+from lgt_graph.training.device import CPU, Placement
 from lgt_graph.training.result import Diverged
 
 EVAL_BATCH = 4096
@@ -43,25 +45,32 @@ def make_optimizer(config: Config, params: Any) -> torch.optim.Optimizer:
 
 
 def augment(x: torch.Tensor, kind: str, generator: torch.Generator) -> torch.Tensor:
-    """Randomly flip images horizontally and/or shift them by up to 2 pixels."""
+    """Randomly flip images horizontally and/or shift them by up to 2 pixels.
+
+    The draws come from ``generator`` (on the CPU) and move to ``x``'s device.
+    """
+    device = x.device
     if kind in ("flip", "flip_shift"):
-        flip = torch.rand(x.shape[0], generator=generator) < 0.5
+        flip = (torch.rand(x.shape[0], generator=generator) < 0.5).to(device)
         x = torch.where(flip[:, None, None, None], x.flip(3), x)
     if kind in ("shift", "flip_shift"):
         n, _, h, w = x.shape
         pad = 2
         padded = F.pad(x, (pad, pad, pad, pad))
-        dy = torch.randint(-pad, pad + 1, (n, 1), generator=generator)
-        dx = torch.randint(-pad, pad + 1, (n, 1), generator=generator)
-        rows = torch.arange(h)[None, :] + pad + dy
-        cols = torch.arange(w)[None, :] + pad + dx
-        batch = torch.arange(n)[:, None, None]
+        dy = torch.randint(-pad, pad + 1, (n, 1), generator=generator).to(device)
+        dx = torch.randint(-pad, pad + 1, (n, 1), generator=generator).to(device)
+        rows = torch.arange(h, device=device)[None, :] + pad + dy
+        cols = torch.arange(w, device=device)[None, :] + pad + dx
+        batch = torch.arange(n, device=device)[:, None, None]
         x = padded[batch, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
     return x
 
 
 def tensors(data: Arrays) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Return the training inputs and targets, and the validation ones, as the net fits them."""
+    """Return the training inputs and targets, and the validation ones, as the net fits them.
+
+    On the CPU: :meth:`~lgt_graph.training.device.Placement.put` moves them to the net's device.
+    """
     X = torch.from_numpy(data.X_train)
     y_fit = data.y_train_fit
     y = torch.from_numpy(y_fit if data.classification else y_fit.astype(np.float32)[:, None])
@@ -94,13 +103,21 @@ def train_epoch(
     generator: torch.Generator,
     classification: bool,
     batch_scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    placement: Placement = CPU,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> tuple[float, float]:
-    """Train one epoch over a shuffled order; return the mean training loss and accuracy."""
+    """Train one epoch over a shuffled order; return the mean training loss and accuracy.
+
+    ``X``, ``y`` and the model are on ``placement``'s device; the forward pass runs under
+    its autocast, and ``scaler`` (float16 only) scales the loss before the backward pass.
+    """
     model.train()
     n = len(X)
-    order = torch.randperm(n, generator=generator)
-    total = torch.zeros((), dtype=torch.float64)
-    correct = torch.zeros((), dtype=torch.int64)
+    # the CPU generator draws the order on every device: the same batches on CPU and GPU
+    order = torch.randperm(n, generator=generator).to(X.device)
+    # the sums stay on the device: one transfer per epoch, not one per batch
+    total = torch.zeros((), dtype=torch.float64, device=X.device)
+    correct = torch.zeros((), dtype=torch.int64, device=X.device)
     seen = 0
     for start in range(0, n, batches.size):
         index = order[start : start + batches.size]
@@ -109,13 +126,22 @@ def train_epoch(
         xb, yb = X[index], y[index]
         if batches.augmentation != "none":
             xb = augment(xb, batches.augmentation, generator)
-        out = model(xb)
-        loss = loss_fn(out, yb)
+        with placement.autocast():
+            out = model(xb)
+            loss = loss_fn(out, yb)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if batches.clip > 0:
-            nn.utils.clip_grad_norm_(model.parameters(), batches.clip)
-        optimizer.step()
+        if scaler is None:
+            loss.backward()
+            if batches.clip > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), batches.clip)
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            if batches.clip > 0:
+                scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+                nn.utils.clip_grad_norm_(model.parameters(), batches.clip)
+            scaler.step(optimizer)  # skipped when a scaled gradient overflowed
+            scaler.update()
         if batch_scheduler is not None:
             batch_scheduler.step()
         total += loss.detach() * len(index)
@@ -166,7 +192,13 @@ def constant_loss(loss_fn: nn.Module, y: torch.Tensor, classification: bool, n_o
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
-    """Return the model's outputs for ``X``, in evaluation mode, in large batches."""
+def predict(model: nn.Module, X: torch.Tensor, placement: Placement = CPU) -> torch.Tensor:
+    """Return the model's float32 outputs for ``X``, in evaluation mode, in large batches.
+
+    The outputs stay on ``placement``'s device (where the model is); ``X`` may be on the
+    CPU, and goes over a batch at a time.
+    """
     model.eval()
-    return torch.cat([model(X[i : i + EVAL_BATCH]) for i in range(0, len(X), EVAL_BATCH)])
+    with placement.autocast():
+        outs = [model(placement.put(X[i : i + EVAL_BATCH])) for i in range(0, len(X), EVAL_BATCH)]
+    return torch.cat(outs).float()

@@ -2,7 +2,9 @@
 
 The epoch itself (:mod:`lgt_graph.training.epochs`) is shared with the epoch-level
 loop's continued runs (:mod:`lgt_graph.training.segments`). A loss that turns NaN or
-infinite, or explodes, stops the trial at the end of that epoch with ``Diverged``.
+infinite, or explodes, stops the trial at the end of that epoch with ``Diverged``. The
+net trains where its :class:`~lgt_graph.training.device.Placement` says (``--device``,
+``--amp``); the metrics are computed on the CPU, as scikit-learn's models' are.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from torch import nn
 from lgt_graph.metrics import better
 from lgt_graph.space import Config
 from lgt_graph.training.arrays import Arrays
+from lgt_graph.training.device import Placement, resolve_placement
 from lgt_graph.training.epochs import (
     EXPLODED,
     Batches,
@@ -31,7 +34,7 @@ from lgt_graph.training.epochs import (
     train_epoch,
 )
 from lgt_graph.training.nets import build_net
-from lgt_graph.training.result import Progress
+from lgt_graph.training.result import Progress, Pruned
 from lgt_graph.training.threads import free_threads
 
 __all__ = ["EXPLODED", "fit_neural", "make_schedule", "predict", "set_threads"]
@@ -84,26 +87,31 @@ def fit_neural(
     seed: int,
     progress: Progress | None = None,
     threads: int = 1,
+    placement: Placement | None = None,
 ) -> dict[str, Any]:
     """Train the configuration's net; return curves, final validation metrics and the model.
 
     With early stopping on, training stops after ``early_stopping_patience``
     epochs without a better validation ``primary`` and the best epoch's weights
-    are kept; otherwise the last epoch's weights are.
+    are kept; otherwise the last epoch's weights are. The net trains on
+    ``placement`` (None: ``--device auto``) and is returned there.
     """
+    placement = placement or resolve_placement()
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    X, y, X_val, y_val_fit = tensors(data)
+    X, y, X_val, y_val_fit = (placement.put(t) for t in tensors(data))
     n_out = data.n_classes if data.classification else 1
-    model = build_net(config, tuple(X.shape[1:]), n_out)
+    # initialised on the CPU by the seeded CPU RNG, then moved: the same start on every device
+    model = build_net(config, tuple(X.shape[1:]), n_out).to(placement.device)
     optimizer = make_optimizer(config, model.parameters())
+    scaler = placement.scaler()
     n = len(X)
     batch_size = min(int(config["batch_size"]), n)
     threads = set_threads(config, model, batch_size, threads)
     steps = math.ceil(n / batch_size)
     epochs = int(config["epochs"])
     scheduler, per_batch = make_schedule(config, optimizer, epochs, steps)
-    loss_fn = loss_function(config, data)
+    loss_fn = loss_function(config, data).to(placement.device)
     exploded = EXPLODED * max(constant_loss(loss_fn, y, data.classification, n_out), 1e-3)
     clip = float(config["grad_clip"])
     augmentation = str(config.get("augmentation", "none"))
@@ -121,6 +129,7 @@ def fit_neural(
     final_metrics: dict[str, float] = {}
     epoch_times: list[float] = []
     stopped_early = False
+    pruned_at: int | None = None
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         train_loss, accuracy = train_epoch(
@@ -133,14 +142,16 @@ def fit_neural(
             generator,
             data.classification,
             scheduler if per_batch else None,
+            placement,
+            scaler,
         )
         if scheduler is not None and not per_batch:
             scheduler.step()
-        out_val = predict(model, X_val)
+        out_val = predict(model, X_val, placement)
         val_loss = float(loss_fn(out_val, y_val_fit))
         epoch_times.append(time.perf_counter() - started)
         check_losses(train_loss, val_loss, exploded, epoch)
-        metrics = score(data.y_val, out_val.numpy())
+        metrics = score(data.y_val, out_val.cpu().numpy())
         curves["train_loss"].append(train_loss)
         curves["val_loss"].append(val_loss)
         if data.classification:
@@ -148,16 +159,19 @@ def fit_neural(
         for name, value in metrics.items():
             curves.setdefault(f"val_{name}", []).append(value)
         if progress is not None:
-            progress(
-                {
-                    "epoch": epoch,
-                    "epochs": epochs,
-                    "primary": primary,
-                    "train_loss": train_loss,
-                    "val_loss": val_loss,
-                    **{f"val_{k}": v for k, v in metrics.items()},
-                }
-            )
+            try:
+                progress(
+                    {
+                        "epoch": epoch,
+                        "epochs": epochs,
+                        "primary": primary,
+                        "train_loss": train_loss,
+                        "val_loss": val_loss,
+                        **{f"val_{k}": v for k, v in metrics.items()},
+                    }
+                )
+            except Pruned:  # a multi-fidelity pruner stops the trial after this epoch
+                pruned_at = epoch
         value = metrics[primary]
         improved = better(value, best_value, maximize)
         if improved:
@@ -165,6 +179,8 @@ def fit_neural(
             if patience > 0:
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         final_metrics = metrics
+        if pruned_at is not None:
+            break
         if patience > 0 and epoch - best_epoch >= patience:
             stopped_early = epoch < epochs
             break
@@ -187,5 +203,7 @@ def fit_neural(
             "parameters": sum(p.numel() for p in model.parameters()),
             "seconds_per_epoch": float(np.mean(epoch_times)) if epoch_times else 0.0,
             "threads": threads,
+            **placement.tags(),
+            **({"pruned_at": pruned_at} if pruned_at is not None else {}),
         },
     }

@@ -18,6 +18,14 @@ class Diverged(FloatingPointError):
     """The training or validation loss stopped being a finite number."""
 
 
+class Pruned(Exception):
+    """A multi-fidelity pruner stopped the trial after this epoch (raised by its progress)."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__(f"pruned after epoch {epoch}")
+        self.epoch = epoch
+
+
 @dataclass
 class TrialResult:
     """The outcome of fitting one configuration and scoring it on the validation split.

@@ -7,7 +7,9 @@ the batches and torch's global RNG (dropout), the epoch count and the configurat
 to one file, and :meth:`NeuralRun.load` rebuilds the run from it, bit for bit. Between
 segments only live knobs may change (:data:`lgt_graph.space.families.LIVE`): a new
 optimiser starts over the same weights; the same optimiser keeps its moments and
-takes the new rate, momentum and decay.
+takes the new rate, momentum and decay. A run on a GPU also saves the GPU's RNG
+(and, in float16, the gradient scaler); every tensor is saved on the CPU, so each
+file loads on a machine without a GPU, onto whichever device the loading run uses.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from lgt_graph.space.families import LIVE
 from lgt_graph.tasks.base import TaskData
 from lgt_graph.training import available_threads, prepare_arrays
 from lgt_graph.training.arrays import Arrays
+from lgt_graph.training.device import Placement, on_cpu, resolve_placement
 from lgt_graph.training.epochs import (
     EXPLODED,
     Batches,
@@ -74,25 +77,37 @@ def _arrays(config: Config, data: TaskData, with_test: bool) -> Arrays:
 
 
 class NeuralRun:
-    """A net in training, continued one segment at a time."""
+    """A net in training, continued one segment at a time, on one device."""
 
-    def __init__(self, config: Config, arrays: Arrays, seed: int) -> None:
+    def __init__(
+        self, config: Config, arrays: Arrays, seed: int, placement: Placement | None = None
+    ) -> None:
         if config["model"] not in ("mlp", "cnn"):
             raise ConfigError(f"model {config['model']!r} has no epochs to continue")
+        self.placement = placement or resolve_placement()
         torch.manual_seed(seed)
         self.generator = torch.Generator().manual_seed(seed)
         self.arrays = arrays
-        self.X, self.y, self.X_val, self.y_val = tensors(arrays)
+        self.X, self.y, self.X_val, self.y_val = (self.placement.put(t) for t in tensors(arrays))
         self.n_out = arrays.n_classes if arrays.classification else 1
-        self.model = build_net(config, tuple(self.X.shape[1:]), self.n_out, live=True)
+        net = build_net(config, tuple(self.X.shape[1:]), self.n_out, live=True)
+        self.model = net.to(self.placement.device)
         self.optimizer = make_optimizer(config, self.model.parameters())
+        self.scaler = self.placement.scaler()
         self.config = dict(config)
         self.epoch = 0
 
     @classmethod
-    def start(cls, config: Config, data: TaskData, seed: int, with_test: bool = False) -> NeuralRun:
-        """Begin a run of ``config`` on the task's training split (epoch 0)."""
-        return cls(config, _arrays(config, data, with_test), seed)
+    def start(
+        cls,
+        config: Config,
+        data: TaskData,
+        seed: int,
+        with_test: bool = False,
+        placement: Placement | None = None,
+    ) -> NeuralRun:
+        """Begin a run of ``config`` on the task's training split (epoch 0), on ``placement``."""
+        return cls(config, _arrays(config, data, with_test), seed, placement)
 
     def reconfigure(self, config: Config) -> None:
         """Take a new configuration for the next epochs; only live knobs may differ."""
@@ -119,7 +134,7 @@ class NeuralRun:
         Steps are the run's epoch numbers, so curves of successive segments join up.
         """
         config, arrays = self.config, self.arrays
-        loss_fn = loss_function(config, arrays)
+        loss_fn = loss_function(config, arrays).to(self.placement.device)
         n = len(self.X)
         batch_size = min(int(config["batch_size"]), n)
         exploded = EXPLODED * max(
@@ -150,12 +165,14 @@ class NeuralRun:
                 batches,
                 self.generator,
                 arrays.classification,
+                placement=self.placement,
+                scaler=self.scaler,
             )
             self.epoch += 1
-            out_val = predict(self.model, self.X_val)
+            out_val = predict(self.model, self.X_val, self.placement)
             val_loss = float(loss_fn(out_val, self.y_val))
             check_losses(train_loss, val_loss, exploded, self.epoch)
-            metrics = score(arrays.y_val, out_val.numpy())
+            metrics = score(arrays.y_val, out_val.cpu().numpy())
             curves["train_loss"].append(train_loss)
             curves["val_loss"].append(val_loss)
             if arrays.classification:
@@ -173,6 +190,7 @@ class NeuralRun:
                 "parameters": sum(p.numel() for p in self.model.parameters()),
                 "seconds_per_epoch": seconds / max(epochs, 1),
                 "threads": threads,
+                **self.placement.tags(),
                 "primary": primary,
             },
         }
@@ -182,12 +200,12 @@ class NeuralRun:
         arrays = self.arrays
         if arrays.X_test is None or arrays.y_test is None:
             raise RuntimeError("the run was started without the test split")
-        out = predict(self.model, torch.from_numpy(arrays.X_test)).numpy()
-        return arrays.scorer(logits=True)(arrays.y_test, out)
+        out = predict(self.model, torch.from_numpy(arrays.X_test), self.placement)
+        return arrays.scorer(logits=True)(arrays.y_test, out.cpu().numpy())
 
     def val_metrics(self) -> dict[str, float]:
         """Score the net on the validation split."""
-        out = predict(self.model, self.X_val).numpy()
+        out = predict(self.model, self.X_val, self.placement).cpu().numpy()
         return self.arrays.scorer(logits=True)(self.arrays.y_val, out)
 
     def save(self, path: Path) -> dict[str, Any]:
@@ -203,6 +221,11 @@ class NeuralRun:
             "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
         }
+        if self.placement.cuda:
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.placement.device)  # dropout's
+            if self.scaler is not None:
+                state["scaler"] = self.scaler.state_dict()
+            state = on_cpu(state)  # loadable where there is no GPU
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
         with open(partial, "wb") as handle:
@@ -214,15 +237,27 @@ class NeuralRun:
 
     @classmethod
     def load(
-        cls, ref: dict[str, Any], data: TaskData, seed: int, with_test: bool = False
+        cls,
+        ref: dict[str, Any],
+        data: TaskData,
+        seed: int,
+        with_test: bool = False,
+        placement: Placement | None = None,
     ) -> NeuralRun:
-        """Rebuild the run a checkpoint reference names, after checking the file's hash."""
+        """Rebuild the run a checkpoint reference names, after checking the file's hash.
+
+        The run continues on ``placement``, whichever device wrote the file.
+        """
         state = read_checkpoint(ref)
-        run = cls.start(state["config"], data, seed, with_test)
+        run = cls.start(state["config"], data, seed, with_test, placement)
         run.model.load_state_dict(state["model"])
-        run.optimizer.load_state_dict(state["optimizer"])
+        run.optimizer.load_state_dict(state["optimizer"])  # its moments follow the weights
         run.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
+        if run.placement.cuda and "cuda_rng" in state:
+            torch.cuda.set_rng_state(state["cuda_rng"], run.placement.device)
+        if run.scaler is not None and "scaler" in state:
+            run.scaler.load_state_dict(state["scaler"])
         run.epoch = int(state["epoch"])
         return run
 
@@ -234,7 +269,8 @@ def read_checkpoint(ref: dict[str, Any]) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {path} is missing: the session cannot continue its run")
     if ref.get("sha256") and file_hash(path) != ref["sha256"]:
         raise CheckpointError(f"checkpoint {path} changed since it was written (hash mismatch)")
-    state: dict[str, Any] = torch.load(path, weights_only=True)
+    # onto the CPU, as the file holds it: the loading run moves the tensors to its device
+    state: dict[str, Any] = torch.load(path, weights_only=True, map_location="cpu")
     if state.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {path} has layout {state.get('format')}, not {FORMAT}")
     return state
@@ -243,7 +279,8 @@ def read_checkpoint(ref: dict[str, Any]) -> dict[str, Any]:
 def load_model(path: str | Path) -> tuple[torch.nn.Module, Config]:
     """Load a session's saved net (e.g. its best checkpoint) for inference: (model, config).
 
-    The model expects inputs prepared as the configuration's feature knobs say.
+    The model is on the CPU, whichever device trained it (``model.to("cuda")`` moves it);
+    it expects inputs prepared as the configuration's feature knobs say.
     """
     state = read_checkpoint({"path": str(path)})
     config = state["config"]

@@ -1,0 +1,219 @@
+"""Say whether LGT's lead is more than seed noise: paired bootstrap intervals, average ranks.
+
+The same seed is the same data split for every method, so LGT's test score and a
+baseline's are paired by seed, and the question is whether the mean of the seeds'
+differences is away from 0. The interval is a percentile bootstrap over seeds: with few
+seeds it is narrow (it never leaves the range of the seeds' differences), so a ``win``
+says that every resample of these seeds favours LGT, not that a new seed would.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lgt_graph.compare.rows import Row
+from lgt_graph.methods import METHODS
+from lgt_graph.metrics import gain, oriented
+
+LEVEL = 0.95
+"""The confidence level of every interval."""
+EXACT = 100_000
+"""Take every one of the n**n ordered resamples when there are at most this many (n ≤ 6)."""
+RESAMPLES = 10_000
+"""Resamples drawn (from ``default_rng(SEED)``) when there are more seeds than that."""
+SEED = 0
+"""The bootstrap's RNG seed: the same rows give the same interval."""
+VERDICTS = ("win", "tie", "loss", "-")
+"""Interval above 0, holding 0, below 0; ``-``: one seed, no interval."""
+
+
+def bootstrap_interval(
+    differences: Sequence[float], level: float = LEVEL
+) -> tuple[float, float] | None:
+    """Return the percentile bootstrap interval of the mean of ``differences``.
+
+    A resample draws ``len(differences)`` values with replacement and takes their mean;
+    the interval is the (1 − level)/2 and (1 + level)/2 quantiles of the resamples' means,
+    interpolated linearly between order statistics (numpy's default rule, Hyndman and
+    Fan's type 7). Up to :data:`EXACT` ordered resamples are all taken once, so the
+    interval is exact; beyond, :data:`RESAMPLES` are drawn with a fixed seed. None for
+    fewer than two differences: one seed has nothing to resample.
+    """
+    values = np.asarray(differences, dtype=float)
+    n = len(values)
+    if n < 2:
+        return None
+    if n**n <= EXACT:
+        picks = np.indices((n,) * n).reshape(n, -1).T  # every ordered resample, once
+    else:
+        picks = np.random.default_rng(SEED).integers(0, n, size=(RESAMPLES, n))
+    means = values[picks].mean(axis=1)
+    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
+
+
+def verdict(interval: tuple[float, float] | None) -> str:
+    """Read an interval of gains: win above 0, loss below 0, tie holding 0, ``-`` for none."""
+    if interval is None:
+        return "-"
+    low, high = interval
+    return "win" if low > 0 else "loss" if high < 0 else "tie"
+
+
+@dataclass(frozen=True)
+class Paired:
+    """One method against one baseline on one task, their test scores paired by seed."""
+
+    method: str
+    baseline: str
+    metric: str
+    gains: list[float]
+    """Per common seed, the method's test primary metric minus the baseline's, turned so
+    that positive means the method is better."""
+    interval: tuple[float, float] | None
+
+    @property
+    def mean(self) -> float:
+        """Return the mean gain over the seeds."""
+        return statistics.fmean(self.gains)
+
+    @property
+    def verdict(self) -> str:
+        """Return win, tie, loss or ``-`` (see :func:`verdict`)."""
+        return verdict(self.interval)
+
+
+def paired(rows: list[Row], task: str, method: str, baseline: str) -> Paired | None:
+    """Pair ``method`` with ``baseline`` on ``task`` by seed; None when no seed has both."""
+
+    def scores(name: str) -> dict[int, float]:
+        group = [r for r in rows if r.task == task and r.method == name]
+        return {r.seed: r.test[r.primary] for r in group if r.primary in r.test}
+
+    ours, theirs = scores(method), scores(baseline)
+    seeds = [s for s in ours if s in theirs]
+    if not seeds:
+        return None
+    first = next(r for r in rows if r.task == task)
+    gains = [gain(ours[s], theirs[s], first.maximize) for s in seeds]
+    return Paired(method, baseline, first.primary, gains, bootstrap_interval(gains))
+
+
+def focus(rows: list[Row]) -> str | None:
+    """Return the method measured against the baselines, or None without baselines.
+
+    ``lgt`` when it ran, else the first other non-baseline method in the plan's order.
+    """
+    names = list(dict.fromkeys(r.method for r in rows))
+    tuned = [n for n in names if not METHODS[n].baseline]
+    if len(tuned) == len(names) or not tuned:
+        return None
+    return "lgt" if "lgt" in tuned else tuned[0]
+
+
+def best_baseline(per: dict[str, dict[str, Any]]) -> str | None:
+    """Return the baseline with the best mean test primary metric in one task's summary."""
+    scored = [m for m, v in per.items() if METHODS[m].baseline and v["primary"] in v["test"]]
+    return max(  # the first of equals, in the plan's order
+        scored,
+        key=lambda m: oriented(per[m]["test"][per[m]["primary"]][0], per[m]["maximize"]),
+        default=None,
+    )
+
+
+def average_ranks(table: dict[str, dict[str, dict[str, Any]]]) -> dict[str, tuple[float, int]]:
+    """Return each method's mean rank over the tasks it has a rank in, and how many tasks.
+
+    The ranks are :func:`~lgt_graph.compare.rank.summary`'s, the tables' own: tied
+    methods share the better place (1, 1, 3).
+    """
+    ranks: dict[str, list[int]] = {}
+    for per in table.values():
+        for method, v in per.items():
+            if v["rank"] is not None:
+                ranks.setdefault(method, []).append(v["rank"])
+    return {m: (statistics.fmean(r), len(r)) for m, r in ranks.items()}
+
+
+def record(
+    rows: list[Row], table: dict[str, dict[str, dict[str, Any]]], method: str
+) -> dict[str, Counter[str]]:
+    """Count, per baseline, the tasks on which ``method`` wins, ties, loses or has no interval."""
+    out: dict[str, Counter[str]] = {}
+    for task, per in table.items():
+        for baseline in per:
+            pair = paired(rows, task, method, baseline) if METHODS[baseline].baseline else None
+            if pair is not None:
+                out.setdefault(baseline, Counter())[pair.verdict] += 1
+    return out
+
+
+def summary_lines(rows: list[Row], table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """Render the part of results.md over every task: average ranks, then wins and losses."""
+    averages = sorted(average_ranks(table).items(), key=lambda kv: kv[1][0])
+    lines = [
+        "",
+        "## Over all tasks",
+        "",
+        f"Average rank on the test primary metric over {len(table)} task"
+        f"{'s' if len(table) != 1 else ''} (1 is best; tied methods share the better place,"
+        " as in the tables).",
+        "",
+        "| method | average rank | tasks |",
+        "|---|---|---|",
+        *(f"| {METHODS[m].title} | {mean:.2f} | {n} |" for m, (mean, n) in averages),
+    ]
+    name = focus(rows)
+    if name is None:
+        return lines
+    title = METHODS[name].title
+    lines += [
+        "",
+        f"{title} against each baseline, task by task: the gain is {title}'s test primary"
+        " metric minus the baseline's on the same seed (the same data split), turned so that"
+        f" positive means {title} is better, averaged over seeds, with a {LEVEL:.0%} percentile"
+        f" bootstrap interval over seeds (all ordered resamples up to {EXACT} of them, else"
+        f" {RESAMPLES} drawn). win: the interval lies above 0; loss: below 0; tie: it holds 0;"
+        " -: one seed, no interval.",
+        "",
+        f"| {title} against | wins | ties | losses | no interval (1 seed) |",
+        "|---|---|---|---|---|",
+    ]
+    for baseline, counts in record(rows, table, name).items():
+        cells = " | ".join(str(counts[v]) for v in VERDICTS)
+        lines.append(f"| {METHODS[baseline].title} | {cells} |")
+    return lines
+
+
+def task_lines(
+    rows: list[Row], table: dict[str, dict[str, dict[str, Any]]], task: str
+) -> list[str]:
+    """Render one task's verdict: the focus method against the best baseline, paired by seed."""
+    name, baseline = focus(rows), best_baseline(table[task])
+    pair = paired(rows, task, name, baseline) if name and baseline else None
+    if pair is None:
+        return []
+    seeds = len(pair.gains)
+    if pair.interval is None:
+        spread = f"no interval ({seeds} seed) → -"
+    else:
+        low, high = pair.interval
+        spread = f"{LEVEL:.0%} CI [{_signed(low)}, {_signed(high)}] → **{pair.verdict}**"
+    return [
+        "",
+        f"{METHODS[pair.method].title} against the best baseline,"
+        f" {METHODS[pair.baseline].title}:"
+        f" test {pair.metric} gain {_signed(pair.mean)} paired over {seeds}"
+        f" seed{'s' if seeds != 1 else ''}, {spread}",
+    ]
+
+
+def _signed(value: float) -> str:
+    """Write a gain with its sign and 4 decimals; a rounding residue is +0.0000, not -0.0000."""
+    return f"{round(value, 4) + 0.0:+.4f}"

@@ -1,0 +1,106 @@
+"""Budgets in trials, epochs trained and seconds of training: a session stops at the first
+trial that reaches one, never later, and says which budget ended it."""
+
+import pytest
+
+from lgt_graph import budgets
+from lgt_graph.context import TRIAL_CAP, Settings
+from lgt_graph.errors import UserError
+from lgt_graph.history import trial_epochs, trial_seconds
+from tests.test_cli import run_cli
+from tests.test_session import session
+
+
+def _finalize_reason(outcome) -> str:
+    return next(t["why"] for t in outcome.values["transitions"] if t["target"] == "finalize")
+
+
+def _stopped_at_the_first_trial_past(costs: list[float], cap: float) -> None:
+    """The session spent less than ``cap`` before its last trial, and ``cap`` or more with it."""
+    assert sum(costs[:-1]) < cap <= sum(costs)
+
+
+def test_a_seconds_budget_alone_lifts_the_trial_cap_and_an_explicit_one_still_applies():
+    assert Settings.resolve(task="iris", budget_seconds=5).budget == TRIAL_CAP
+    assert Settings.resolve(task="iris", budget_epochs=50).budget == TRIAL_CAP
+    assert Settings.resolve(task="iris", budget=4, budget_seconds=5).budget == 4
+    assert Settings.resolve(task="iris").budget == 10
+    # the epoch-level loop's budget counts epochs: --budget-epochs is that budget
+    assert Settings.resolve(task="iris", loop="epoch", budget_epochs=12).budget == 12
+    with pytest.raises(UserError, match="--budget-seconds must be positive"):
+        Settings.resolve(task="iris", budget_seconds=0)
+    with pytest.raises(UserError, match="--budget-epochs must be at least 1"):
+        Settings.resolve(task="iris", budget_epochs=0)
+    assert budgets.describe(Settings.resolve(task="iris", budget_seconds=5)) == ("5 s of training")
+    assert budgets.describe(Settings.resolve(task="iris", budget=4, budget_epochs=30)) == (
+        "4 trials, 30 epochs trained"
+    )
+
+
+@pytest.mark.parametrize("method", ["random", "lgt"])
+def test_a_method_stops_at_its_seconds_never_past_them_by_more_than_one_trial(
+    store_uri, tmp_path, method
+):
+    cap = 4.0
+    outcome = session(store_uri, tmp_path, task="iris", method=method, budget_seconds=cap)
+    trials = outcome.values["trials"]
+    assert 2 <= len(trials) < TRIAL_CAP
+    _stopped_at_the_first_trial_past([trial_seconds(t) for t in trials], cap)
+    assert "s of training is spent" in _finalize_reason(outcome)
+    assert outcome.values["final"]["status"] == "ok"
+
+
+def test_a_method_stops_at_its_epochs_never_past_them_by_more_than_one_trial(store_uri, tmp_path):
+    cap = 70  # iris's default net trains 30 epochs; a tree ensemble's fit counts one
+    outcome = session(store_uri, tmp_path, task="iris", method="random", budget_epochs=cap)
+    trials = outcome.values["trials"]
+    epochs = [trial_epochs(t) for t in trials]
+    _stopped_at_the_first_trial_past(epochs, cap)
+    assert any(e > 1 for e in epochs)  # nets were counted by their epochs, not as one
+    assert f"the budget of {cap} epochs is spent" in _finalize_reason(outcome)
+
+
+def test_an_explicit_trial_budget_ends_a_session_before_its_seconds(store_uri, tmp_path):
+    outcome = session(
+        store_uri, tmp_path, task="iris", method="random", budget=2, budget_seconds=1e6
+    )
+    assert len(outcome.values["trials"]) == 2
+    assert _finalize_reason(outcome) == "the budget of 2 trials is spent"
+
+
+def test_the_epoch_level_loop_stops_at_its_seconds(store_uri, tmp_path):
+    cap = 0.5
+    outcome = session(
+        store_uri, tmp_path, task="iris", loop="epoch", budget=200, budget_seconds=cap
+    )
+    trials = outcome.values["trials"]
+    _stopped_at_the_first_trial_past([trial_seconds(t) for t in trials], cap)
+    assert outcome.values["run"]["epochs_trained"] < 200
+    assert "s of training is spent" in _finalize_reason(outcome)
+
+
+def test_the_advisor_is_told_the_seconds_left(store_uri, tmp_path):
+    import dataclasses
+
+    from lgt_graph.prompting import advisor_messages
+
+    outcome = session(store_uri, tmp_path, task="iris", method="random", budget_seconds=1e-3)
+    first = outcome.values["trials"][0]
+    state = {**outcome.values, "trials": [first]}
+    cap = trial_seconds(first) + 5.0  # as if the session had 5 s left after trial 1
+    settings = dataclasses.replace(outcome.ctx.settings, budget_seconds=cap)
+    left, unit = budgets.left(state, settings)
+    assert (left, unit) == (round(cap - trial_seconds(first), 1), "seconds") == (5.0, "seconds")
+    ctx = dataclasses.replace(outcome.ctx, settings=settings)
+    text = "\n".join(str(m.content) for m in advisor_messages(state, ctx, first))
+    assert "Seconds of training left in the budget: 5.0" in text
+    # the session itself spent its whole budget on trial 1: never a negative amount left
+    assert len(outcome.values["trials"]) == 1
+    assert budgets.left(outcome.values, outcome.ctx.settings) == (0, "seconds")
+
+
+def test_a_bad_budget_flag_is_one_clear_error(tmp_path):
+    proc = run_cli("run", "--task", "iris", "--budget-seconds", "-3", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "--budget-seconds must be positive, got -3.0" in proc.stderr
+    assert "Traceback" not in proc.stderr
