@@ -22,23 +22,21 @@ def last_trial(state: State) -> Trial | None:
 
 
 def pruned(trial: Trial) -> bool:
-    """Say whether a multi-fidelity pruner stopped this trial before its last epoch."""
+    """Say whether a pruner, or the seconds budget, stopped this trial before its last epoch."""
     return trial.get("result", {}).get("diagnostics", {}).get("pruned_at") is not None
 
 
 def best_trial(state: State, maximize: bool, before: int | None = None) -> Trial | None:
     """Return the best successful trial (earliest on ties), optionally only those before one.
 
-    A pruned trial is never the best: its score is of fewer epochs than its configuration
-    trains, so the final refit would not reproduce it.
+    A pruned trial is not the best while any trial ran to its end: its score is of fewer
+    epochs than its configuration trains, so the final refit would not reproduce it.
     """
+    done = [t for t in state.get("trials", []) if before is None or t["index"] < before]
+    whole = [t for t in done if not pruned(t)]
     best = None
-    for trial in state.get("trials", []):
-        if before is not None and trial["index"] >= before:
-            break
+    for trial in whole if any(t["score"] is not None for t in whole) else done:
         score = trial["score"]
-        if pruned(trial):
-            continue
         if score is not None and better(score, best["score"] if best else None, maximize):
             best = trial
     return best

@@ -104,3 +104,27 @@ def test_a_bad_budget_flag_is_one_clear_error(tmp_path):
     assert proc.returncode == 2
     assert "--budget-seconds must be positive, got -3.0" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_net_stops_after_the_epoch_in_which_the_seconds_run_out(store_uri, tmp_path):
+    cap = 1.0
+    outcome = session(
+        store_uri,
+        tmp_path,
+        task="digits",
+        method="random",
+        budget_seconds=cap,
+        max_train_samples=400,
+        start={"epochs": 200},  # the default trial alone would train far past the budget
+    )
+    first = outcome.values["trials"][0]
+    diagnostics = first["result"]["diagnostics"]
+    assert diagnostics["pruned_by"] == "budget"
+    assert diagnostics["epochs_run"] == diagnostics["pruned_at"] < 200
+    # no more epochs than fit in the budget, plus the one in which it ran out
+    assert diagnostics["pruned_at"] <= cap / diagnostics["seconds_per_epoch"] + 1
+    assert len(outcome.values["trials"]) == 1 and "s of training is spent" in _finalize_reason(
+        outcome
+    )
+    # the only trial was cut: it is still the session's choice, refit in full
+    assert outcome.values["final"]["status"] == "ok" and outcome.values["final"]["trial"] == 1

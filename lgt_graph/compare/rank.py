@@ -19,6 +19,12 @@ def _stats(values: list[float]) -> tuple[float, float]:
     return mean, sd
 
 
+def _mean(values: list[float | None]) -> float | None:
+    """Return the mean, or None when any value is missing (rows from before it was kept)."""
+    known = [v for v in values if v is not None]
+    return statistics.fmean(known) if known and len(known) == len(values) else None
+
+
 def summary(rows: list[Row]) -> dict[str, dict[str, dict[str, Any]]]:
     """Aggregate over seeds: per task, per method, the means, spreads and rank."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
@@ -41,6 +47,7 @@ def summary(rows: list[Row]) -> dict[str, dict[str, dict[str, Any]]]:
                 "failed": sum(r.failed for r in group),
                 "epochs": statistics.fmean(r.epochs for r in group),
                 "wall": statistics.fmean(r.wall_seconds for r in group),
+                "train": _mean([r.train_seconds for r in group]),
                 "tokens": statistics.fmean(r.input_tokens + r.output_tokens for r in group),
                 "seeds": len(group),
             }

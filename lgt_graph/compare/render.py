@@ -80,7 +80,8 @@ def markdown(
 
     ``budget_note`` says what the budget counted, in place of "Budget N trials per method":
     a phrase under the title that ", seeds 0, 1; ..." follows.
-    ``failed`` counts the trials without a score, over every seed of the method.
+    ``failed`` counts the trials without a score, over every seed of the method; ``wall s``
+    is a session's whole time, ``train s`` its trials' (what ``--budget-seconds`` counts).
     """
     table = summary(rows)
     in_epochs = any(r.epochs for r in rows)
@@ -123,8 +124,8 @@ def markdown(
             "| method | "
             + " | ".join(f"test {m}" for m in metrics)
             + f" | best val {primary} | {'epochs' if in_epochs else 'trials'} | failed | wall s"
-            " | LLM tokens | rank |",
-            "|---" * (len(metrics) + 7) + "|",
+            " | train s | LLM tokens | rank |",
+            "|---" * (len(metrics) + 8) + "|",
         ]
         for method, v in sorted(per.items(), key=lambda kv: kv[1]["rank"] or 99):
             cells = [
@@ -139,8 +140,13 @@ def markdown(
                 f"| {METHODS[method].title} | "
                 + " | ".join(cells)
                 + f" | {val} | {v['epochs' if in_epochs else 'trials']:.0f} | {v['failed']}"
-                f" | {v['wall']:.0f}"
+                f" | {v['wall']:.0f} | {_seconds(v['train'])}"
                 f" | {tokens} | {v['rank']} |"
             )
         lines += task_lines(rows, table, task)
     return "\n".join(lines) + "\n"
+
+
+def _seconds(value: float | None) -> str:
+    """Format a mean of training seconds; ``-`` for rows recorded before it was kept."""
+    return "-" if value is None else f"{value:.1f}"

@@ -113,8 +113,10 @@ class Mirror:
             change = "default configuration"
         if proposal is not None and proposal["status"] not in ("ok", "random"):
             change += f" [{proposal['status'][:40]}]"
-        if history.pruned(trial):  # a multi-fidelity pruner stopped it: say when
-            change = f"[pruned after epoch {trial_epochs(trial)}] {change}"
+        if history.pruned(trial):  # a pruner or the seconds budget stopped it: say when
+            by = trial["result"]["diagnostics"].get("pruned_by", "pruner")
+            what = "pruned" if by == "pruner" else "cut by the seconds budget"
+            change = f"[{what} after epoch {trial_epochs(trial)}] {change}"
         if trial.get("segment") is not None:
             text = segment_line(trial, verdict, self.ctx.primary, change)
         else:

@@ -130,6 +130,7 @@ def fit_neural(
     epoch_times: list[float] = []
     stopped_early = False
     pruned_at: int | None = None
+    pruned_by = ""
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         train_loss, accuracy = train_epoch(
@@ -170,8 +171,8 @@ def fit_neural(
                         **{f"val_{k}": v for k, v in metrics.items()},
                     }
                 )
-            except Pruned:  # a multi-fidelity pruner stops the trial after this epoch
-                pruned_at = epoch
+            except Pruned as stop:  # a pruner, or the seconds budget, stops it here
+                pruned_at, pruned_by = epoch, stop.by
         value = metrics[primary]
         improved = better(value, best_value, maximize)
         if improved:
@@ -204,6 +205,6 @@ def fit_neural(
             "seconds_per_epoch": float(np.mean(epoch_times)) if epoch_times else 0.0,
             "threads": threads,
             **placement.tags(),
-            **({"pruned_at": pruned_at} if pruned_at is not None else {}),
+            **({"pruned_at": pruned_at, "pruned_by": pruned_by} if pruned_at is not None else {}),
         },
     }

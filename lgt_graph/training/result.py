@@ -19,11 +19,16 @@ class Diverged(FloatingPointError):
 
 
 class Pruned(Exception):
-    """A multi-fidelity pruner stopped the trial after this epoch (raised by its progress)."""
+    """The trial stops after this epoch (raised by its progress callback).
 
-    def __init__(self, epoch: int) -> None:
-        super().__init__(f"pruned after epoch {epoch}")
+    ``by`` says who stopped it: ``pruner`` (a multi-fidelity baseline's pruner) or
+    ``budget`` (the session's ``--budget-seconds`` ran out during the trial).
+    """
+
+    def __init__(self, epoch: int, by: str = "pruner") -> None:
+        super().__init__(f"pruned after epoch {epoch} by the {by}")
         self.epoch = epoch
+        self.by = by
 
 
 @dataclass
