@@ -115,7 +115,8 @@ def test_a_net_stops_after_the_epoch_in_which_the_seconds_run_out(store_uri, tmp
         method="random",
         budget_seconds=cap,
         max_train_samples=400,
-        start={"epochs": 200},  # the default trial alone would train far past the budget
+        # the default trial alone would train far past the budget, warm or cold
+        start={"epochs": 200, "batch_size": 16, "width": 512},
     )
     first = outcome.values["trials"][0]
     diagnostics = first["result"]["diagnostics"]
