@@ -5,10 +5,7 @@ CPU only: on a machine with a GPU, the tests that rely on its absence skip, and
 """
 
 import math
-import os
 import sqlite3
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -23,6 +20,7 @@ from lgt_graph.tasks import TASKS, get_task, load_task_data
 from lgt_graph.training import train
 from lgt_graph.training.device import CPU, resolve_placement
 from lgt_graph.training.segments import NeuralRun, read_checkpoint
+from tests.test_cli import run_cli
 
 NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
 AMP = resolve_placement("cpu", amp=True)
@@ -58,18 +56,6 @@ def _one_thread():
 def config(data, **changes):
     space = space_for(data.task.family)
     return space.apply(space.default(), changes)
-
-
-def cli(*args, cwd):
-    env = {**os.environ, "LGT_DATA_DIR": os.environ.get("LGT_DATA_DIR", "/work/shared/data")}
-    return subprocess.run(
-        [sys.executable, "-m", "lgt_graph", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-    )
 
 
 def store_path(store_uri):
@@ -163,7 +149,7 @@ def test_device_and_amp_settings_are_checked_and_read_from_the_environment(monke
 
 
 def test_an_unknown_device_flag_is_refused_with_the_choices(tmp_path):
-    proc = cli("run", "--task", "iris", "--device", "tpu", cwd=tmp_path)
+    proc = run_cli("run", "--task", "iris", "--device", "tpu", cwd=tmp_path)
     assert proc.returncode == 2
     assert "argument --device: invalid choice: 'tpu'" in proc.stderr
     assert all(f"'{d}'" in proc.stderr for d in ("auto", "cpu", "cuda"))
@@ -171,7 +157,7 @@ def test_an_unknown_device_flag_is_refused_with_the_choices(tmp_path):
 
 @NO_GPU
 def test_device_cuda_without_a_gpu_is_one_line_exit_2_before_anything_runs(store_uri, tmp_path):
-    proc = cli(
+    proc = run_cli(
         "run",
         "--task",
         "iris",
@@ -196,7 +182,7 @@ def test_device_cuda_without_a_gpu_is_one_line_exit_2_before_anything_runs(store
 
 
 def test_the_session_records_the_device_and_amp_in_mlflow(store_uri, tmp_path):
-    proc = cli(
+    proc = run_cli(
         "run",
         "--task",
         "iris",
