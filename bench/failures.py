@@ -1,8 +1,9 @@
 """Count each method's failed trials in an MLflow store, by what made them fail.
 
 A failure the shaped space could have known before the trial started (a polynomial
-expansion past the feature limit, a leaf or a batch larger than the split) is counted
-apart from a training outcome (a diverging or exploding loss) and anything else.
+expansion past the feature limit, a leaf or a batch larger than the split, a log of a
+target that reaches -1) is counted apart from a training outcome (a diverging or exploding
+loss) and anything else.
 Run: python -m bench.failures --tracking-uri sqlite:///PATH/compare.db [--experiment lgt-wine ...]
 """
 
@@ -11,7 +12,14 @@ from __future__ import annotations
 import argparse
 from collections import Counter, defaultdict
 
-SHAPE = ("features from", "polynomial_degree", "min_samples_leaf", "batch_size", "FeatureError")
+SHAPE = (
+    "features from",
+    "polynomial_degree",
+    "min_samples_leaf",
+    "batch_size",
+    "FeatureError",
+    "target_transform=log",
+)
 """Words of a failure the data's shape could have ruled out."""
 KINDS = ("space", "diverged", "other")
 

@@ -214,3 +214,19 @@ def test_the_data_shapes_the_space_for_every_method():
     # a small table with few columns takes the whole range
     roomy, none = shape.shaped(space, rows=5000, numeric=8)
     assert none == [] and roomy["polynomial_degree"].high == 3
+
+
+def test_a_target_that_reaches_minus_one_takes_no_log_transform():
+    space = space_for("tabular_regression")
+    assert "log" in space["target_transform"].choices
+    shaped, notes = shape.shaped(space, rows=5000, numeric=8, target_low=-36.6)
+    assert shaped["target_transform"].choices == ("none", "standardize")
+    assert notes == [
+        "space: target_transform without log (the training target reaches -36.6;"
+        " log1p needs every target above -1)"
+    ]
+    with pytest.raises(ConfigError, match="target_transform"):
+        shaped.validate({**shaped.default(), "target_transform": "log"})
+    # a target above -1 keeps it, and so does a classification task (no target_low)
+    kept, none = shape.shaped(space, rows=5000, numeric=8, target_low=-0.5)
+    assert none == [] and "log" in kept["target_transform"].choices

@@ -1,9 +1,10 @@
 """The space shaped by the data: settings the data cannot take are clamped for every method.
 
 A polynomial expansion past the feature limit, a leaf larger than half the training
-split, a batch larger than the split: no trial of any method should fail, or waste its
-budget, on a setting that could be known to be impossible before it starts. The shaped
-space is the one the Advisor's prompt shows and the samplers draw from.
+split, a batch larger than the split, a log transform of a target that reaches -1: no
+trial of any method should fail, or waste its budget, on a setting that could be known to
+be impossible before it starts. The shaped space is the one the Advisor's prompt shows and
+the samplers draw from.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 from math import comb
 from typing import Any
+
+import numpy as np
 
 from lgt_graph.space.family_space import Space
 from lgt_graph.space.knob import Knob
@@ -24,14 +27,19 @@ def polynomial_features(numeric: int, degree: int) -> int:
     return comb(numeric + degree, degree) - 1
 
 
-def shaped(space: Space, rows: int, numeric: int) -> tuple[Space, list[str]]:
+def shaped(
+    space: Space, rows: int, numeric: int, target_low: float | None = None
+) -> tuple[Space, list[str]]:
     """Clamp the knobs to what ``rows`` training examples and ``numeric`` columns can take.
 
-    Return the shaped space and one note per knob whose range changed.
+    ``target_low`` is a regression target's smallest training value: ``log1p`` needs every
+    target above -1. Return the shaped space and one note per knob whose range changed.
     """
     notes: list[str] = []
     knobs = []
     for knob in space.knobs.values():
+        if knob.name == "target_transform" and target_low is not None and target_low <= -1:
+            knob = _without_log(knob, target_low, notes)
         high = _highest(knob, rows, numeric)
         if high is not None and knob.high is not None and high < knob.high:
             why = {
@@ -58,7 +66,21 @@ def shaped_by_data(space: Space, data: Any) -> tuple[Space, list[str]]:
 
     frame = pd.DataFrame(data.X_train)
     numeric = sum(pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns)
-    return shaped(space, len(data.y_train), numeric)
+    low = float(np.min(data.y_train)) if data.task.family == "tabular_regression" else None
+    return shaped(space, len(data.y_train), numeric, low)
+
+
+def _without_log(knob: Knob, target_low: float, notes: list[str]) -> Knob:
+    """Drop ``log`` from the target transforms: the training target reaches ``target_low``."""
+    if "log" not in knob.choices:
+        return knob
+    choices = tuple(c for c in knob.choices if c != "log")
+    default = knob.default if knob.default in choices else choices[0]
+    notes.append(
+        f"space: target_transform without log (the training target reaches {target_low:.4g};"
+        " log1p needs every target above -1)"
+    )
+    return replace(knob, choices=choices, default=default)
 
 
 def _highest(knob: Knob, rows: int, numeric: int) -> float | None:
