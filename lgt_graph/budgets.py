@@ -20,7 +20,15 @@ from lgt_graph import history
 from lgt_graph.context import TRIAL_CAP, Settings
 from lgt_graph.state import State
 
-__all__ = ["TRIAL_CAP", "describe", "epochs_room", "epochs_spent", "exhausted", "left"]
+__all__ = [
+    "TRIAL_CAP",
+    "describe",
+    "epoch_horizon",
+    "epochs_room",
+    "epochs_spent",
+    "exhausted",
+    "left",
+]
 
 
 def epochs_spent(state: State, settings: Settings) -> int:
@@ -36,6 +44,22 @@ def epochs_room(state: State, settings: Settings) -> int | None:
     if settings.budget_epochs is not None:
         caps.append(settings.budget_epochs)
     return min(caps) - epochs_spent(state, settings) if caps else None
+
+
+def epoch_horizon(state: State, settings: Settings) -> int:
+    """Return the epochs an epoch-level run will train in all, as far as can be told now.
+
+    That is its epoch budget, or fewer when the seconds budget runs out first at the pace
+    of the epochs trained so far (every branch counted): what the run's place in its
+    budget (the live rules' "last third") is measured against.
+    """
+    spent = epochs_spent(state, settings)
+    horizon = settings.budget
+    used = history.seconds_used(state) if settings.budget_seconds is not None else 0.0
+    if settings.budget_seconds is not None and spent > 0 and used > 0:
+        affordable = int(max(settings.budget_seconds - used, 0.0) / (used / spent))
+        horizon = min(horizon, spent + affordable)
+    return horizon
 
 
 def exhausted(state: State, settings: Settings) -> str | None:
@@ -73,11 +97,11 @@ def left(state: State, settings: Settings) -> tuple[float, str]:
     options: list[tuple[float, str]] = []
     needs_epochs = settings.loop != "trial" or settings.budget_epochs is not None
     epochs = epochs_spent(state, settings) if needs_epochs else 0
-    if settings.loop == "trial":
-        if settings.budget < TRIAL_CAP or not _other_budgets(settings):
+    if not _lifted(settings):
+        if settings.loop == "trial":
             options.append((settings.budget - len(history.trials(state)), "trials"))
-    else:
-        options.append((settings.budget - epochs, "epochs"))
+        else:
+            options.append((settings.budget - epochs, "epochs"))
     if settings.budget_epochs is not None:
         options.append((settings.budget_epochs - epochs, "epochs"))
     if settings.budget_seconds is not None:
@@ -103,11 +127,18 @@ def _other_budgets(settings: Settings) -> bool:
     return settings.budget_epochs is not None or settings.budget_seconds is not None
 
 
+def _lifted(settings: Settings) -> bool:
+    """Whether ``budget`` is only the cap that an epoch or seconds budget alone implies."""
+    if settings.loop != "trial" and settings.budget_epochs is not None:
+        return False  # the epoch-level loops' budget is then the epoch budget itself
+    return settings.budget >= TRIAL_CAP and _other_budgets(settings)
+
+
 def describe(settings: Settings) -> str:
     """Return the session's budgets in words: "10 trials", "60 s of training (trials: 1000)"."""
     parts = []
     unit = "trials" if settings.loop == "trial" else "epochs"
-    if not (settings.loop == "trial" and settings.budget >= TRIAL_CAP and _other_budgets(settings)):
+    if not _lifted(settings):
         parts.append(f"{settings.budget} {unit}")
     if settings.budget_epochs is not None and not (
         settings.loop != "trial" and settings.budget_epochs == settings.budget

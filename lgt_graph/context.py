@@ -257,10 +257,13 @@ def _implied_budget(values: Mapping[str, Any]) -> int:
 
     The trial loop then runs until that budget is spent (up to
     :data:`TRIAL_CAP` trials); the epoch-level loops count epochs, so
-    ``--budget-epochs`` is their budget.
+    ``--budget-epochs`` is their budget, and ``--budget-seconds`` alone lifts their
+    epoch cap to :data:`TRIAL_CAP` epochs.
     """
     default = int(Settings.budget)
     epochs, seconds = values.get("budget_epochs"), values.get("budget_seconds")
     if values.get("loop", "trial") == "trial":
         return TRIAL_CAP if epochs is not None or seconds is not None else default
-    return int(epochs) if epochs is not None else default
+    if epochs is not None:
+        return int(epochs)
+    return TRIAL_CAP if seconds is not None else default

@@ -13,7 +13,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from lgt_graph import history
+from lgt_graph import budgets, history
 from lgt_graph.context import Context
 from lgt_graph.curves import describe, summarize
 from lgt_graph.epoch_loop import line_of, run_of, spent
@@ -119,7 +119,8 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
     history_text, history_facts = _history(state)
     line_text, line_facts = _line_text(line, ctx.primary)
     avoid = recent_regressions(state)
-    budget_left = ctx.settings.budget - spent(state)
+    horizon = budgets.epoch_horizon(state, ctx.settings)  # a seconds budget may come first
+    budget_left = horizon - spent(state)
     best = run.get("best")
     epoch = int(current["epoch"]) if current else 0
     last_summary = summarize(last["result"], ctx.primary, ctx.maximize) if last else {}
@@ -150,7 +151,7 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
         "run": {
             "epoch": epoch,
             "epochs_trained": spent(state),
-            "budget": ctx.settings.budget,
+            "budget": horizon,
             "segment": ctx.settings.segment,
             "line": line_facts,
         },

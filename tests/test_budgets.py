@@ -1,12 +1,14 @@
 """Budgets in trials, epochs trained and seconds of training: a session stops at the first
 trial that reaches one, never later, and says which budget ended it."""
 
+import dataclasses
+
 import pytest
 
 from lgt_graph import budgets
 from lgt_graph.context import TRIAL_CAP, Settings
 from lgt_graph.errors import UserError
-from lgt_graph.history import trial_epochs, trial_seconds
+from lgt_graph.history import seconds_used, trial_epochs, trial_seconds
 from tests.test_cli import run_cli
 from tests.test_session import session
 
@@ -27,6 +29,10 @@ def test_a_seconds_budget_alone_lifts_the_trial_cap_and_an_explicit_one_still_ap
     assert Settings.resolve(task="iris").budget == 10
     # the epoch-level loop's budget counts epochs: --budget-epochs is that budget
     assert Settings.resolve(task="iris", loop="epoch", budget_epochs=12).budget == 12
+    # ... and --budget-seconds alone lifts its epoch cap, as it lifts the trial cap
+    epochs_by_seconds = Settings.resolve(task="iris", loop="both", budget_seconds=5)
+    assert epochs_by_seconds.budget == TRIAL_CAP
+    assert budgets.describe(epochs_by_seconds) == "5 s of training"
     with pytest.raises(UserError, match="--budget-seconds must be positive"):
         Settings.resolve(task="iris", budget_seconds=0)
     with pytest.raises(UserError, match="--budget-epochs must be at least 1"):
@@ -68,20 +74,25 @@ def test_an_explicit_trial_budget_ends_a_session_before_its_seconds(store_uri, t
     assert _finalize_reason(outcome) == "the budget of 2 trials is spent"
 
 
-def test_the_epoch_level_loop_stops_at_its_seconds(store_uri, tmp_path):
+def test_the_epoch_level_loop_stops_at_its_seconds_and_knows_its_horizon(store_uri, tmp_path):
     cap = 0.5
-    outcome = session(
-        store_uri, tmp_path, task="iris", loop="epoch", budget=200, budget_seconds=cap
-    )
-    trials = outcome.values["trials"]
+    outcome = session(store_uri, tmp_path, task="iris", loop="epoch", budget_seconds=cap)
+    settings, state = outcome.ctx.settings, outcome.values
+    assert settings.budget == TRIAL_CAP  # the seconds alone bound the run
+    trials = state["trials"]
     _stopped_at_the_first_trial_past([trial_seconds(t) for t in trials], cap)
-    assert outcome.values["run"]["epochs_trained"] < 200
     assert "s of training is spent" in _finalize_reason(outcome)
+    # the horizon the live rules read: what the seconds left pay for at the pace so far
+    spent, used = state["run"]["epochs_trained"], seconds_used(state)
+    assert budgets.epoch_horizon(state, settings) == spent  # nothing left
+    pace = used / spent
+    longer = dataclasses.replace(settings, budget_seconds=used + 10.5 * pace)
+    assert budgets.epoch_horizon(state, longer) == spent + 10
+    capped = dataclasses.replace(longer, budget=spent + 3)  # the epoch budget comes first
+    assert budgets.epoch_horizon(state, capped) == spent + 3
 
 
 def test_the_advisor_is_told_the_seconds_left(store_uri, tmp_path):
-    import dataclasses
-
     from lgt_graph.prompting import advisor_messages
 
     outcome = session(store_uri, tmp_path, task="iris", method="random", budget_seconds=1e-3)

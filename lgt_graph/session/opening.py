@@ -45,7 +45,7 @@ def open_session(
     from lgt_graph.session.store import SessionStore, default_path
     from lgt_graph.session.tracer import llm_tracer
     from lgt_graph.tracking import Tracker, check_uri, tracking_uri
-    from lgt_graph.training.device import resolve_placement
+    from lgt_graph.training.device import resolve_placement, warm_up
 
     uri = tracking_uri(settings.tracking_uri)
     check_uri(uri)
@@ -54,6 +54,7 @@ def open_session(
         settings, uri = recorded_settings(store_path, resume, settings)
     # before any data is read or run recorded: --device cuda without a GPU is one line
     placement = resolve_placement(settings.device, settings.amp)
+    warm_up()  # torch's one-time imports, outside the first trial's seconds
     task, space, data, facts = open_task(settings)
     if settings.loop == "epoch" and space.default()["model"] not in ("mlp", "cnn"):
         raise UserError(

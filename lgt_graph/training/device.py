@@ -20,7 +20,7 @@ import torch
 from lgt_graph.context import DEVICES
 from lgt_graph.errors import UserError
 
-__all__ = ["CPU", "Placement", "on_cpu", "resolve_placement"]
+__all__ = ["CPU", "Placement", "on_cpu", "resolve_placement", "warm_up"]
 
 
 @dataclass(frozen=True)
@@ -105,3 +105,13 @@ def on_cpu(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(on_cpu(v) for v in value)
     return value
+
+
+def warm_up() -> None:
+    """Build a throwaway optimizer, once per process, before any trial is timed.
+
+    The first optimizer a process builds makes torch import its compiler (``torch._dynamo``,
+    about 3 s on this project's CPU machine); without this, the session's first net trial
+    would be charged those seconds against ``--budget-seconds``.
+    """
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
