@@ -23,17 +23,31 @@ def last_trial(state: State) -> Trial | None:
 
 def pruned(trial: Trial) -> bool:
     """Say whether a pruner, or the seconds budget, stopped this trial before its last epoch."""
-    return trial.get("result", {}).get("diagnostics", {}).get("pruned_at") is not None
+    return cut_at(trial) is not None
+
+
+def pruned_by_pruner(trial: Trial) -> bool:
+    """Say whether a multi-fidelity pruner (not the seconds budget) stopped this trial."""
+    diagnostics = trial.get("result", {}).get("diagnostics", {})
+    return cut_at(trial) is not None and diagnostics.get("pruned_by", "pruner") == "pruner"
+
+
+def cut_at(trial: Trial) -> int | None:
+    """Return the epoch after which a pruner or the seconds budget stopped a trial, or None."""
+    at = trial.get("result", {}).get("diagnostics", {}).get("pruned_at")
+    return None if at is None else int(at)
 
 
 def best_trial(state: State, maximize: bool, before: int | None = None) -> Trial | None:
     """Return the best successful trial (earliest on ties), optionally only those before one.
 
-    A pruned trial is not the best while any trial ran to its end: its score is of fewer
-    epochs than its configuration trains, so the final refit would not reproduce it.
+    A trial the pruner stopped is not the best while another was not: the pruner stopped
+    it for doing worse than its peers at that epoch (Optuna's best trial is a complete one
+    alike). A trial the seconds budget cut competes with its score at the cut: the final
+    refit stops after the same epoch, and reproduces it.
     """
     done = [t for t in state.get("trials", []) if before is None or t["index"] < before]
-    whole = [t for t in done if not pruned(t)]
+    whole = [t for t in done if not pruned_by_pruner(t)]
     best = None
     for trial in whole if any(t["score"] is not None for t in whole) else done:
         score = trial["score"]

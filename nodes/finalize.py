@@ -13,6 +13,7 @@ from lgt_graph.nested import score_trial_checkpoint
 from lgt_graph.state import State
 from lgt_graph.tasks import TaskData
 from lgt_graph.training import train
+from lgt_graph.training.result import Progress, Pruned
 
 if TYPE_CHECKING:
     from lgt_graph.training.device import Placement
@@ -23,13 +24,22 @@ def refit_best(
 ) -> dict[str, Any]:
     """Refit the best trial's configuration with the same seed; score validation and test.
 
-    The refit trains and scores on ``placement``, the device the trials trained on.
+    The refit trains and scores on ``placement``, the device the trials trained on. A
+    trial that was cut (by the seconds budget, or a pruner when nothing else finished) is
+    refit to the same epoch and stopped there, as it was: the same model, no more compute.
     """
     best = history.best_trial(state, maximize)
     if best is None:
         return {"status": "failed", "reason": "no trial succeeded", "trial": None}
+    cut = history.cut_at(best)
     with data.open_test():  # the one place a session reads the test split
-        result = train(best["config"], data, score_test=True, placement=placement)
+        result = train(
+            best["config"],
+            data,
+            progress=None if cut is None else stop_after(cut),
+            score_test=True,
+            placement=placement,
+        )
     return {
         "status": result.status,
         "trial": best["index"],
@@ -39,6 +49,16 @@ def refit_best(
         "reason": result.reason,
         "wall_time": result.wall_time,
     }
+
+
+def stop_after(epoch: int) -> Progress:
+    """Return a per-epoch callback that stops a net after ``epoch``, as its trial was."""
+
+    def step(info: dict[str, Any]) -> None:
+        if int(info["epoch"]) >= epoch and int(info["epoch"]) < int(info.get("epochs", epoch)):
+            raise Pruned(int(info["epoch"]), by="budget")
+
+    return step
 
 
 def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

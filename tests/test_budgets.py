@@ -138,5 +138,24 @@ def test_a_net_stops_after_the_epoch_in_which_the_seconds_run_out(store_uri, tmp
     assert len(outcome.values["trials"]) == 1 and "s of training is spent" in _finalize_reason(
         outcome
     )
-    # the only trial was cut: it is still the session's choice, refit in full
-    assert outcome.values["final"]["status"] == "ok" and outcome.values["final"]["trial"] == 1
+    # the cut trial is the session's choice, refit to the same epoch and stopped there: the
+    # same model (the same validation score), no more compute than the trial had
+    final = outcome.values["final"]
+    assert final["status"] == "ok" and final["trial"] == 1
+    assert final["val"]["accuracy"] == first["score"]
+
+
+def test_a_trial_cut_by_the_budget_competes_and_one_the_pruner_stopped_does_not():
+    from lgt_graph import history
+
+    def trial(index, score, **diagnostics):
+        return {"index": index, "score": score, "result": {"diagnostics": diagnostics}}
+
+    whole = trial(1, 0.80)
+    cut = trial(2, 0.90, pruned_at=3, pruned_by="budget")
+    stopped = trial(3, 0.95, pruned_at=1, pruned_by="pruner")
+    state = {"trials": [whole, cut, stopped]}
+    assert history.best_trial(state, maximize=True) is cut
+    assert history.cut_at(cut) == 3 and history.cut_at(whole) is None
+    # with nothing else, a pruned trial is still better than no choice at all
+    assert history.best_trial({"trials": [stopped]}, maximize=True) is stopped
