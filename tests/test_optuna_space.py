@@ -28,6 +28,8 @@ def test_each_distribution_becomes_a_knob_with_its_range_scale_and_choices():
     assert space["trees"].log and space["trees"].default == 100
     assert space["kernel"].choices == ("rbf", "linear", "None", "3")
     assert space["shrinking"].kind == "bool"
+    ints = space_of({"n": CategoricalDistribution([0, 1])})["n"]  # 0 == False, yet ints
+    assert (ints.kind, ints.choices) == ("choice", ("0", "1"))
     # a trial's params become the defaults: the base the agents change from
     based = space_of(DISTRIBUTIONS, {"C": 10.0, "kernel": None, "shrinking": True})
     assert based["C"].default == 10.0 and based["kernel"].default == "None"

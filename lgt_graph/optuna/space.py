@@ -34,7 +34,7 @@ def knob_of(name: str, distribution: BaseDistribution, default: Any = _MIDDLE) -
     meaning = f"The study's parameter {name!r} ({type(distribution).__name__})."
     if isinstance(distribution, CategoricalDistribution):
         choices = tuple(distribution.choices)
-        if set(choices) == {False, True} and len(choices) == 2:
+        if len(choices) == 2 and all(isinstance(c, bool) for c in choices):  # not 0 and 1
             value = bool(default) if default is not _MIDDLE else bool(choices[0])
             return Knob(name, "hyperparameters", "bool", value, meaning)
         texts = tuple(choice_text(c) for c in choices)
