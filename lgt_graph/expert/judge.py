@@ -132,7 +132,7 @@ def rewrite(facts: dict[str, Any]) -> dict[str, Any]:
     untried = [
         m for m in (("cnn",) if family == "image" else ("gbm", "random_forest")) if m not in models
     ]
-    if untried:
+    if untried and models - {"None"}:  # a space with model families (not a study's own)
         lines.append("Try next: " + "; ".join(f"model={m}" for m in untried))
     if not lines:
         lines.append("Prefer: changes that follow the diagnosed symptom of the last trial")

@@ -31,7 +31,12 @@ class Candidate:
 def portfolio(
     base: dict[str, Any], profile: dict[str, Any], knobs: Knobs, tried_models: set[str]
 ) -> list[Candidate]:
-    """List the model families not tried yet, each set up as a practitioner would start it."""
+    """List the model families not tried yet, each set up as a practitioner would start it.
+
+    None for a space without a model family (an Optuna study's own parameters).
+    """
+    if not knobs.has("model"):
+        return []
     model = str(base.get("model"))
     ideas: list[Move] = []
     if profile["family"] == "image":

@@ -1,0 +1,262 @@
+"""LGTSampler: the LGT agents as an Optuna sampler, for any study and any objective.
+
+``optuna.create_study(sampler=LGTSampler())`` puts the Advisor, the Evaluator and the
+Optimizer — the same nodes, prompts, chat models, structured output, repair and
+fallback as ``python -m lgt_graph run`` — in charge of a user's own objective:
+
+- when a trial ends (``after_trial``) the Evaluator judges it against the best before
+  it and writes its textual gradient into the trial's user attributes
+  (``lgt_verdict``, ``lgt_diagnosis``, ``lgt_suggestions``);
+- when a trial starts (``sample_relative``) the graph's decision after evaluate is
+  taken (roll back to the best after a regression), the Optimizer may rewrite the
+  Advisor's prompt (kept in the study's ``lgt_prompts``), and the Advisor proposes
+  changes with reasons, recorded in the new trial's ``lgt_*`` attributes and repaired
+  into the study's distributions (:mod:`lgt_graph.optuna.space`).
+
+The first trial, any parameter the study has not suggested yet, and any trial the
+agents cannot propose for (the model's reply unusable, the Advisor out of ideas) go
+to the inner sampler (TPE by default), and the trial says so (``lgt_proposed_by``).
+Single-objective studies only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langgraph.runtime import Runtime
+from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler, TPESampler
+from optuna.study import Study, StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from lgt_graph.context import TRIAL_CAP, Context, Settings
+from lgt_graph.errors import UserError
+from lgt_graph.optuna.space import params_of, space_of
+from lgt_graph.optuna.study_state import (
+    FINISHED,
+    PREFIX,
+    StudyData,
+    StudyHistory,
+    StudyTask,
+    applied,
+    profile,
+    rebuild,
+    relative_space,
+)
+from lgt_graph.routing import decide
+
+PROMPTS = f"{PREFIX}prompts"
+"""The study user attribute that holds the Advisor's prompt versions."""
+
+
+class LGTSampler(BaseSampler):
+    """An Optuna sampler whose proposals come from the LGT agents.
+
+    ``llm``: ``heuristic`` (the built-in rule-based expert, offline) or
+    ``openai:MODEL`` (any OpenAI-compatible endpoint, ``base_url`` or
+    ``OPENAI_BASE_URL``). ``budget``: the trials the study will run, when known (the
+    Advisor plans with it). ``tolerance``: a trial worse than the best by more than
+    this fraction of it regressed, and the next proposal starts again from the best.
+    ``nodes``: agent implementations by slot, as ``--node`` (``{"evaluator": "numeric"}``).
+    """
+
+    def __init__(
+        self,
+        llm: str = "heuristic",
+        *,
+        independent_sampler: BaseSampler | None = None,
+        seed: int | None = None,
+        budget: int | None = None,
+        tolerance: float = 0.01,
+        base_url: str | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 3,
+        nodes: Mapping[str, str] | None = None,
+    ) -> None:
+        from lgt_graph.llm import make_chat_model
+        from lgt_graph.registry import resolve
+
+        self._inner = independent_sampler or TPESampler(seed=seed)
+        self._settings = Settings(
+            task="optuna-study",
+            llm=llm,
+            base_url=base_url,
+            budget=budget or TRIAL_CAP,
+            tolerance=tolerance,
+            seed=seed or 0,
+            timeout=timeout,
+            max_retries=max_retries,
+            on_endpoint_error="fallback",
+            nodes=dict(nodes or {}),
+        )
+        self._settings.check()
+        self._nodes = resolve(self._settings.nodes, "lgt", "trial")
+        self._model, self._options = make_chat_model(
+            llm, base_url, timeout, max_retries, self._settings.structured_output
+        )
+        self._lock = threading.Lock()
+
+    # -- Optuna's sampler interface --------------------------------------------------
+
+    def reseed_rng(self) -> None:
+        """Reseed the inner sampler (the agents' fallbacks are seeded by trial number)."""
+        self._inner.reseed_rng()
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        """Let the inner sampler prepare the trial."""
+        self._inner.before_trial(study, trial)
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        """Return every parameter the finished trials suggested (see ``relative_space``)."""
+        _single_objective(study)
+        return relative_space(study._get_trials(deepcopy=False, use_cache=True))
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """Ask the agents for the next configuration; {} leaves the trial to the inner sampler."""
+        if not search_space:
+            return self._inner_trial(study, trial, "the study's first trial: no parameter seen yet")
+        with self._lock:
+            ctx = self._context(study, search_space)
+            runtime = Runtime(context=ctx)
+            past = self._history(study, ctx)
+            state = past.state
+            if not any(t["score"] is not None for t in state["trials"]):
+                return self._inner_trial(study, trial, "no trial has succeeded yet")
+            route, why = decide(state, ctx.settings, ctx.maximize)
+            if route == "finalize":
+                return self._inner_trial(study, trial, f"the LGT session is over: {why}")
+            if route == "rollback":
+                state = applied(state, self._nodes["rollback"](state, runtime))
+            update = self._nodes["optimize"](state, runtime)
+            if update.get("prompts"):
+                versions = list(study.user_attrs.get(PROMPTS, []))
+                study.set_user_attr(PROMPTS, versions + [dict(p) for p in update["prompts"]])
+            state = applied(state, update)
+            update = self._nodes["advise"](state, runtime)
+            proposal = (update.get("proposals") or [None])[-1]
+            if update.get("exhausted") or proposal is None:
+                return self._inner_trial(study, trial, update.get("exhausted", "no proposal"))
+            if str(proposal["status"]).startswith("fallback"):
+                return self._inner_trial(study, trial, f"the Advisor's {proposal['status']}")
+            config = update["config"]
+            params = params_of({k: config[k] for k in search_space}, search_space)
+            prompt = state.get("prompts") or []
+            self._record(
+                study,
+                trial,
+                proposed_by="lgt",
+                base=past.number_of(proposal["base"]),
+                changes=[dict(c) for c in proposal["changes"]],
+                rationale=proposal["rationale"],
+                expected_effect=proposal["expected_effect"],
+                proposal_status=proposal["status"],
+                route=why,
+                prompt_version=prompt[-1]["version"] if prompt else 0,
+            )
+            return params
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        """Sample a parameter outside the agents' proposal with the inner sampler."""
+        return self._inner.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        """Have the Evaluator judge the trial; its verdict goes into the trial's attributes."""
+        self._inner.after_trial(study, trial, state, values)
+        if state not in FINISHED or len(study.directions) != 1:
+            return
+        with self._lock:
+            trials = study._get_trials(deepcopy=False, use_cache=False)
+            space = relative_space([*trials, _finished(trial, state)])
+            if not space:
+                return
+            ctx = self._context(study, space)
+            past = self._history(study, ctx, last=(trial, state, values))
+            update = self._nodes["evaluate"](past.state, Runtime(context=ctx))
+            verdict = update["verdicts"][-1]
+            study._storage.set_trial_user_attr(
+                trial._trial_id,
+                f"{PREFIX}verdict",
+                {k: v for k, v in verdict.items() if k != "trial"},
+            )
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _context(self, study: Study, space: Mapping[str, BaseDistribution]) -> Context:
+        direction = "maximize" if study.direction == StudyDirection.MAXIMIZE else "minimize"
+        trials = study._get_trials(deepcopy=False, use_cache=True)
+        first = next((t for t in sorted(trials, key=lambda t: t.number) if t.params), None)
+        defaults = {k: v for k, v in (first.params if first else {}).items() if k in space}
+        return Context(
+            settings=self._settings,
+            data=StudyData(StudyTask(study.study_name, direction)),
+            space=space_of(space, defaults),
+            tracker=None,
+            model=self._model,
+            session_id=f"optuna:{study.study_name}",
+            profile=profile(study.study_name, direction, space),
+            options=self._options,
+        )
+
+    def _history(
+        self,
+        study: Study,
+        ctx: Context,
+        last: tuple[FrozenTrial, TrialState, Sequence[float] | None] | None = None,
+    ) -> StudyHistory:
+        trials = study._get_trials(deepcopy=False, use_cache=False)
+        prompts = study.user_attrs.get(PROMPTS, [])
+        return rebuild(trials, ctx.space, ctx.maximize, prompts, last)
+
+    def _inner_trial(self, study: Study, trial: FrozenTrial, why: str) -> dict[str, Any]:
+        name = type(self._inner).__name__
+        self._record(study, trial, proposed_by=name, why=why)
+        return {}
+
+    @staticmethod
+    def _record(study: Study, trial: FrozenTrial, **attrs: Any) -> None:
+        for key, value in attrs.items():
+            study._storage.set_trial_user_attr(trial._trial_id, f"{PREFIX}{key}", value)
+
+
+def _single_objective(study: Study) -> None:
+    if len(study.directions) != 1:
+        raise UserError(
+            f"LGTSampler tunes single-objective studies; {study.study_name!r} has"
+            f" {len(study.directions)} objectives"
+        )
+
+
+def _finished(trial: FrozenTrial, state: TrialState) -> FrozenTrial:
+    """Return the trial being told as if it had finished (its distributions count)."""
+    copy = FrozenTrial(
+        number=trial.number,
+        state=state,
+        value=None,
+        datetime_start=trial.datetime_start,
+        datetime_complete=trial.datetime_complete,
+        params=trial.params,
+        distributions=trial.distributions,
+        user_attrs=trial.user_attrs,
+        system_attrs=trial.system_attrs,
+        intermediate_values=trial.intermediate_values,
+        trial_id=trial._trial_id,
+    )
+    return copy

@@ -1,0 +1,239 @@
+"""An Optuna study's history as the LGT agents read it: trials, curves, verdicts, prompts.
+
+The study is the record: every call rebuilds the session state from its trials, so
+trials told by other processes, enqueued ones, failed and pruned ones, and a study
+resumed from RDB storage are all read the same way. What the agents add lives in the
+study too — a proposal and a verdict in the user attributes of the trial they are
+about (``lgt_*``), the Advisor's prompt versions in the study's (``lgt_prompts``).
+
+A trial's intermediate values (``trial.report``) become its validation curve; a user
+attribute holding a list of numbers becomes a curve of that name (``train_loss``,
+``val_loss`` … as our own trials have them), a numeric one a metric.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from optuna.distributions import BaseDistribution
+from optuna.trial import FrozenTrial, TrialState
+
+from lgt_graph import history
+from lgt_graph.optuna.space import config_of
+from lgt_graph.space import Space, diff
+from lgt_graph.state import ChangeRecord, PromptVersion, State, Trial, VerdictRecord
+from lgt_graph.training.result import TrialResult
+
+PRIMARY = "objective"
+"""The name the agents read the study's objective value under."""
+PREFIX = "lgt_"
+"""The user attributes the agents write start with it (and are not read back as metrics)."""
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+@dataclass(frozen=True)
+class StudyTask:
+    """The study as a task: what the agents are told about its objective."""
+
+    name: str
+    direction: str
+    primary: str = PRIMARY
+    family: str = "study"
+    problem: str = "unknown"
+
+
+@dataclass
+class StudyData:
+    """The session's data as the agents' context holds it: a study has only its task."""
+
+    task: StudyTask
+    notes: list[str] = field(default_factory=list)
+
+
+def relative_space(trials: Sequence[FrozenTrial]) -> dict[str, BaseDistribution]:
+    """Return every parameter the finished trials suggested, each with its one distribution.
+
+    The union, not the intersection: a conditional objective (a model family, then its
+    own parameters) has LGT propose a whole configuration, and reads what it needs. A
+    parameter whose distribution changed between trials is left to the inner sampler.
+    """
+    seen: dict[str, BaseDistribution] = {}
+    changed: set[str] = set()
+    for trial in trials:
+        if trial.state not in FINISHED:
+            continue
+        for name, distribution in trial.distributions.items():
+            if name in seen and seen[name] != distribution:
+                changed.add(name)
+            seen.setdefault(name, distribution)
+    return {n: d for n, d in sorted(seen.items()) if n not in changed and not d.single()}
+
+
+def profile(name: str, direction: str, space: Mapping[str, BaseDistribution]) -> dict[str, Any]:
+    """Return the facts the agents read about the study (there is no data to describe)."""
+    return {
+        "task": name,
+        "family": "study",
+        "problem": "unknown",
+        "primary_metric": PRIMARY,
+        "direction": direction,
+        "parameters": len(space),
+    }
+
+
+def result_of(
+    trial: FrozenTrial, config: dict[str, Any], state: TrialState, values: Sequence[float] | None
+) -> dict[str, Any]:
+    """Return a study trial as a trial result: its value, curves, metrics and why it failed."""
+    curves: dict[str, list[float]] = {}
+    metrics: dict[str, float] = {}
+    steps = sorted(trial.intermediate_values)
+    if steps:
+        curves[f"val_{PRIMARY}"] = [float(trial.intermediate_values[s]) for s in steps]
+    for key, value in trial.user_attrs.items():
+        if key.startswith(PREFIX):
+            continue
+        if _numbers(value) and len(value) == len(steps or value):
+            curves[key] = [float(v) for v in value]
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            metrics[key] = float(value)
+    if not steps and curves:
+        steps = list(range(1, len(next(iter(curves.values()))) + 1))
+    diagnostics: dict[str, Any] = {"optuna_trial": trial.number}
+    score: float | None = None
+    reason = ""
+    if state == TrialState.COMPLETE and values:
+        score = float(values[0])
+    elif state == TrialState.PRUNED and steps:
+        score = float(trial.intermediate_values[steps[-1]])
+        diagnostics.update(pruned_at=steps[-1], pruned_by="pruner")
+    else:
+        reason = str(trial.system_attrs.get("fail_reason", "")) or (
+            "the objective raised an error or returned no value"
+            if state == TrialState.FAIL
+            else "pruned before it reported a value"
+        )
+    if score is not None and not math.isfinite(score):
+        score, reason = None, f"the objective returned {score}"
+    if score is not None:
+        metrics[PRIMARY] = score
+    seconds = 0.0
+    if trial.datetime_start is not None and trial.datetime_complete is not None:
+        seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
+    return TrialResult(
+        config=config,
+        status="ok" if score is not None else "failed",
+        metrics=metrics,
+        curves=curves if score is not None else {},
+        steps=steps if score is not None else [],
+        step_unit="step",
+        wall_time=seconds,
+        reason=reason,
+        diagnostics=diagnostics,
+    ).to_dict()
+
+
+def _numbers(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    )
+
+
+@dataclass
+class StudyHistory:
+    """The session state rebuilt from a study, and which study trial each of its trials is."""
+
+    state: State
+    numbers: list[int]
+    """``numbers[i]`` is the study trial number of the state's trial ``i + 1``."""
+
+    def index_of(self, number: int | None) -> int | None:
+        """Return the state's index of a study trial number (None when it is not there)."""
+        return self.numbers.index(number) + 1 if number in self.numbers else None
+
+    def number_of(self, index: int | None) -> int | None:
+        """Return the study trial number of a state index."""
+        return self.numbers[index - 1] if index else None
+
+
+def rebuild(
+    trials: Sequence[FrozenTrial],
+    space: Space,
+    maximize: bool,
+    prompts: Sequence[Mapping[str, Any]] = (),
+    last: tuple[FrozenTrial, TrialState, Sequence[float] | None] | None = None,
+) -> StudyHistory:
+    """Rebuild the session state from the study's finished trials, oldest first.
+
+    ``last`` is a trial being told (its state and values not stored yet), appended at
+    the end. A trial the agents proposed keeps its recorded changes and base; any other
+    (the inner sampler's, an enqueued one) is read as changes to the best trial before it.
+    """
+    done = [(t, t.state, t.values) for t in trials if t.state in FINISHED]
+    done.sort(key=lambda item: item[0].number)
+    if last is not None:
+        done = [d for d in done if d[0].number != last[0].number] + [last]
+    state: State = {"trials": [], "verdicts": [], "proposals": [], "prompts": []}
+    numbers: list[int] = []
+    for trial, trial_state, values in done:
+        config = config_of({k: v for k, v in trial.params.items() if k in space}, space)
+        attrs = trial.user_attrs
+        index = len(numbers) + 1
+        base = _index(numbers, attrs.get(f"{PREFIX}base"))
+        changes = [ChangeRecord(**c) for c in attrs.get(f"{PREFIX}changes", [])]  # type: ignore[typeddict-item]
+        if f"{PREFIX}changes" not in attrs:
+            best = history.best_trial(state, maximize)
+            base = best["index"] if best else None
+            source = attrs.get(f"{PREFIX}proposed_by", "the study")
+            start = best["config"] if best else space.default()
+            changes = [
+                ChangeRecord(knob=c.knob, old=c.old, new=c.new, reason=f"proposed by {source}")
+                for c in diff(start, config)
+                if c.new is not None
+            ]
+        result = result_of(trial, config, trial_state, values)
+        state["trials"].append(
+            Trial(
+                index=index,
+                config=config,
+                base=base,
+                changes=changes,
+                result=result,
+                score=result["metrics"].get(PRIMARY) if result["status"] == "ok" else None,
+                prompt_version=int(attrs.get(f"{PREFIX}prompt_version", 0)),
+                timestamp=int(trial.datetime_complete.timestamp() * 1000)
+                if trial.datetime_complete
+                else 0,
+            )
+        )
+        verdict = attrs.get(f"{PREFIX}verdict")
+        if isinstance(verdict, dict):
+            state["verdicts"].append(VerdictRecord(trial=index, **verdict))  # type: ignore[typeddict-item]
+        numbers.append(trial.number)
+    state["prompts"] = [PromptVersion(**p) for p in prompts]  # type: ignore[typeddict-item]
+    if numbers:  # the last trial, unless a pruner stopped it (it did worse than its peers)
+        last_trial = state["trials"][-1]
+        best = history.best_trial(state, maximize)
+        stopped = history.pruned_by_pruner(last_trial) and best is not None
+        state["base"] = best["index"] if stopped and best else last_trial["index"]
+    return StudyHistory(state, numbers)
+
+
+def _index(numbers: list[int], number: Any) -> int | None:
+    return numbers.index(number) + 1 if isinstance(number, int) and number in numbers else None
+
+
+def applied(state: State, update: Mapping[str, Any]) -> State:
+    """Return the state after a node's update: growing lists extended, the rest replaced."""
+    out: dict[str, Any] = dict(state)
+    for key, value in update.items():
+        if key in ("trials", "proposals", "verdicts", "prompts", "agent_calls", "transitions"):
+            out[key] = list(out.get(key, [])) + list(value)
+        else:
+            out[key] = value
+    return out  # type: ignore[return-value]

@@ -1,0 +1,237 @@
+"""LGTSampler against what Optuna expects of a sampler, and against scripted chat replies."""
+
+import itertools
+import json
+import math
+
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+
+from lgt_graph.errors import UserError
+from lgt_graph.optuna import LGTSampler
+from tests.openai_server import ScriptedOpenAI
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def objective(trial):
+    """A smooth objective over every kind of distribution, its best at x=2, n=7, kind b."""
+    x = trial.suggest_float("x", -10, 10)
+    rate = trial.suggest_float("rate", 1e-4, 1e-1, log=True)
+    n = trial.suggest_int("n", 1, 20)
+    stepped = trial.suggest_float("stepped", 0.0, 1.0, step=0.1)
+    kind = trial.suggest_categorical("kind", ["a", "b", "c"])
+    flag = trial.suggest_categorical("flag", [True, False])
+    for step in range(3):
+        trial.report(-((x - 2) ** 2) - (2 - step), step)
+    trial.set_user_attr("train_loss", [3.0, 2.0, 1.0])
+    return (
+        -((x - 2) ** 2)
+        - abs(n - 7) * 0.1
+        - (kind != "b")
+        - abs(math.log10(rate) + 2) * 0.1
+        - stepped * 0.1
+        - 0.1 * flag
+    )
+
+
+def study_of(sampler, **kwargs):
+    return optuna.create_study(direction="maximize", sampler=sampler, **kwargs)
+
+
+def inside(trial):
+    for name, value in trial.params.items():
+        distribution = trial.distributions[name]
+        assert distribution._contains(distribution.to_internal_repr(value)), (name, value)
+
+
+def test_the_agents_propose_every_trial_after_the_first_inside_the_distributions():
+    study = study_of(LGTSampler(seed=0))
+    study.optimize(objective, n_trials=15)
+    proposers = [t.user_attrs["lgt_proposed_by"] for t in study.trials]
+    assert proposers[0] == "TPESampler"  # no parameter seen yet: the inner sampler's
+    assert proposers[1:] == ["lgt"] * 14
+    for trial in study.trials:
+        inside(trial)
+        assert isinstance(trial.params["n"], int) and isinstance(trial.params["flag"], bool)
+        assert round(trial.params["stepped"] * 10, 9) == round(trial.params["stepped"] * 10)
+    # each proposal is changes to a base trial, with reasons, and each trial has a verdict
+    second = study.trials[1]
+    assert second.user_attrs["lgt_base"] == 0
+    assert second.user_attrs["lgt_changes"] and second.user_attrs["lgt_rationale"]
+    changed = {c["knob"] for c in second.user_attrs["lgt_changes"]}
+    assert {k for k in second.params if second.params[k] != study.trials[0].params[k]} == changed
+    outcomes = {t.user_attrs["lgt_verdict"]["outcome"] for t in study.trials}
+    assert outcomes <= {"improved", "neutral", "regressed"} and "improved" in outcomes
+    # the tuning went somewhere: the best is well above the first trial
+    assert study.best_value > study.trials[0].value + 0.5
+    # the Optimizer's prompt versions are kept with the study
+    versions = study.user_attrs["lgt_prompts"]
+    assert versions[-1]["version"] == len(versions) + 1 and "Prefer:" in versions[-1]["guidance"]
+
+
+def test_a_regression_sends_the_next_proposal_back_to_the_best():
+    study = study_of(LGTSampler(seed=0))
+    study.optimize(objective, n_trials=15)
+    trials = study.trials
+    checked = 0
+    for before, after in itertools.pairwise(trials[1:]):
+        if before.user_attrs["lgt_verdict"]["outcome"] != "regressed":
+            continue
+        best = max((t for t in trials if t.number < after.number), key=lambda t: t.value)
+        assert (
+            "rolls back" in after.user_attrs["lgt_route"]
+            or "starts again" in (after.user_attrs["lgt_route"])
+        )
+        assert after.user_attrs["lgt_base"] == best.number
+        checked += 1
+    assert checked >= 1
+
+
+def test_enqueued_trials_are_trained_as_given_and_read_as_history():
+    study = study_of(LGTSampler(seed=0))
+    default = {"x": 0.0, "rate": 0.01, "n": 7, "stepped": 0.0, "kind": "a", "flag": False}
+    study.enqueue_trial(default)
+    study.enqueue_trial({**default, "kind": "b"})
+    study.optimize(objective, n_trials=4)
+    assert study.trials[0].params == default
+    assert study.trials[1].params == {**default, "kind": "b"}
+    assert "lgt_proposed_by" not in study.trials[1].user_attrs  # Optuna's fixed params
+    assert study.trials[1].user_attrs["lgt_verdict"]["outcome"] == "improved"
+    assert study.trials[2].user_attrs["lgt_proposed_by"] == "lgt"
+    assert study.trials[2].user_attrs["lgt_base"] == 1  # the improved trial is the base
+    assert study.trials[2].params["kind"] == "b"
+
+
+def test_failed_and_pruned_trials_are_judged_and_never_the_base():
+    def flaky(trial):
+        value = objective(trial)
+        if trial.number == 1:
+            raise ValueError("the objective broke")
+        if trial.number == 2:
+            raise optuna.TrialPruned()
+        return value
+
+    study = study_of(LGTSampler(seed=0))
+    study.optimize(flaky, n_trials=6, catch=(ValueError,))
+    states = [t.state for t in study.trials]
+    assert states[1] == TrialState.FAIL and states[2] == TrialState.PRUNED
+    assert study.trials[1].user_attrs["lgt_verdict"]["outcome"] == "failed"
+    assert "raised an error" in study.trials[1].user_attrs["lgt_verdict"]["diagnosis"]
+    assert study.trials[2].user_attrs["lgt_base"] == 0  # after the failure: back to the best
+    assert study.trials[3].user_attrs["lgt_base"] == 0  # a pruned trial is no base either
+    for trial in study.trials[3:]:
+        inside(trial)
+        assert trial.user_attrs["lgt_proposed_by"] == "lgt"
+
+
+def test_a_parameter_seen_for_the_first_time_is_sampled_by_the_inner_sampler():
+    seen = []
+
+    class Recording(optuna.samplers.RandomSampler):
+        def sample_independent(self, study, trial, name, distribution):
+            seen.append((trial.number, name))
+            return super().sample_independent(study, trial, name, distribution)
+
+    def growing(trial):
+        value = -((trial.suggest_float("x", -5, 5) - 1) ** 2)
+        if trial.number >= 3:
+            value -= trial.suggest_int("extra", 0, 10) * 0.01
+        return value
+
+    study = study_of(LGTSampler(seed=0, independent_sampler=Recording(seed=0)))
+    study.optimize(growing, n_trials=6)
+    assert (0, "x") in seen and (3, "extra") in seen  # first seen: independent
+    assert not [s for s in seen if s[0] in (1, 2, 4, 5)]  # after that: the agents' proposal
+    for trial in study.trials:
+        inside(trial)
+
+
+def test_a_study_resumed_from_rdb_storage_continues_the_agents_history(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    first = study_of(LGTSampler(seed=0), storage=storage, study_name="s")
+    first.optimize(objective, n_trials=6)
+    prompts = first.user_attrs["lgt_prompts"]
+    again = optuna.load_study(study_name="s", storage=storage, sampler=LGTSampler(seed=0))
+    again.optimize(objective, n_trials=4)
+    trials = again.trials
+    assert len(trials) == 10
+    assert [t.user_attrs["lgt_proposed_by"] for t in trials[6:]] == ["lgt"] * 4
+    assert again.user_attrs["lgt_prompts"][: len(prompts)] == prompts
+    seen = {json.dumps(t.params, sort_keys=True) for t in trials[:6]}
+    assert all(json.dumps(t.params, sort_keys=True) not in seen for t in trials[6:])
+    assert again.best_value >= first.best_value
+
+
+def test_parallel_workers_each_get_a_proposal_inside_the_distributions():
+    study = study_of(LGTSampler(seed=0))
+    study.optimize(objective, n_trials=10, n_jobs=2)
+    assert len(study.trials) == 10
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    for trial in study.trials:
+        inside(trial)
+        assert "lgt_verdict" in trial.user_attrs
+
+
+def test_a_multi_objective_study_is_refused_with_a_clear_error():
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=LGTSampler())
+    with pytest.raises(UserError, match="single-objective"):
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
+
+
+SPACE = {
+    "x": FloatDistribution(-10, 10),
+    "n": IntDistribution(1, 20),
+    "kind": CategoricalDistribution(["a", "b", "c"]),
+}
+
+
+def _ask_tell(study, value):
+    trial = study.ask(SPACE)
+    study.tell(trial, value(trial.params))
+    return study.trials[-1]
+
+
+def proposal(*changes):
+    return {
+        "args": {
+            "changes": [{"knob": k, "value": v, "reason": "scripted"} for k, v in changes],
+            "rationale": "scripted",
+            "expected_effect": "a better objective",
+            "start_from": "current",
+        }
+    }
+
+
+def scripted(*proposals):
+    """A chat server whose Advisor replies ``proposals`` in turn; the other agents' fail."""
+    return ScriptedOpenAI({"Proposal": list(proposals), "*": [{"content": "no"}]})
+
+
+def test_a_model_proposing_out_of_range_values_is_told_and_its_repair_is_used():
+    with scripted(proposal(("x", 99.0)), proposal(("x", 9.5), ("n", 8))) as server:
+        sampler = LGTSampler("openai:scripted", base_url=server.url, max_retries=0, seed=0)
+        study = study_of(sampler)
+        _ask_tell(study, lambda p: -abs(p["x"]))
+        trial = _ask_tell(study, lambda p: -abs(p["x"]))
+    assert trial.user_attrs["lgt_proposed_by"] == "lgt"
+    assert trial.user_attrs["lgt_proposal_status"].startswith("repaired")
+    assert trial.params["x"] == 9.5 and trial.params["n"] == 8
+    inside(trial)
+    told = [r for r in server.requests if "Proposal" in json.dumps(r.get("tools", ""))][1]
+    assert "out of range" in json.dumps(told["messages"][-1])  # the error went back
+
+
+def test_a_model_that_stays_out_of_range_falls_back_to_the_inner_sampler():
+    with scripted(proposal(("x", 99.0)), proposal(("kind", "z"))) as server:
+        sampler = LGTSampler("openai:scripted", base_url=server.url, max_retries=0, seed=0)
+        study = study_of(sampler)
+        _ask_tell(study, lambda p: p["n"])
+        trial = _ask_tell(study, lambda p: p["n"])
+    assert trial.user_attrs["lgt_proposed_by"] == "TPESampler"
+    assert "fallback" in trial.user_attrs["lgt_why"]
+    inside(trial)
+    proposals = [r for r in server.requests if "Proposal" in json.dumps(r.get("tools", ""))]
+    assert len(proposals) == 2  # asked, told the error once, then given up on
