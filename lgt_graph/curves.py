@@ -34,8 +34,10 @@ def summarize(result: dict[str, Any], primary: str, maximize: bool) -> dict[str,
         if not values:
             continue
         arr = np.asarray(values, dtype=float)
-        higher_better = ("accuracy" in name or "f1" in name or name.endswith("r2")) and (
-            "loss" not in name
+        higher_better = (
+            maximize
+            if name == f"val_{primary}"
+            else ("accuracy" in name or "f1" in name or name.endswith("r2")) and "loss" not in name
         )
         best_at = int(np.argmax(arr) if higher_better else np.argmin(arr))
         tail = arr[-max(2, len(arr) // 3) :]

@@ -46,6 +46,8 @@ class Method:
     """The loops the method runs: a searcher of whole trainings has no epoch-level form."""
     epoch_nodes: Mapping[str, str] | None = None
     """Node choices in the epoch-level loop, when they differ from ``nodes``."""
+    agents: bool = False
+    """The searcher asks LGT's agents (an LGTSampler): it gets the session's chat model."""
 
     @property
     def baseline(self) -> bool:
@@ -56,7 +58,7 @@ class Method:
     def language(self) -> bool:
         """Say whether a language model (LGT's agents) takes part in the method."""
         if self.baseline:
-            return False
+            return self.agents
         nodes = self.epoch_nodes if self.epoch_nodes is not None else self.nodes
         return any(
             nodes.get(slot, "llm") == "llm" for slot in ("advisor", "evaluator", "optimizer")
@@ -130,6 +132,13 @@ METHODS: dict[str, Method] = {
             options={"sampler": "tpe", "pruner": "hyperband"},
         ),
         Method("nas", "NAS", searcher="lgt_graph.baselines.evolution:ArchitectureEvolution"),
+        Method(
+            "lgt-optuna",
+            "LGT in Optuna (LGTSampler, TPE for the rest)",
+            searcher=_OPTUNA,
+            options={"sampler": "lgt"},
+            agents=True,
+        ),
         Method("lgt", "LGT", loops=BOTH),
         Method(
             "no-optimizer", "LGT, no Optimizer (prompt frozen)", {"optimizer": "none"}, loops=BOTH

@@ -92,6 +92,11 @@ class SearchAdvisor:
                 int(built["budget"]),
                 ctx.settings.seed,
                 ctx.maximize,
+                agents={
+                    "llm": ctx.settings.llm,
+                    "base_url": ctx.settings.base_url,
+                    "profile": ctx.profile,
+                },
             )
             self._session, self._asked, self._told = ctx.session_id, 0, 0
         fallbacks = {p["for_trial"] for p in proposals if p["status"] == "fallback"}
@@ -121,6 +126,7 @@ class SearchAdvisor:
                         trial["score"],
                         curve=result.get("curves", {}).get(f"val_{ctx.primary}", []),
                         pruned=history.pruned(trial),
+                        curves=result.get("curves", {}),
                     )
                 else:
                     self._searcher.tell(trial["config"], trial["score"])

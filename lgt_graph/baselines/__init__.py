@@ -13,7 +13,7 @@ a class taking ``(space, budget, seed, maximize, **options)`` and one line there
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from lgt_graph.methods import method
@@ -42,18 +42,34 @@ class PruningSearcher(Searcher, Protocol):
         score: float | None,
         curve: Sequence[float] | None = None,
         pruned: bool = False,
+        curves: Mapping[str, Sequence[float]] | None = None,
     ) -> None:
-        """Report a score, the epochs' curve, and whether the judge stopped the trial."""
+        """Report a score, the epochs' curve, and whether the judge stopped the trial.
+
+        ``curves``: every curve of the trial, for a sampler that reads them.
+        """
 
 
-def make_searcher(name: str, space: Space, budget: int, seed: int, maximize: bool) -> Searcher:
-    """Build the searcher of the baseline method ``name`` (a row of the method table)."""
+def make_searcher(
+    name: str,
+    space: Space,
+    budget: int,
+    seed: int,
+    maximize: bool,
+    agents: Mapping[str, Any] | None = None,
+) -> Searcher:
+    """Build the searcher of the baseline method ``name`` (a row of the method table).
+
+    ``agents``: what a searcher that asks LGT's agents is given (the chat model's
+    ``llm`` and ``base_url``, the data ``profile``); other searchers ignore it.
+    """
     chosen = method(name)
     if chosen.searcher is None:
         raise ValueError(f"{name} is not a baseline: it has no searcher")
     module_name, _, attribute = chosen.searcher.partition(":")
     factory: Any = getattr(importlib.import_module(module_name), attribute)
+    extra = {"agents": dict(agents or {})} if chosen.agents else {}
     searcher: Searcher = factory(
-        space, budget=budget, seed=seed, maximize=maximize, **dict(chosen.options)
+        space, budget=budget, seed=seed, maximize=maximize, **dict(chosen.options), **extra
     )
     return searcher

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from lgt_graph.errors import UserError
@@ -73,6 +73,17 @@ def startup_trials(budget: int) -> int:
     return min(10, max(3, budget // 3))
 
 
+def tpe(seed: int, budget: int) -> Any:
+    """Return the TPE sampler of the Bayesian baseline: multivariate, grouped, seeded."""
+    import optuna
+
+    with warnings.catch_warnings():  # group=True is marked experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=seed, n_startup_trials=startup_trials(budget), multivariate=True, group=True
+        )
+
+
 class OptunaSearch:
     """Optuna's TPE (default), Gaussian-process, CMA-ES or random sampler, by ask/tell."""
 
@@ -84,6 +95,7 @@ class OptunaSearch:
         maximize: bool,
         sampler: str = "tpe",
         pruner: str | None = None,
+        agents: Mapping[str, Any] | None = None,
     ) -> None:
         import optuna
 
@@ -91,14 +103,21 @@ class OptunaSearch:
         if sampler == "random":
             chosen: Any = optuna.samplers.RandomSampler(seed=seed)
         elif sampler == "tpe":
-            with warnings.catch_warnings():  # group=True is marked experimental
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                chosen = optuna.samplers.TPESampler(
-                    seed=seed,
-                    n_startup_trials=startup_trials(budget),
-                    multivariate=True,
-                    group=True,
-                )
+            chosen = tpe(seed, budget)
+        elif sampler == "lgt":
+            from lgt_graph.optuna import LGTSampler
+
+            given = dict(agents or {})
+            facts = dict(given.get("profile") or {})
+            chosen = LGTSampler(
+                str(given.get("llm") or "heuristic"),
+                independent_sampler=tpe(seed, budget),
+                seed=seed,
+                budget=budget,
+                base_url=given.get("base_url"),
+                metric=str(facts.get("primary_metric", "objective")),
+                facts=facts,
+            )
         elif sampler == "gp":
             chosen = optuna.samplers.GPSampler(seed=seed)
         elif sampler == "cmaes":
@@ -116,9 +135,11 @@ class OptunaSearch:
                     warn_independent_sampling=False,
                 )
         else:
-            raise UserError(f"--sampler {sampler!r}: use tpe, gp, cmaes or random")
+            raise UserError(f"--sampler {sampler!r}: use tpe, gp, cmaes, lgt or random")
         self.space = space
         self.pruner = pruner
+        self.reads_curves = sampler == "lgt"
+        """The sampler reads each trial's curves (set as the trial's user attributes)."""
         self.study = optuna.create_study(
             # a fixed name: Hyperband assigns trials to brackets by a hash of it, so a
             # searcher rebuilt by replay (a resumed session) must carry the same one
@@ -185,6 +206,7 @@ class OptunaSearch:
         score: float | None,
         curve: Sequence[float] | None = None,
         pruned: bool = False,
+        curves: Mapping[str, Sequence[float]] | None = None,
     ) -> None:
         """Report a trained configuration's score to Optuna.
 
@@ -204,6 +226,9 @@ class OptunaSearch:
                 if judge(epoch, float(value)):
                     break
         self.reported.discard(key)
+        if self.reads_curves:
+            for name, values in (curves or {}).items():
+                trial.set_user_attr(name, [float(v) for v in values])
         if score is None:
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
         elif pruned:

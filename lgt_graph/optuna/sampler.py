@@ -37,6 +37,7 @@ from lgt_graph.optuna.space import params_of, space_of
 from lgt_graph.optuna.study_state import (
     FINISHED,
     PREFIX,
+    PRIMARY,
     StudyData,
     StudyHistory,
     StudyTask,
@@ -60,6 +61,8 @@ class LGTSampler(BaseSampler):
     Advisor plans with it). ``tolerance``: a trial worse than the best by more than
     this fraction of it regressed, and the next proposal starts again from the best.
     ``nodes``: agent implementations by slot, as ``--node`` (``{"evaluator": "numeric"}``).
+    ``metric``: what the objective measures, as the agents should call it (``accuracy``);
+    ``facts``: what the agents may know about the data (``{"train_examples": 120}``).
     """
 
     def __init__(
@@ -74,6 +77,8 @@ class LGTSampler(BaseSampler):
         timeout: float = 120.0,
         max_retries: int = 3,
         nodes: Mapping[str, str] | None = None,
+        metric: str = PRIMARY,
+        facts: Mapping[str, Any] | None = None,
     ) -> None:
         from lgt_graph.llm import make_chat_model
         from lgt_graph.registry import resolve
@@ -97,6 +102,8 @@ class LGTSampler(BaseSampler):
             llm, base_url, timeout, max_retries, self._settings.structured_output
         )
         self._lock = threading.Lock()
+        self._metric = metric
+        self._facts = dict(facts or {})
 
     # -- Optuna's sampler interface --------------------------------------------------
 
@@ -201,17 +208,24 @@ class LGTSampler(BaseSampler):
 
     def _context(self, study: Study, space: Mapping[str, BaseDistribution]) -> Context:
         direction = "maximize" if study.direction == StudyDirection.MAXIMIZE else "minimize"
+        task = StudyTask(
+            study.study_name,
+            direction,
+            self._metric,
+            str(self._facts.get("family", "study")),
+            str(self._facts.get("problem", "unknown")),
+        )
         trials = study._get_trials(deepcopy=False, use_cache=True)
         first = next((t for t in sorted(trials, key=lambda t: t.number) if t.params), None)
         defaults = {k: v for k, v in (first.params if first else {}).items() if k in space}
         return Context(
             settings=self._settings,
-            data=StudyData(StudyTask(study.study_name, direction)),
+            data=StudyData(task),
             space=space_of(space, defaults),
             tracker=None,
             model=self._model,
             session_id=f"optuna:{study.study_name}",
-            profile=profile(study.study_name, direction, space),
+            profile=profile(task, space, self._facts),
             options=self._options,
         )
 
@@ -223,7 +237,7 @@ class LGTSampler(BaseSampler):
     ) -> StudyHistory:
         trials = study._get_trials(deepcopy=False, use_cache=False)
         prompts = study.user_attrs.get(PROMPTS, [])
-        return rebuild(trials, ctx.space, ctx.maximize, prompts, last)
+        return rebuild(trials, ctx.space, ctx.maximize, prompts, last, ctx.primary)
 
     def _inner_trial(self, study: Study, trial: FrozenTrial, why: str) -> dict[str, Any]:
         name = type(self._inner).__name__

@@ -72,27 +72,34 @@ def relative_space(trials: Sequence[FrozenTrial]) -> dict[str, BaseDistribution]
     return {n: d for n, d in sorted(seen.items()) if n not in changed and not d.single()}
 
 
-def profile(name: str, direction: str, space: Mapping[str, BaseDistribution]) -> dict[str, Any]:
-    """Return the facts the agents read about the study (there is no data to describe)."""
+def profile(
+    task: StudyTask, space: Mapping[str, BaseDistribution], facts: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return the facts the agents read about the study: its own, and any the user gave."""
     return {
-        "task": name,
-        "family": "study",
-        "problem": "unknown",
-        "primary_metric": PRIMARY,
-        "direction": direction,
+        "task": task.name,
+        "family": task.family,
+        "problem": task.problem,
+        **dict(facts or {}),
+        "primary_metric": task.primary,
+        "direction": task.direction,
         "parameters": len(space),
     }
 
 
 def result_of(
-    trial: FrozenTrial, config: dict[str, Any], state: TrialState, values: Sequence[float] | None
+    trial: FrozenTrial,
+    config: dict[str, Any],
+    state: TrialState,
+    values: Sequence[float] | None,
+    primary: str = PRIMARY,
 ) -> dict[str, Any]:
     """Return a study trial as a trial result: its value, curves, metrics and why it failed."""
     curves: dict[str, list[float]] = {}
     metrics: dict[str, float] = {}
     steps = sorted(trial.intermediate_values)
     if steps:
-        curves[f"val_{PRIMARY}"] = [float(trial.intermediate_values[s]) for s in steps]
+        curves[f"val_{primary}"] = [float(trial.intermediate_values[s]) for s in steps]
     for key, value in trial.user_attrs.items():
         if key.startswith(PREFIX):
             continue
@@ -119,7 +126,7 @@ def result_of(
     if score is not None and not math.isfinite(score):
         score, reason = None, f"the objective returned {score}"
     if score is not None:
-        metrics[PRIMARY] = score
+        metrics[primary] = score
     seconds = 0.0
     if trial.datetime_start is not None and trial.datetime_complete is not None:
         seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
@@ -167,6 +174,7 @@ def rebuild(
     maximize: bool,
     prompts: Sequence[Mapping[str, Any]] = (),
     last: tuple[FrozenTrial, TrialState, Sequence[float] | None] | None = None,
+    primary: str = PRIMARY,
 ) -> StudyHistory:
     """Rebuild the session state from the study's finished trials, oldest first.
 
@@ -196,7 +204,7 @@ def rebuild(
                 for c in diff(start, config)
                 if c.new is not None
             ]
-        result = result_of(trial, config, trial_state, values)
+        result = result_of(trial, config, trial_state, values, primary)
         state["trials"].append(
             Trial(
                 index=index,
@@ -204,7 +212,7 @@ def rebuild(
                 base=base,
                 changes=changes,
                 result=result,
-                score=result["metrics"].get(PRIMARY) if result["status"] == "ok" else None,
+                score=result["metrics"].get(primary) if result["status"] == "ok" else None,
                 prompt_version=int(attrs.get(f"{PREFIX}prompt_version", 0)),
                 timestamp=int(trial.datetime_complete.timestamp() * 1000)
                 if trial.datetime_complete
