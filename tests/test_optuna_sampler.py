@@ -3,6 +3,7 @@
 import itertools
 import json
 import math
+from pathlib import Path
 
 import optuna
 import pytest
@@ -235,3 +236,29 @@ def test_a_model_that_stays_out_of_range_falls_back_to_the_inner_sampler():
     inside(trial)
     proposals = [r for r in server.requests if "Proposal" in json.dumps(r.get("tools", ""))]
     assert len(proposals) == 2  # asked, told the error once, then given up on
+
+
+def test_a_study_is_recorded_in_mlflow_a_run_per_trial_with_its_textual_gradient(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    study = study_of(LGTSampler(seed=0, tracking_uri=uri), study_name="mine")
+    study.optimize(objective, n_trials=6)
+    client = MlflowClient(uri)
+    (experiment,) = [e for e in client.search_experiments() if e.name == "optuna-mine"]
+    (parent,) = client.search_runs([experiment.experiment_id], "tags.kind = 'optuna-study'")
+    assert study.user_attrs["lgt_mlflow_run"] == parent.info.run_id
+    runs = client.search_runs([experiment.experiment_id], "tags.kind = 'trial'")
+    assert sorted(int(r.data.tags["optuna.trial"]) for r in runs) == list(range(6))
+    by_number = {int(r.data.tags["optuna.trial"]): r for r in runs}
+    second = by_number[1]
+    assert second.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert second.data.tags["lgt.proposed_by"] == "lgt"
+    assert second.data.params["x"] == str(study.trials[1].params["x"])
+    assert second.data.metrics["val_objective"] == study.trials[1].value
+    files = {a.path for a in client.list_artifacts(second.info.run_id)}
+    assert {"proposal.md", "textual_gradient.md"} <= files
+    gradient = client.download_artifacts(second.info.run_id, "textual_gradient.md")
+    assert study.trials[1].user_attrs["lgt_verdict"]["diagnosis"] in Path(gradient).read_text()
+    prompts = client.list_artifacts(parent.info.run_id, "prompts")
+    assert len(prompts) == len(study.user_attrs["lgt_prompts"]) >= 1

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from mlflow.tracking import MlflowClient
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
@@ -71,3 +72,19 @@ def test_the_csv_example_runs_on_the_written_file(tmp_path):
     assert sorted(r["method"] for r in rows) == ["bayes", "lgt", "random"]
     assert all(r["trials"] == "4" and r["failed"] == "0" for r in rows), rows
     assert "| failed |" in compared.stdout
+
+
+def test_the_optuna_study_example_runs_with_the_agents_proposing(tmp_path):
+    (tmp_path / "my_study.py").write_text(block("my_study.py"))
+    (proc,) = run_lines(block("optuna study"), tmp_path)
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("best: ")
+    rows = [line.split(" ", 2) for line in lines[1:]]
+    assert [int(r[0]) for r in rows] == list(range(1, 10))
+    assert all(r[1] == "lgt" and r[2] for r in rows)  # every trial after the default: a reason
+    best = float(lines[0].split()[1])
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (experiment,) = [e for e in client.search_experiments() if e.name == "optuna-wine-gbm"]
+    runs = client.search_runs([experiment.experiment_id], "tags.kind = 'trial'")
+    assert len(runs) == 10
+    assert max(r.data.metrics["val_accuracy"] for r in runs) == pytest.approx(best, abs=1e-4)

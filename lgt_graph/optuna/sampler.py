@@ -33,6 +33,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from lgt_graph.context import TRIAL_CAP, Context, Settings
 from lgt_graph.errors import UserError
+from lgt_graph.optuna.records import StudyRecords
 from lgt_graph.optuna.space import params_of, space_of
 from lgt_graph.optuna.study_state import (
     FINISHED,
@@ -47,6 +48,7 @@ from lgt_graph.optuna.study_state import (
     relative_space,
 )
 from lgt_graph.routing import decide
+from lgt_graph.tracking import check_uri
 
 PROMPTS = f"{PREFIX}prompts"
 """The study user attribute that holds the Advisor's prompt versions."""
@@ -63,6 +65,9 @@ class LGTSampler(BaseSampler):
     ``nodes``: agent implementations by slot, as ``--node`` (``{"evaluator": "numeric"}``).
     ``metric``: what the objective measures, as the agents should call it (``accuracy``);
     ``facts``: what the agents may know about the data (``{"train_examples": 120}``).
+    ``tracking_uri``: an MLflow store to record the study in (a run per trial, with its
+    proposal and textual gradient; the prompt versions), under ``experiment``
+    (default ``optuna-STUDY``).
     """
 
     def __init__(
@@ -79,6 +84,8 @@ class LGTSampler(BaseSampler):
         nodes: Mapping[str, str] | None = None,
         metric: str = PRIMARY,
         facts: Mapping[str, Any] | None = None,
+        tracking_uri: str | None = None,
+        experiment: str | None = None,
     ) -> None:
         from lgt_graph.llm import make_chat_model
         from lgt_graph.registry import resolve
@@ -104,6 +111,10 @@ class LGTSampler(BaseSampler):
         self._lock = threading.Lock()
         self._metric = metric
         self._facts = dict(facts or {})
+        self._records: StudyRecords | None = None
+        if tracking_uri is not None:
+            check_uri(tracking_uri)
+            self._records = StudyRecords(tracking_uri, experiment, llm)
 
     # -- Optuna's sampler interface --------------------------------------------------
 
@@ -144,6 +155,8 @@ class LGTSampler(BaseSampler):
             if update.get("prompts"):
                 versions = list(study.user_attrs.get(PROMPTS, []))
                 study.set_user_attr(PROMPTS, versions + [dict(p) for p in update["prompts"]])
+                for version in update["prompts"] if self._records else ():
+                    self._records.prompt(study, dict(version))  # type: ignore[union-attr]
             state = applied(state, update)
             update = self._nodes["advise"](state, runtime)
             proposal = (update.get("proposals") or [None])[-1]
@@ -158,7 +171,7 @@ class LGTSampler(BaseSampler):
                 study,
                 trial,
                 proposed_by="lgt",
-                base=past.number_of(proposal["base"]),
+                base=proposal["base"],
                 changes=[dict(c) for c in proposal["changes"]],
                 rationale=proposal["rationale"],
                 expected_effect=proposal["expected_effect"],
@@ -197,12 +210,11 @@ class LGTSampler(BaseSampler):
             ctx = self._context(study, space)
             past = self._history(study, ctx, last=(trial, state, values))
             update = self._nodes["evaluate"](past.state, Runtime(context=ctx))
-            verdict = update["verdicts"][-1]
-            study._storage.set_trial_user_attr(
-                trial._trial_id,
-                f"{PREFIX}verdict",
-                {k: v for k, v in verdict.items() if k != "trial"},
-            )
+            verdict = {k: v for k, v in update["verdicts"][-1].items() if k != "trial"}
+            study._storage.set_trial_user_attr(trial._trial_id, f"{PREFIX}verdict", verdict)
+            if self._records is not None:
+                result = {**past.state["trials"][-1]["result"], "config": dict(trial.params)}
+                self._records.trial(study, trial, result, verdict)
 
     # -- helpers ---------------------------------------------------------------------
 

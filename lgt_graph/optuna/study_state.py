@@ -153,19 +153,11 @@ def _numbers(value: Any) -> bool:
 
 @dataclass
 class StudyHistory:
-    """The session state rebuilt from a study, and which study trial each of its trials is."""
+    """The session state rebuilt from a study: its trials indexed by their study numbers."""
 
     state: State
     numbers: list[int]
-    """``numbers[i]`` is the study trial number of the state's trial ``i + 1``."""
-
-    def index_of(self, number: int | None) -> int | None:
-        """Return the state's index of a study trial number (None when it is not there)."""
-        return self.numbers.index(number) + 1 if number in self.numbers else None
-
-    def number_of(self, index: int | None) -> int | None:
-        """Return the study trial number of a state index."""
-        return self.numbers[index - 1] if index else None
+    """The study numbers of the finished trials, oldest first (the state's trial indexes)."""
 
 
 def rebuild(
@@ -191,7 +183,7 @@ def rebuild(
     for trial, trial_state, values in done:
         config = config_of({k: v for k, v in trial.params.items() if k in space}, space)
         attrs = trial.user_attrs
-        index = len(numbers) + 1
+        index = trial.number  # the agents speak of trials by the numbers the user sees
         base = _index(numbers, attrs.get(f"{PREFIX}base"))
         changes = [ChangeRecord(**c) for c in attrs.get(f"{PREFIX}changes", [])]  # type: ignore[typeddict-item]
         if f"{PREFIX}changes" not in attrs:
@@ -233,7 +225,7 @@ def rebuild(
 
 
 def _index(numbers: list[int], number: Any) -> int | None:
-    return numbers.index(number) + 1 if isinstance(number, int) and number in numbers else None
+    return number if isinstance(number, int) and number in numbers else None
 
 
 def applied(state: State, update: Mapping[str, Any]) -> State:
