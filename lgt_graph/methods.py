@@ -139,6 +139,13 @@ METHODS: dict[str, Method] = {
             options={"sampler": "lgt"},
             agents=True,
         ),
+        Method(
+            "hybrid",
+            "LGT hybrid (TPE drives, the agents on a share and on stalls)",
+            searcher=_OPTUNA,
+            options={"sampler": "hybrid"},
+            agents=True,
+        ),
         Method("lgt", "LGT", loops=BOTH),
         Method(
             "no-optimizer", "LGT, no Optimizer (prompt frozen)", {"optimizer": "none"}, loops=BOTH

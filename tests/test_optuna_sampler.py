@@ -262,3 +262,37 @@ def test_a_study_is_recorded_in_mlflow_a_run_per_trial_with_its_textual_gradient
     assert study.trials[1].user_attrs["lgt_verdict"]["diagnosis"] in Path(gradient).read_text()
     prompts = client.list_artifacts(parent.info.run_id, "prompts")
     assert len(prompts) == len(study.user_attrs["lgt_prompts"]) >= 1
+
+
+def test_the_hybrid_gives_the_agents_their_share_of_the_trials_and_tpe_the_rest():
+    sampler = LGTSampler(seed=0, mode="hybrid", llm_share=0.25, stall=None)
+    study = study_of(sampler)
+    study.optimize(objective, n_trials=20)
+    by = [t.user_attrs["lgt_proposed_by"] for t in study.trials]
+    assert [n for n, who in enumerate(by) if who == "lgt"] == [1, 5, 9, 13, 17]
+    assert set(by) == {"lgt", "TPESampler"}
+    assert "share" in study.trials[5].user_attrs["lgt_turn"]
+    for trial in study.trials:
+        inside(trial)
+        assert "lgt_verdict" in trial.user_attrs  # every trial judged, whoever proposed it
+
+
+def test_the_hybrid_hands_the_agents_a_turn_when_the_sampler_stalls():
+    def flat(trial):
+        objective(trial)
+        return 1.0 if trial.number == 0 else 0.0  # nothing ever beats the first trial
+
+    study = study_of(LGTSampler(seed=0, mode="hybrid", llm_share=0.01, stall=3))
+    study.optimize(flat, n_trials=12)
+    by = [t.user_attrs["lgt_proposed_by"] for t in study.trials]
+    # trial 1 is the agents' share; 2-4 are the sampler's and do not improve: 5 is the
+    # agents'; again at 9
+    assert [n for n, who in enumerate(by) if who == "lgt"] == [1, 5, 9]
+    assert "has not improved the best in 3 trials" in study.trials[5].user_attrs["lgt_turn"]
+
+
+def test_a_wrong_mode_or_share_is_refused_clearly():
+    with pytest.raises(UserError, match="mode must be one of lgt, hybrid"):
+        LGTSampler(mode="both")
+    with pytest.raises(UserError, match="llm_share must be in"):
+        LGTSampler(mode="hybrid", llm_share=1.5)

@@ -104,7 +104,7 @@ class OptunaSearch:
             chosen: Any = optuna.samplers.RandomSampler(seed=seed)
         elif sampler == "tpe":
             chosen = tpe(seed, budget)
-        elif sampler == "lgt":
+        elif sampler in ("lgt", "hybrid"):
             from lgt_graph.optuna import LGTSampler
 
             given = dict(agents or {})
@@ -117,6 +117,7 @@ class OptunaSearch:
                 base_url=given.get("base_url"),
                 metric=str(facts.get("primary_metric", "objective")),
                 facts=facts,
+                mode=sampler,
             )
         elif sampler == "gp":
             chosen = optuna.samplers.GPSampler(seed=seed)
@@ -135,10 +136,10 @@ class OptunaSearch:
                     warn_independent_sampling=False,
                 )
         else:
-            raise UserError(f"--sampler {sampler!r}: use tpe, gp, cmaes, lgt or random")
+            raise UserError(f"--sampler {sampler!r}: use tpe, gp, cmaes, lgt, hybrid or random")
         self.space = space
         self.pruner = pruner
-        self.reads_curves = sampler == "lgt"
+        self.reads_curves = sampler in ("lgt", "hybrid")
         """The sampler reads each trial's curves (set as the trial's user attributes)."""
         self.study = optuna.create_study(
             # a fixed name: Hyperband assigns trials to brackets by a hash of it, so a

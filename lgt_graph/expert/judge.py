@@ -81,7 +81,8 @@ def judge(facts: dict[str, Any]) -> dict[str, Any]:
                 f" {_fmt(new)} helped; continue in that direction"
             )
         elif good is not None and good < 0:
-            step = old / (new / old) if new != old else old
+            # the same ratio the other way; from a move to 0, the same distance the other way
+            step = old / (new / old) if new not in (0, old) else 2 * old - new
             suggestions.append(
                 f"{change['knob']}={_fmt(_cast(new, step))}: moving it from {_fmt(old)} to"
                 f" {_fmt(new)} hurt; try the other direction"

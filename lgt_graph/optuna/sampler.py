@@ -41,15 +41,24 @@ from lgt_graph.optuna.study_state import (
     PRIMARY,
     StudyData,
     StudyHistory,
-    StudyTask,
     applied,
+    defaults_of,
+    finished_copy,
     profile,
     rebuild,
     relative_space,
+    single_objective,
+    study_task,
 )
+from lgt_graph.optuna.turns import turn
 from lgt_graph.routing import decide
 from lgt_graph.tracking import check_uri
 
+MODES = ("lgt", "hybrid")
+SHARE = 0.25
+"""The share of the trials the agents propose in a hybrid study, unless told otherwise."""
+STALL = 5
+"""A hybrid study's sampler trials without improvement, in a row, that hand the agents a turn."""
 PROMPTS = f"{PREFIX}prompts"
 """The study user attribute that holds the Advisor's prompt versions."""
 
@@ -65,6 +74,10 @@ class LGTSampler(BaseSampler):
     ``nodes``: agent implementations by slot, as ``--node`` (``{"evaluator": "numeric"}``).
     ``metric``: what the objective measures, as the agents should call it (``accuracy``);
     ``facts``: what the agents may know about the data (``{"train_examples": 120}``).
+    ``mode``: ``lgt`` (the agents propose every trial they can) or ``hybrid`` (the inner
+    sampler drives; the agents propose on ``llm_share`` of the trials, default 0.25, and
+    when the sampler's own trials have not improved the best ``stall`` times in a row,
+    default 5; see :mod:`lgt_graph.optuna.turns`).
     ``tracking_uri``: an MLflow store to record the study in (a run per trial, with its
     proposal and textual gradient; the prompt versions), under ``experiment``
     (default ``optuna-STUDY``).
@@ -86,10 +99,22 @@ class LGTSampler(BaseSampler):
         facts: Mapping[str, Any] | None = None,
         tracking_uri: str | None = None,
         experiment: str | None = None,
+        mode: str = "lgt",
+        llm_share: float | None = None,
+        stall: int | None = STALL,
     ) -> None:
         from lgt_graph.llm import make_chat_model
         from lgt_graph.registry import resolve
 
+        if mode not in MODES:
+            raise UserError(f"LGTSampler mode must be one of {', '.join(MODES)}, got {mode!r}")
+        share = 1.0 if mode == "lgt" else SHARE if llm_share is None else llm_share
+        if not 0 < share <= 1:
+            raise UserError(f"llm_share must be in (0, 1], got {llm_share}")
+        if stall is not None and stall < 1:
+            raise UserError(f"stall must be at least 1 trial (or None), got {stall}")
+        self.mode, self.share, self.stall = mode, share, stall if mode == "hybrid" else None
+        self._turns: dict[int, tuple[bool, str]] = {}
         self._inner = independent_sampler or TPESampler(seed=seed)
         self._settings = Settings(
             task="optuna-study",
@@ -129,14 +154,26 @@ class LGTSampler(BaseSampler):
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        """Return every parameter the finished trials suggested (see ``relative_space``)."""
-        _single_objective(study)
-        return relative_space(study._get_trials(deepcopy=False, use_cache=True))
+        """Return the agents' space on their turn, the inner sampler's on its own.
+
+        The agents' is every parameter the finished trials suggested (``relative_space``).
+        """
+        single_objective(study)
+        trials = study._get_trials(deepcopy=False, use_cache=True)
+        maximize = study.direction == StudyDirection.MAXIMIZE
+        self._turns[trial.number] = turn(trials, trial.number, self.share, self.stall, maximize)
+        if not self._turns[trial.number][0]:
+            return self._inner.infer_relative_search_space(study, trial)
+        return relative_space(trials)
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
         """Ask the agents for the next configuration; {} leaves the trial to the inner sampler."""
+        agents, why = self._turns.pop(trial.number, (True, ""))
+        if not agents:
+            self._record(study, trial, proposed_by=type(self._inner).__name__, why=why)
+            return self._inner.sample_relative(study, trial, search_space)
         if not search_space:
             return self._inner_trial(study, trial, "the study's first trial: no parameter seen yet")
         with self._lock:
@@ -146,6 +183,7 @@ class LGTSampler(BaseSampler):
             state = past.state
             if not any(t["score"] is not None for t in state["trials"]):
                 return self._inner_trial(study, trial, "no trial has succeeded yet")
+            turn_why = why
             route, why = decide(state, ctx.settings, ctx.maximize)
             if route == "finalize":
                 return self._inner_trial(study, trial, f"the LGT session is over: {why}")
@@ -177,6 +215,7 @@ class LGTSampler(BaseSampler):
                 expected_effect=proposal["expected_effect"],
                 proposal_status=proposal["status"],
                 route=why,
+                turn=turn_why,
                 prompt_version=prompt[-1]["version"] if prompt else 0,
             )
             return params
@@ -204,7 +243,7 @@ class LGTSampler(BaseSampler):
             return
         with self._lock:
             trials = study._get_trials(deepcopy=False, use_cache=False)
-            space = relative_space([*trials, _finished(trial, state)])
+            space = relative_space([*trials, finished_copy(trial, state)])
             if not space:
                 return
             ctx = self._context(study, space)
@@ -219,21 +258,12 @@ class LGTSampler(BaseSampler):
     # -- helpers ---------------------------------------------------------------------
 
     def _context(self, study: Study, space: Mapping[str, BaseDistribution]) -> Context:
-        direction = "maximize" if study.direction == StudyDirection.MAXIMIZE else "minimize"
-        task = StudyTask(
-            study.study_name,
-            direction,
-            self._metric,
-            str(self._facts.get("family", "study")),
-            str(self._facts.get("problem", "unknown")),
-        )
+        task = study_task(study, self._metric, self._facts)
         trials = study._get_trials(deepcopy=False, use_cache=True)
-        first = next((t for t in sorted(trials, key=lambda t: t.number) if t.params), None)
-        defaults = {k: v for k, v in (first.params if first else {}).items() if k in space}
         return Context(
             settings=self._settings,
             data=StudyData(task),
-            space=space_of(space, defaults),
+            space=space_of(space, defaults_of(trials, space)),
             tracker=None,
             model=self._model,
             session_id=f"optuna:{study.study_name}",
@@ -260,29 +290,3 @@ class LGTSampler(BaseSampler):
     def _record(study: Study, trial: FrozenTrial, **attrs: Any) -> None:
         for key, value in attrs.items():
             study._storage.set_trial_user_attr(trial._trial_id, f"{PREFIX}{key}", value)
-
-
-def _single_objective(study: Study) -> None:
-    if len(study.directions) != 1:
-        raise UserError(
-            f"LGTSampler tunes single-objective studies; {study.study_name!r} has"
-            f" {len(study.directions)} objectives"
-        )
-
-
-def _finished(trial: FrozenTrial, state: TrialState) -> FrozenTrial:
-    """Return the trial being told as if it had finished (its distributions count)."""
-    copy = FrozenTrial(
-        number=trial.number,
-        state=state,
-        value=None,
-        datetime_start=trial.datetime_start,
-        datetime_complete=trial.datetime_complete,
-        params=trial.params,
-        distributions=trial.distributions,
-        user_attrs=trial.user_attrs,
-        system_attrs=trial.system_attrs,
-        intermediate_values=trial.intermediate_values,
-        trial_id=trial._trial_id,
-    )
-    return copy

@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from optuna.distributions import BaseDistribution
+from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from lgt_graph import history
+from lgt_graph.errors import UserError
 from lgt_graph.optuna.space import config_of
 from lgt_graph.space import Space, diff
 from lgt_graph.state import ChangeRecord, PromptVersion, State, Trial, VerdictRecord
@@ -237,3 +239,45 @@ def applied(state: State, update: Mapping[str, Any]) -> State:
         else:
             out[key] = value
     return out  # type: ignore[return-value]
+
+
+def single_objective(study: Study) -> None:
+    """Refuse a study with more than one objective, in one clear line."""
+    if len(study.directions) != 1:
+        raise UserError(
+            f"LGTSampler tunes single-objective studies; {study.study_name!r} has"
+            f" {len(study.directions)} objectives"
+        )
+
+
+def finished_copy(trial: FrozenTrial, state: TrialState) -> FrozenTrial:
+    """Return the trial being told as if it had finished (its distributions count)."""
+    copy = FrozenTrial(
+        number=trial.number,
+        state=state,
+        value=None,
+        datetime_start=trial.datetime_start,
+        datetime_complete=trial.datetime_complete,
+        params=trial.params,
+        distributions=trial.distributions,
+        user_attrs=trial.user_attrs,
+        system_attrs=trial.system_attrs,
+        intermediate_values=trial.intermediate_values,
+        trial_id=trial._trial_id,
+    )
+    return copy
+
+
+def study_task(study: Study, metric: str, facts: Mapping[str, Any]) -> StudyTask:
+    """Return the study as the agents' task: its name, direction, metric and family."""
+    direction = "maximize" if study.direction == StudyDirection.MAXIMIZE else "minimize"
+    family, problem = str(facts.get("family", "study")), str(facts.get("problem", "unknown"))
+    return StudyTask(study.study_name, direction, metric, family, problem)
+
+
+def defaults_of(
+    trials: Sequence[FrozenTrial], space: Mapping[str, BaseDistribution]
+) -> dict[str, Any]:
+    """Return the first trial's parameters: the start the agents' changes are told against."""
+    first = next((t for t in sorted(trials, key=lambda t: t.number) if t.params), None)
+    return {k: v for k, v in (first.params if first else {}).items() if k in space}

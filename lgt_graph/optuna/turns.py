@@ -1,0 +1,64 @@
+"""Whose turn it is in a hybrid study: the classical sampler's, or the agents'.
+
+A classical sampler (TPE by default) drives. The agents propose on a set share of the
+trials, spread evenly (a share of 0.25 gives trials 3, 7, 11 …), and whenever the
+sampler's own trials have not improved the best ``stall`` times in a row since the
+agents last proposed. Every trial, whoever proposed it, is in the study the sampler
+models, so it is told every result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from optuna.trial import FrozenTrial, TrialState
+
+from lgt_graph.metrics import better
+
+AGENTS = "lgt"
+"""How a trial the agents proposed is marked (its ``lgt_proposed_by`` attribute)."""
+
+
+def on_share(number: int, share: float) -> bool:
+    """Say whether trial ``number`` falls on the agents' share (evenly spread from trial 1)."""
+    after = number - 1  # trials after the first
+    if after < 0:
+        return False
+    return after == 0 or math.floor(after * share + 1e-9) > math.floor((after - 1) * share + 1e-9)
+
+
+def stalled(trials: Sequence[FrozenTrial], number: int, maximize: bool) -> int:
+    """Count the sampler's trials before ``number`` that did not improve the best, in a row.
+
+    The count starts again after an improvement (by anyone) and after a trial the agents
+    proposed, so a stall hands the agents one turn, not every turn after it.
+    """
+    best: float | None = None
+    count = 0
+    for trial in sorted(trials, key=lambda t: t.number):
+        if trial.number >= number or trial.state not in (TrialState.COMPLETE, TrialState.FAIL):
+            continue
+        value = trial.value if trial.state == TrialState.COMPLETE else None
+        if value is not None and math.isfinite(value) and better(value, best, maximize):
+            best, count = value, 0
+        elif trial.user_attrs.get("lgt_proposed_by") == AGENTS:
+            count = 0
+        else:
+            count += 1
+    return count
+
+
+def turn(
+    trials: Sequence[FrozenTrial], number: int, share: float, stall: int | None, maximize: bool
+) -> tuple[bool, str]:
+    """Return whether the agents propose trial ``number``, and why (or why not)."""
+    if share >= 1:
+        return True, "every trial is the agents'"
+    if on_share(number, share):
+        return True, f"the agents' share ({share:g} of the trials)"
+    if stall is not None:
+        waited = stalled(trials, number, maximize)
+        if waited >= stall:
+            return True, f"the sampler has not improved the best in {waited} trials"
+    return False, f"the sampler's turn (the agents propose {share:g} of the trials)"
