@@ -35,6 +35,8 @@ ENV = {
 
 DEVICES = ("auto", "cpu", "cuda")
 """Where nets may train (``--device``): auto is CUDA when torch sees a GPU, else the CPU."""
+TOLERANCE = 0.01
+"""The fraction of the best a loss may reach and stay neutral, where no noise floor applies."""
 TRIAL_CAP = 1000
 """The trial budget of a trial-loop session budgeted in epochs or seconds alone."""
 
@@ -68,8 +70,10 @@ class Settings:
     patience: int | None = None
     min_delta: float = 0.0
     stop_at: float | None = None
-    tolerance: float = 0.01
-    """A trial worse than the best by more than this fraction of the best rolls back."""
+    tolerance: float | None = None
+    """None: the Evaluator judges gains against the noise floor of the validation metric
+    (:func:`lgt_graph.metrics.noise_floor`); a number (``--tolerance``): any gain improves,
+    and a trial worse than the best by more than this fraction of it regressed."""
     seed: int = 0
     llm: str = "heuristic"
     base_url: str | None = None
@@ -78,6 +82,10 @@ class Settings:
     max_retries: int = 3
     on_endpoint_error: str = "stop"
     """stop: save the session and exit when the LLM endpoint stays down; fallback: carry on."""
+    llm_share: float | None = None
+    """The hybrid Advisor's share of trials proposed by the agents (``--llm-share``; 0.25)."""
+    stall: int | None = None
+    """The hybrid's sampler trials without a gain that hand the agents a turn (``--stall``; 5)."""
     nodes: Mapping[str, str] = field(default_factory=dict)
     """Node choices over the method's (``--node slot=implementation``)."""
     max_train_samples: int | None = None
@@ -124,6 +132,10 @@ class Settings:
             raise UserError(f"--seed must be an integer from 0 to 2**32 - 1, got {self.seed}")
         if self.metric is not None and self.metric not in DIRECTIONS:
             raise UserError(f"--metric must be one of {', '.join(DIRECTIONS)}, got {self.metric!r}")
+        if self.llm_share is not None and not 0 < self.llm_share <= 1:
+            raise UserError(f"--llm-share must be in (0, 1], got {self.llm_share}")
+        if self.stall is not None and self.stall < 1:
+            raise UserError(f"--stall must be at least 1 trial, got {self.stall}")
         if self.threads is not None and self.threads < 1:
             raise UserError(f"--threads must be at least 1, got {self.threads}")
         if self.device not in DEVICES:
@@ -138,7 +150,7 @@ class Settings:
             raise UserError(f"--budget-seconds must be positive, got {self.budget_seconds}")
         if self.patience is not None and self.patience < 1:
             raise UserError(f"--patience must be at least 1 trial, got {self.patience}")
-        if self.min_delta < 0 or self.tolerance < 0:
+        if self.min_delta < 0 or (self.tolerance is not None and self.tolerance < 0):
             raise UserError("--min-delta and --tolerance must not be negative")
         if self.structured_output not in ("function_calling", "json_schema", "json_mode"):
             raise UserError(
@@ -148,6 +160,11 @@ class Settings:
             raise UserError("--on-endpoint-error must be stop or fallback")
         if self.timeout <= 0 or self.max_retries < 0:
             raise UserError("--timeout must be positive and --max-retries not negative")
+
+    @property
+    def tolerance_fraction(self) -> float:
+        """Return ``--tolerance``, or the 1 % that applies where no noise floor does."""
+        return TOLERANCE if self.tolerance is None else self.tolerance
 
     @property
     def unit(self) -> str:
@@ -180,6 +197,8 @@ def _coerce(name: str, text: str, default: object) -> Any:
     try:
         if name in ("patience",):
             return int(text)
+        if name == "tolerance":
+            return float(text)
         if kind is int:
             return int(text)
         if kind is float:

@@ -206,14 +206,14 @@ def evaluator_messages(state: State, ctx: Context, trial: Trial) -> list[BaseMes
         if reference is not None
         else None,
         "reference_is": segment["reference_is"],
-        "tolerance": ctx.settings.tolerance,
+        "tolerance": ctx.settings.tolerance_fraction,
         "maximize": ctx.maximize,
         "primary": ctx.primary,
     }
     return messages(
         "evaluator_epoch",
         primary=ctx.primary,
-        tolerance=ctx.settings.tolerance,
+        tolerance=ctx.settings.tolerance_fraction,
         task=ctx.profile,
         index=trial["index"],
         span=_span(trial),

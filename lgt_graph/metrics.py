@@ -80,23 +80,74 @@ def reached(score: float, target: float, maximize: bool) -> bool:
     return not better(target, score, maximize)
 
 
-def outcome(score: float | None, best: float | None, maximize: bool, tolerance: float) -> Outcome:
+def outcome(
+    score: float | None,
+    best: float | None,
+    maximize: bool,
+    tolerance: float,
+    floor: float | None = None,
+) -> Outcome:
     """Classify a score against the best before it: improved, regressed, neutral or failed.
 
-    A trial without a score (None) failed, whatever came before it; a loss within
-    ``tolerance`` (a fraction of the best) is neutral, so noise does not roll the session
-    back.
+    A trial without a score (None) failed, whatever came before it. With a noise
+    ``floor`` (see :func:`noise_floor`) a gain must clear it to count as improved, and a
+    loss to count as regressed; otherwise any gain improved and a loss within
+    ``tolerance`` (a fraction of the best) is neutral, so noise does not roll back.
     """
     if score is None:
         return "failed"
     if best is None:
         return "improved"
     change = gain(score, best, maximize)
+    if floor is not None:
+        return "improved" if change > floor else "regressed" if -change > floor else "neutral"
     if change > 0:
         return "improved"
     if -change > tolerance * max(abs(best), 1e-12):
         return "regressed"
     return "neutral"
+
+
+SHARES = ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc")
+"""Metrics read as a share of the validation examples for their sampling error."""
+
+
+def standard_error(metric: str, metrics: dict[str, float], n: int) -> float | None:
+    """Return the sampling error of a validation metric over ``n`` examples, or None.
+
+    The spread of the metric had the validation examples been drawn again, worked out
+    from the metrics themselves: a share p has sqrt(p(1-p)/n); MAE has the spread of
+    the absolute errors, sqrt((RMSE² - MAE²)/n); RMSE and R² the delta method's
+    approximation for errors of normal shape. None where no formula holds (log loss).
+    """
+    value = metrics.get(metric)
+    if value is None or n < 2 or not np.isfinite(value):
+        return None
+    if metric in SHARES:
+        p = min(max(value, 0.0), 1.0)
+        return float(np.sqrt(p * (1 - p) / n))
+    if metric == "mae" and "rmse" in metrics:
+        return float(np.sqrt(max(metrics["rmse"] ** 2 - value**2, 0.0) / n))
+    if metric == "rmse":
+        return float(value / np.sqrt(2 * n))
+    if metric == "r2":
+        return float(np.sqrt(2.0) * max(1 - value, 0.0) / np.sqrt(n))
+    return None
+
+
+def noise_floor(
+    metric: str, trial: dict[str, float], best: dict[str, float], n: int
+) -> float | None:
+    """Return the noise floor of a gain between two trials' validation metrics, or None.
+
+    One standard error of their difference, taking the two scores as independent:
+    sqrt(se_trial² + se_best²). Both are scored on the same examples, so the true
+    spread of the difference is smaller and the floor errs on the side of "neutral".
+    """
+    errors = [standard_error(metric, m, n) for m in (trial, best)]
+    if any(e is None for e in errors):
+        return None
+    return float(np.sqrt(sum(e * e for e in errors if e is not None)))
 
 
 def classification_metrics(

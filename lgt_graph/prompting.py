@@ -18,9 +18,10 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from lgt_graph import budgets, history
+from lgt_graph import budgets, history, predictions
 from lgt_graph.context import Context
 from lgt_graph.curves import describe, summarize
+from lgt_graph.noise import judging, session_floor
 from lgt_graph.space import Config, config_key, diff
 from lgt_graph.state import State, Trial
 
@@ -226,6 +227,7 @@ def evaluator_messages(state: State, ctx: Context, trial: Trial) -> list[BaseMes
     """Build the Evaluator's messages for one trial."""
     parent = history.trial(state, trial["base"])
     best = history.best_trial(state, ctx.maximize, before=trial["index"])
+    floor = session_floor(ctx, trial, best)
     summary = trial_summary(trial, ctx)
 
     def line(item: Trial | None) -> str:
@@ -252,7 +254,8 @@ def evaluator_messages(state: State, ctx: Context, trial: Trial) -> list[BaseMes
         if parent
         else None,
         "best_before": {"index": best["index"], "score": best["score"]} if best else None,
-        "tolerance": ctx.settings.tolerance,
+        "tolerance": ctx.settings.tolerance_fraction,
+        "noise_floor": floor,
         "maximize": ctx.maximize,
         "primary": ctx.primary,
     }
@@ -260,7 +263,7 @@ def evaluator_messages(state: State, ctx: Context, trial: Trial) -> list[BaseMes
         "evaluator",
         primary=ctx.primary,
         task=ctx.profile,
-        tolerance=ctx.settings.tolerance,
+        judging=judging(ctx, floor),
         index=trial["index"],
         changes_text=changes_text(trial["changes"]),
         trial_summary=describe(summary),
@@ -283,6 +286,7 @@ def optimizer_messages(state: State, ctx: Context) -> list[BaseMessage]:
         "version": prompt["version"] if prompt else 1,
         "history": history_facts,
         "maximize": ctx.maximize,
+        "misses": (missed := predictions.misses(state)),
     }
     return messages(
         "optimizer",
@@ -290,5 +294,6 @@ def optimizer_messages(state: State, ctx: Context) -> list[BaseMessage]:
         version=prompt["version"] if prompt else 1,
         guidance=guidance,
         history_text=history_text,
+        misses_text=predictions.misses_text(missed),
         facts_json=json.dumps(facts, indent=1, default=str),
     )

@@ -44,6 +44,7 @@ def proposal_update(
     effect: str,
     status: str,
     for_trial: int,
+    expected_gain: float | None = None,
 ) -> dict[str, Any]:
     """Return an Advisor's state update: the configuration to train and the proposal record."""
     record = ProposalRecord(
@@ -53,6 +54,7 @@ def proposal_update(
         rationale=rationale,
         expected_effect=effect,
         status=status,
+        expected_gain=expected_gain,
     )
     return {
         "config": config,

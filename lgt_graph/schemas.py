@@ -49,6 +49,12 @@ class Proposal(BaseModel):
         min_length=3,
         max_length=800,
     )
+    expected_gain: float | None = Field(
+        default=None,
+        description="How much the validation primary metric should improve on the base"
+        " trial's, in the metric's units, positive for better (0.02: two points of"
+        " accuracy); 0 when the change should only save time; null when you cannot say.",
+    )
     start_from: Literal["current", "best"] = Field(
         default="current",
         description="Apply the changes to the current base configuration, or go back to the"

@@ -8,7 +8,7 @@ computed from these lists by :mod:`lgt_graph.history`, never stored twice.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, NotRequired, TypedDict
 
 from langgraph.channels.delta import DeltaChannel
@@ -35,6 +35,8 @@ class ProposalRecord(TypedDict):
     expected_effect: str
     status: str
     """How it was obtained: ok, repaired (after one error was sent back), or fallback: why."""
+    expected_gain: NotRequired[float | None]
+    """The gain over the base the Advisor expects (positive: better); None: not said."""
 
 
 class CheckpointRef(TypedDict):
@@ -113,6 +115,10 @@ class VerdictRecord(TypedDict):
     diagnosis: str
     suggestions: list[str]
     status: str
+    floor: NotRequired[float]
+    """The noise floor the gain was judged against (none under ``--tolerance``)."""
+    prediction: NotRequired[dict[str, Any]]
+    """Whether the Advisor's expected effect came true (see :mod:`lgt_graph.noise`)."""
 
 
 class PromptVersion(TypedDict):
@@ -190,3 +196,14 @@ class State(TypedDict, total=False):
     """The node that ran last, so each transition knows where it came from."""
     final: dict[str, Any]
     """The refit of the best configuration and its test metrics."""
+
+
+def applied(state: State, update: Mapping[str, Any]) -> State:
+    """Return the state after a node's update: growing lists extended, the rest replaced."""
+    out: dict[str, Any] = dict(state)
+    for key, value in update.items():
+        if key in ("trials", "proposals", "verdicts", "prompts", "agent_calls", "transitions"):
+            out[key] = list(out.get(key, [])) + list(value)
+        else:
+            out[key] = value
+    return out  # type: ignore[return-value]

@@ -50,7 +50,14 @@ def llm_advisor(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         return {**update, "agent_calls": [call]}
     proposal, start, config, changes = answer.value
     update = proposal_update(
-        start, config, changes, proposal.rationale, proposal.expected_effect, answer.status, number
+        start,
+        config,
+        changes,
+        proposal.rationale,
+        proposal.expected_effect,
+        answer.status,
+        number,
+        proposal.expected_gain,
     )
     return {**update, "agent_calls": [call]}
 

@@ -11,11 +11,12 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from lgt_graph import history
+from lgt_graph import history, predictions
 from lgt_graph.agents import Answer, ask, call_record, stop_if_endpoint_down
 from lgt_graph.context import Context
 from lgt_graph.epoch_prompts import evaluator_messages as epoch_evaluator_messages
 from lgt_graph.metrics import outcome
+from lgt_graph.noise import session_floor
 from lgt_graph.prompting import evaluator_messages
 from lgt_graph.schemas import Verdict
 from lgt_graph.state import State, Trial, VerdictRecord
@@ -26,20 +27,41 @@ def _numbers(state: State, ctx: Context, trial: Trial) -> tuple[str, float, str]
         return _segment_numbers(ctx, trial)
     best = history.best_trial(state, ctx.maximize, before=trial["index"])
     best_score = best["score"] if best else None
-    judged = outcome(trial["score"], best_score, ctx.maximize, ctx.settings.tolerance)
+    floor = session_floor(ctx, trial, best)
+    judged = outcome(
+        trial["score"], best_score, ctx.maximize, ctx.settings.tolerance_fraction, floor
+    )
     if trial["score"] is None:
         return judged, 0.0, f"trial {trial['index']} failed: {trial['result'].get('reason', '')}"
     if best_score is None:
         return judged, 0.0, f"{ctx.primary} {trial['score']:.4f} (first successful trial)"
     delta = trial["score"] - best_score
+    against = f" (noise floor ±{floor:.4f})" if floor is not None else ""
     return (
         judged,
         delta,
         (
             f"{ctx.primary} {trial['score']:.4f} against the best {best_score:.4f}"
-            f" (trial {best['index'] if best else '-'}): {judged}"
+            f" (trial {best['index'] if best else '-'}){against}: {judged}"
         ),
     )
+
+
+def with_floor(record: VerdictRecord, state: State, ctx: Context, trial: Trial) -> VerdictRecord:
+    """Return the verdict with its noise floor and the check of the Advisor's prediction.
+
+    The floor where there was one (:mod:`lgt_graph.noise`); the prediction's check where
+    the trial's proposal made one (:mod:`lgt_graph.predictions`).
+    """
+    if "segment" in trial:
+        return record
+    best = history.best_trial(state, ctx.maximize, before=trial["index"])
+    floor = session_floor(ctx, trial, best)
+    if floor is not None:
+        record = {**record, "floor": floor}
+    hits = predictions.hits_of(state.get("verdicts", []))
+    prediction = predictions.check(state, trial, record["outcome"], ctx.maximize, hits)
+    return record if prediction is None else {**record, "prediction": prediction}
 
 
 def _segment_numbers(ctx: Context, trial: Trial) -> tuple[str, float, str]:
@@ -63,7 +85,7 @@ def _segment_numbers(ctx: Context, trial: Trial) -> tuple[str, float, str]:
         )
     if reference is None:
         return "improved", 0.0, f"{ctx.primary} {score:.4f} after {span}; the reference failed"
-    judged = outcome(score, reference, ctx.maximize, ctx.settings.tolerance)
+    judged = outcome(score, reference, ctx.maximize, ctx.settings.tolerance_fraction)
     against = (
         "the control branch (same start, current configuration)"
         if segment["reference_is"] == "control"
@@ -89,7 +111,7 @@ def numeric_evaluator(state: State, runtime: Runtime[Context]) -> dict[str, Any]
         suggestions=[],
         status="numeric",
     )
-    return {"verdicts": [record]}
+    return {"verdicts": [with_floor(record, state, runtime.context, trial)]}
 
 
 def llm_evaluator(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -118,4 +140,5 @@ def llm_evaluator(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         suggestions=list(verdict.suggestions) if verdict else [],
         status=status,
     )
+    record = with_floor(record, state, ctx, trial)
     return {"verdicts": [record], "agent_calls": [call_record("evaluator", trial["index"], answer)]}

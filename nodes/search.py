@@ -70,6 +70,11 @@ class SearchAdvisor:
         if config is None:
             why = f"{title} has nothing left to propose after {len(trials)} trials"
             return {"exhausted": why, "searcher": built}
+        explain = getattr(searcher, "explain", None)  # an LGTSampler says who proposed it
+        said = explain(config) if explain is not None and status == "ok" else None
+        if said:
+            rationale = f"{rationale} {said[0].upper()}{said[1:]}"
+            reason = f"{self.method}, {said.split(':')[0]}"
         monitor = getattr(searcher, "monitor", None)  # a multi-fidelity pruner's judge
         ctx.monitor = monitor(config) if monitor is not None and status == "ok" else None
         default = ctx.space.default()
@@ -96,6 +101,8 @@ class SearchAdvisor:
                     "llm": ctx.settings.llm,
                     "base_url": ctx.settings.base_url,
                     "profile": ctx.profile,
+                    "llm_share": ctx.settings.llm_share,
+                    "stall": ctx.settings.stall,
                 },
             )
             self._session, self._asked, self._told = ctx.session_id, 0, 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,10 +51,13 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 @pytest.fixture(scope="session")
 def _template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Create (and migrate) one SQLite MLflow store; tests get copies of it."""
-    from mlflow.tracking import MlflowClient
-
     path = tmp_path_factory.mktemp("store") / "template.db"
-    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    # in a process of its own: a store this process opened before (lgt_graph's tracker
+    # puts SQLite in WAL mode) keeps pooled connections that would lock the file here
+    create = (
+        f"from mlflow.tracking import MlflowClient as C; C('sqlite:///{path}').search_experiments()"
+    )
+    subprocess.run([sys.executable, "-c", create], check=True, capture_output=True)
     with sqlite3.connect(path) as db:  # fold any write-ahead log into the file we copy
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.execute("PRAGMA journal_mode=DELETE")

@@ -90,3 +90,27 @@ def test_metric_flag_sets_what_every_method_tunes_and_a_wrong_one_is_refused(sto
         )
     with pytest.raises(UserError, match="--seed must be"):
         Settings.resolve(task="iris", seed=-1)
+
+
+def test_the_noise_floor_of_a_hand_worked_case():
+    from lgt_graph.metrics import noise_floor, standard_error
+
+    # 9 of 12 right: sqrt(0.75 * 0.25 / 12) = 0.125; 6 of 12: sqrt(0.25 / 12) = 0.1443
+    assert standard_error("accuracy", {"accuracy": 0.75}, 12) == pytest.approx(0.125)
+    floor = noise_floor("accuracy", {"accuracy": 0.75}, {"accuracy": 0.5}, 12)
+    assert floor == pytest.approx((0.125**2 + 0.25 / 12) ** 0.5)  # 0.1909
+    # absolute errors 4 on average, squared errors 25: sd(|e|) = sqrt(25 - 16) = 3, / sqrt(9)
+    assert standard_error("mae", {"mae": 4.0, "rmse": 5.0}, 9) == pytest.approx(1.0)
+    assert standard_error("log_loss", {"log_loss": 0.3}, 100) is None  # no formula: no floor
+    assert noise_floor("log_loss", {"log_loss": 0.3}, {"log_loss": 0.4}, 100) is None
+
+
+def test_a_gain_inside_the_noise_floor_is_neutral_and_outside_it_counts():
+    from lgt_graph.metrics import outcome
+
+    assert outcome(0.80, 0.75, True, 0.01, floor=0.19) == "neutral"  # one flower of 24
+    assert outcome(0.95, 0.75, True, 0.01, floor=0.19) == "improved"
+    assert outcome(0.55, 0.75, True, 0.01, floor=0.19) == "regressed"
+    assert outcome(3.0, 4.0, False, 0.01, floor=0.5) == "improved"  # an MAE, minimised
+    # the fixed rule (--tolerance): any gain improves
+    assert outcome(0.80, 0.75, True, 0.01) == "improved"

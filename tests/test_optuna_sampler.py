@@ -296,3 +296,49 @@ def test_a_wrong_mode_or_share_is_refused_clearly():
         LGTSampler(mode="both")
     with pytest.raises(UserError, match="llm_share must be in"):
         LGTSampler(mode="hybrid", llm_share=1.5)
+
+
+def test_every_kind_of_distribution_gets_values_inside_it():
+    """As Optuna's own sampler tests do: steps, log scales and mixed-type choices."""
+
+    def kinds(trial):
+        values = [
+            trial.suggest_float("f_step", -1.0, 1.0, step=0.25),
+            trial.suggest_float("f_log", 1e-5, 1.0, log=True),
+            trial.suggest_int("i_step", 0, 30, step=3),
+            trial.suggest_int("i_log", 1, 1024, log=True),
+        ]
+        choice = trial.suggest_categorical("mixed", [None, 1, "a", 2.5, True])
+        return sum(values) + (choice == "a")
+
+    study = study_of(LGTSampler(seed=0))
+    study.optimize(kinds, n_trials=12)
+    assert [t.user_attrs["lgt_proposed_by"] for t in study.trials[1:]] == ["lgt"] * 11
+    for trial in study.trials:
+        inside(trial)
+        assert isinstance(trial.params["i_step"], int) and trial.params["i_step"] % 3 == 0
+        assert trial.params["f_step"] * 4 == round(trial.params["f_step"] * 4)
+    assert {type(t.params["mixed"]) for t in study.trials} <= {type(None), int, str, float, bool}
+
+
+def test_the_hybrid_method_respects_its_share_in_a_session(tmp_path):
+    from lgt_graph.context import Settings
+    from lgt_graph.session import run_session
+
+    settings = Settings.resolve(
+        task="iris",
+        method="hybrid",
+        llm_share=0.5,
+        budget=6,
+        threads=1,
+        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+        limits={"epochs": (1, 5)},
+    )
+    outcome = run_session(settings, checkpoints=str(tmp_path / "c.db"), echo=lambda _: None)
+    proposals = outcome.values["proposals"]
+    by = [p["changes"][0]["reason"].split(", ")[-1] if p["changes"] else "-" for p in proposals]
+    # trial 1 is the default (no proposal); Optuna's trials 1, 3, 5 (ours 2, 4, 6) are the
+    # agents', at a share of 0.5
+    assert [p["for_trial"] for p in proposals] == [2, 3, 4, 5, 6]
+    assert by == ["proposed by lgt", "proposed by TPESampler"] * 2 + ["proposed by lgt"]
+    assert "Proposed by lgt:" in proposals[0]["rationale"]

@@ -106,6 +106,7 @@ class OptunaSearch:
             chosen = tpe(seed, budget)
         elif sampler in ("lgt", "hybrid"):
             from lgt_graph.optuna import LGTSampler
+            from lgt_graph.optuna.sampler import STALL
 
             given = dict(agents or {})
             facts = dict(given.get("profile") or {})
@@ -118,6 +119,8 @@ class OptunaSearch:
                 metric=str(facts.get("primary_metric", "objective")),
                 facts=facts,
                 mode=sampler,
+                llm_share=given.get("llm_share"),
+                stall=given.get("stall") or STALL,
             )
         elif sampler == "gp":
             chosen = optuna.samplers.GPSampler(seed=seed)
@@ -178,6 +181,18 @@ class OptunaSearch:
             else:
                 self.study.tell(trial, known)
         return None  # the sampler keeps repeating itself: nothing new to try
+
+    def explain(self, config: Config) -> str | None:
+        """Say who proposed the configuration just asked for, and why, when an LGTSampler did.
+
+        None for the other samplers (the configuration is simply what they asked for).
+        """
+        trial = self.pending.get(config_key(config))
+        attrs = trial.user_attrs if trial is not None and self.reads_curves else {}
+        if "lgt_proposed_by" not in attrs:
+            return None
+        why = attrs.get("lgt_rationale") or attrs.get("lgt_why", "")
+        return f"proposed by {attrs['lgt_proposed_by']}: {why}"
 
     def monitor(self, config: Config) -> Callable[[int, float], bool] | None:
         """Return the pruner's judge of the configuration just asked for, epoch by epoch.

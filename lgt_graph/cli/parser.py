@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from lgt_graph import __version__
+from lgt_graph.cli.options import budget_options, hybrid_options
 from lgt_graph.context import DEVICES
 from lgt_graph.methods import (
     COMPARED,
@@ -123,24 +124,6 @@ def _tuning_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _budget_options(parser: argparse.ArgumentParser, whose: str) -> None:
-    """Add the budgets of compute beside ``--budget``: epochs trained, seconds of training."""
-    parser.add_argument(
-        "--budget-epochs",
-        type=int,
-        metavar="E",
-        help=f"epochs trained {whose}, every trial counted (a tree ensemble's fit is one);"
-        " stops at the first trial that reaches it",
-    )
-    parser.add_argument(
-        "--budget-seconds",
-        type=float,
-        metavar="S",
-        help=f"seconds of training {whose} (the trials' wall time): equal compute for every"
-        " method; stops at the first trial that reaches it",
-    )
-
-
 def _comparison_options(
     parser: argparse.ArgumentParser, methods: Sequence[str], epoch_methods: Sequence[str]
 ) -> None:
@@ -157,7 +140,7 @@ def _comparison_options(
         help="trials (epochs with --loop epoch) per method (10; without a limit when only"
         " --budget-epochs or --budget-seconds is given)",
     )
-    _budget_options(parser, "per method")
+    budget_options(parser, "per method")
     parser.add_argument("--seeds", default="1", help="a count (3) or a list (0,1,2); default 1")
     parser.add_argument("--out", required=True, help="folder for results.csv, .md and curves.png")
     parser.add_argument("--resume", action="store_true", help="continue the comparison in --out")
@@ -169,6 +152,7 @@ def _comparison_options(
     )
     _tuning_options(parser)
     parser.add_argument("--llm", help="LGT's model: heuristic (default) or openai:MODEL")
+    hybrid_options(parser)
     parser.add_argument("--base-url", help="OpenAI-compatible endpoint for --llm openai:...")
     _store_option(parser)
     _limit_option(parser)
@@ -225,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="trials (epochs with --loop epoch) to run (10; $LGT_BUDGET; without a limit when"
         " only --budget-epochs or --budget-seconds is given)",
     )
-    _budget_options(run, "for the session")
+    budget_options(run, "for the session")
     run.add_argument(
         "--patience", type=int, help="stop after K trials (segments) without improvement"
     )
@@ -236,9 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--tolerance",
         type=float,
-        help="roll back after a trial worse than the best by more than this fraction (0.01)",
+        help="fixed rule: roll back past this fraction of the best (default: the noise floor)",
     )
     run.add_argument("--llm", help="heuristic (default, offline) or openai:MODEL")
+    hybrid_options(run)
     run.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
     run.add_argument(
         "--structured-output",

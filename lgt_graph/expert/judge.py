@@ -23,7 +23,14 @@ def judge(facts: dict[str, Any]) -> dict[str, Any]:
     primary = facts["primary"]
     score = trial["score"]
     best_score = best["score"] if best else None
-    verdict = outcome(score, best_score, maximize, float(facts["tolerance"]))
+    floor = facts.get("noise_floor")
+    verdict = outcome(
+        score,
+        best_score,
+        maximize,
+        float(facts["tolerance"]),
+        None if floor is None else float(floor),
+    )
     delta = 0.0 if score is None or best_score is None else score - best_score
 
     sentences: list[str] = []
@@ -135,6 +142,15 @@ def rewrite(facts: dict[str, Any]) -> dict[str, Any]:
     ]
     if untried and models - {"None"}:  # a space with model families (not a study's own)
         lines.append("Try next: " + "; ".join(f"model={m}" for m in untried))
+    missed = [m for m in facts.get("misses", []) if m.get("changes")]
+    if missed:  # read by the Advisor's model; the heuristic Advisor's parser skips it
+        lines.append(
+            "Missed: "
+            + "; ".join(
+                f"{', '.join(m['changes'])} (expected a gain, got {m['observed']})"
+                for m in missed[-3:]
+            )
+        )
     if not lines:
         lines.append("Prefer: changes that follow the diagnosed symptom of the last trial")
     why_bits = []

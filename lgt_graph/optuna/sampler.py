@@ -41,7 +41,6 @@ from lgt_graph.optuna.study_state import (
     PRIMARY,
     StudyData,
     StudyHistory,
-    applied,
     defaults_of,
     finished_copy,
     profile,
@@ -52,6 +51,7 @@ from lgt_graph.optuna.study_state import (
 )
 from lgt_graph.optuna.turns import turn
 from lgt_graph.routing import decide
+from lgt_graph.state import applied
 from lgt_graph.tracking import check_uri
 
 MODES = ("lgt", "hybrid")
@@ -69,8 +69,10 @@ class LGTSampler(BaseSampler):
     ``llm``: ``heuristic`` (the built-in rule-based expert, offline) or
     ``openai:MODEL`` (any OpenAI-compatible endpoint, ``base_url`` or
     ``OPENAI_BASE_URL``). ``budget``: the trials the study will run, when known (the
-    Advisor plans with it). ``tolerance``: a trial worse than the best by more than
-    this fraction of it regressed, and the next proposal starts again from the best.
+    Advisor plans with it). ``tolerance``: None (a gain must clear the noise floor of
+    the metric, when ``facts`` give ``val_examples``), or the fixed rule: a trial worse
+    than the best by more than this fraction of it regressed (the next proposal starts
+    again from the best), and any gain improved.
     ``nodes``: agent implementations by slot, as ``--node`` (``{"evaluator": "numeric"}``).
     ``metric``: what the objective measures, as the agents should call it (``accuracy``);
     ``facts``: what the agents may know about the data (``{"train_examples": 120}``).
@@ -90,7 +92,7 @@ class LGTSampler(BaseSampler):
         independent_sampler: BaseSampler | None = None,
         seed: int | None = None,
         budget: int | None = None,
-        tolerance: float = 0.01,
+        tolerance: float | None = None,
         base_url: str | None = None,
         timeout: float = 120.0,
         max_retries: int = 3,
@@ -213,6 +215,7 @@ class LGTSampler(BaseSampler):
                 changes=[dict(c) for c in proposal["changes"]],
                 rationale=proposal["rationale"],
                 expected_effect=proposal["expected_effect"],
+                expected_gain=proposal.get("expected_gain"),
                 proposal_status=proposal["status"],
                 route=why,
                 turn=turn_why,
@@ -290,3 +293,4 @@ class LGTSampler(BaseSampler):
     def _record(study: Study, trial: FrozenTrial, **attrs: Any) -> None:
         for key, value in attrs.items():
             study._storage.set_trial_user_attr(trial._trial_id, f"{PREFIX}{key}", value)
+            trial.user_attrs[f"{PREFIX}{key}"] = value  # the running Trial's cached copy

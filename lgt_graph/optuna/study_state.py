@@ -26,7 +26,14 @@ from lgt_graph import history
 from lgt_graph.errors import UserError
 from lgt_graph.optuna.space import config_of
 from lgt_graph.space import Space, diff
-from lgt_graph.state import ChangeRecord, PromptVersion, State, Trial, VerdictRecord
+from lgt_graph.state import (
+    ChangeRecord,
+    PromptVersion,
+    ProposalRecord,
+    State,
+    Trial,
+    VerdictRecord,
+)
 from lgt_graph.training.result import TrialResult
 
 PRIMARY = "objective"
@@ -213,6 +220,18 @@ def rebuild(
                 else 0,
             )
         )
+        if f"{PREFIX}changes" in attrs:  # the agents' proposal, held to account by the Evaluator
+            state["proposals"].append(
+                ProposalRecord(
+                    for_trial=index,
+                    base=base,
+                    changes=changes,
+                    rationale=str(attrs.get(f"{PREFIX}rationale", "")),
+                    expected_effect=str(attrs.get(f"{PREFIX}expected_effect", "")),
+                    status=str(attrs.get(f"{PREFIX}proposal_status", "ok")),
+                    expected_gain=attrs.get(f"{PREFIX}expected_gain"),
+                )
+            )
         verdict = attrs.get(f"{PREFIX}verdict")
         if isinstance(verdict, dict):
             state["verdicts"].append(VerdictRecord(trial=index, **verdict))  # type: ignore[typeddict-item]
@@ -228,17 +247,6 @@ def rebuild(
 
 def _index(numbers: list[int], number: Any) -> int | None:
     return number if isinstance(number, int) and number in numbers else None
-
-
-def applied(state: State, update: Mapping[str, Any]) -> State:
-    """Return the state after a node's update: growing lists extended, the rest replaced."""
-    out: dict[str, Any] = dict(state)
-    for key, value in update.items():
-        if key in ("trials", "proposals", "verdicts", "prompts", "agent_calls", "transitions"):
-            out[key] = list(out.get(key, [])) + list(value)
-        else:
-            out[key] = value
-    return out  # type: ignore[return-value]
 
 
 def single_objective(study: Study) -> None:

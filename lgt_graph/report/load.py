@@ -29,6 +29,20 @@ class TrialView:
     curves: dict[str, list[float]] = field(default_factory=dict)
     steps: dict[str, list[int]] = field(default_factory=dict)
     """Each curve's steps: epochs, or the boosting rounds a tree model was scored at."""
+    floor: float | None = None
+    """The noise floor the verdict judged the gain against (None: the fixed rule)."""
+    hit: bool | None = None
+    """Whether the Advisor's prediction for the trial came true (None: it made none)."""
+
+    @property
+    def judged(self) -> str:
+        """Return the outcome as the report shows it, with its noise floor."""
+        shown = self.outcome
+        if self.floor is not None:
+            shown += f", noise floor ±{self.floor:.4g}"
+        if self.hit is not None:
+            shown += ", as predicted" if self.hit else ", not as predicted"
+        return shown
 
 
 @dataclass
@@ -111,6 +125,8 @@ def _load_session(uri: str, run_id: str, folder: str) -> SessionView:
                 suggestions=list(verdict.get("suggestions", [])),
                 curves=curves,
                 steps=steps,
+                floor=verdict.get("floor"),
+                hit=(verdict.get("prediction") or {}).get("hit"),
             )
         )
     prompts = []

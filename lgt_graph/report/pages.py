@@ -45,12 +45,12 @@ def markdown(view: SessionView, images: dict[str, str]) -> str:
             "",
         ]
     lines += ["## Learning curves: initial and best", "", f"![curves]({images['curves']})", ""]
-    lines += ["## Timeline", ""]
+    lines += ["## Timeline", "", *_hit_rate(view), ""]
     for t in view.trials:
         head = (
             f"### Trial {t.index}: {_change_text(t.changes)} — val {view.primary} {_num(t.score)}"
         )
-        lines += [head + (f" ({t.outcome})" if t.outcome else ""), ""]
+        lines += [head + (f" ({t.judged})" if t.outcome else ""), ""]
         for c in t.changes:
             lines.append(f"- **{c['knob']}** {c['old']} → {c['new']}: {c['reason']}")
         if t.rationale:
@@ -104,9 +104,10 @@ def html_page(view: SessionView, figures: dict[str, bytes]) -> str:
         "<h2>Learning curves: initial and best</h2>",
         f"<img alt='learning curves' src='{images['curves']}'>",
         "<h2>Timeline</h2>",
+        *(f"<p>{e(line)}</p>" for line in _hit_rate(view)),
     ]
     for t in view.trials:
-        outcome = f" <span class='{e(t.outcome)}'>({e(t.outcome)})</span>" if t.outcome else ""
+        outcome = f" <span class='{e(t.outcome)}'>({e(t.judged)})</span>" if t.outcome else ""
         parts.append(
             f"<section class='trial' id='trial-{t.index}'><h3>Trial {t.index}:"
             f" {e(_change_text(t.changes))} — val {e(view.primary)} {_num(t.score)}{outcome}</h3>"
@@ -144,3 +145,14 @@ def html_page(view: SessionView, figures: dict[str, bytes]) -> str:
         f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
         f"<style>{style}</style></head><body>{''.join(parts)}</body></html>\n"
     )
+
+
+def _hit_rate(view: SessionView) -> list[str]:
+    """Say how often the Advisor's predictions came true (none: no line)."""
+    checked = [t.hit for t in view.trials if t.hit is not None]
+    if not checked:
+        return []
+    return [
+        f"The Advisor's predictions came true in {sum(checked)} of {len(checked)} trials"
+        f" ({sum(checked) / len(checked):.0%})."
+    ]

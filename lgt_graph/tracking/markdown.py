@@ -35,7 +35,13 @@ def verdict_markdown(verdict: dict[str, Any]) -> str:
     lines = [
         f"# Verdict on trial {verdict['trial']}: {verdict['outcome']} ({verdict['delta']:+.4g})",
         "",
-        f"Status: {verdict['status']}",
+        f"Status: {verdict['status']}  ",
+        (
+            f"Noise floor: ±{verdict['floor']:.4g} (a gain inside it is neutral)"
+            if verdict.get("floor") is not None
+            else "Noise floor: none (the fixed --tolerance rule)"
+        ),
+        *_prediction_lines(verdict.get("prediction")),
         "",
         "## Diagnosis (textual gradient)",
         "",
@@ -60,3 +66,17 @@ def transitions_markdown(transitions: list[dict[str, Any]]) -> str:
 
 def _cell(text: str) -> str:
     return json.dumps(str(text))[1:-1].replace("|", "\\|")
+
+
+def _prediction_lines(prediction: dict[str, Any] | None) -> list[str]:
+    if not prediction:
+        return []
+    size = f", size {prediction['size']}" if prediction.get("size") else ""
+    said = prediction.get("expected_gain")
+    gain_text = f" (gain {said:+.4g})" if said is not None else ""
+    return [
+        "",
+        f"Prediction: {'came true' if prediction['hit'] else 'missed'} — expected"
+        f" {prediction['expected']}{gain_text}, observed {prediction['observed']}{size};"
+        f" the Advisor's hit rate so far {prediction['hit_rate']:.0%}",
+    ]

@@ -136,8 +136,14 @@ def session_verdict(
     client.log_dict(run_id, verdict, "verdict.json")
     client.log_text(run_id, verdict_markdown(verdict), "verdict.md")
     client.set_tag(run_id, "lgt.verdict", verdict["outcome"])
-    metric = Metric("verdict/delta", float(verdict["delta"]), stamp, int(verdict["trial"]))
-    client.log_batch(parent, metrics=[metric])
+    step = int(verdict["trial"])
+    metrics = [Metric("verdict/delta", float(verdict["delta"]), stamp, step)]
+    if verdict.get("floor") is not None:
+        metrics.append(Metric("verdict/noise_floor", float(verdict["floor"]), stamp, step))
+    if verdict.get("prediction"):  # the Advisor's hit rate so far (lgt_graph.predictions)
+        rate = float(verdict["prediction"]["hit_rate"])
+        metrics.append(Metric("advisor/hit_rate", rate, stamp, step))
+    client.log_batch(parent, metrics=metrics)
 
 
 def session_prompt(

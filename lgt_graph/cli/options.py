@@ -1,0 +1,39 @@
+"""Option groups that ``run`` and ``compare`` share: budgets of compute, the hybrid's turns."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def budget_options(parser: argparse.ArgumentParser, whose: str) -> None:
+    """Add the budgets of compute beside ``--budget``: epochs trained, seconds of training."""
+    parser.add_argument(
+        "--budget-epochs",
+        type=int,
+        metavar="E",
+        help=f"epochs trained {whose}, every trial counted (a tree ensemble's fit is one);"
+        " stops at the first trial that reaches it",
+    )
+    parser.add_argument(
+        "--budget-seconds",
+        type=float,
+        metavar="S",
+        help=f"seconds of training {whose} (the trials' wall time): equal compute for every"
+        " method; stops at the first trial that reaches it",
+    )
+
+
+def hybrid_options(parser: argparse.ArgumentParser) -> None:
+    """Add the hybrid Advisor's options (``--node advisor=hybrid``, method ``hybrid``)."""
+    parser.add_argument(
+        "--llm-share",
+        type=float,
+        metavar="F",
+        help="the hybrid: share of the trials the agents propose, TPE the rest (0.25)",
+    )
+    parser.add_argument(
+        "--stall",
+        type=int,
+        metavar="K",
+        help="the hybrid: the agents also propose after K sampler trials without a gain (5)",
+    )
