@@ -22,9 +22,10 @@ from lgt_graph.schemas import Verdict
 from lgt_graph.state import State, Trial, VerdictRecord
 
 
-def _numbers(state: State, ctx: Context, trial: Trial) -> tuple[str, float, str]:
+def _numbers(state: State, ctx: Context, trial: Trial) -> tuple[str, float, str, float | None]:
+    """Return the outcome, the delta, the verdict's numbers in words, and the noise floor."""
     if "segment" in trial:
-        return _segment_numbers(ctx, trial)
+        return (*_segment_numbers(ctx, trial), None)
     best = history.best_trial(state, ctx.maximize, before=trial["index"])
     best_score = best["score"] if best else None
     floor = session_floor(ctx, trial, best)
@@ -32,9 +33,10 @@ def _numbers(state: State, ctx: Context, trial: Trial) -> tuple[str, float, str]
         trial["score"], best_score, ctx.maximize, ctx.settings.tolerance_fraction, floor
     )
     if trial["score"] is None:
-        return judged, 0.0, f"trial {trial['index']} failed: {trial['result'].get('reason', '')}"
+        reason = trial["result"].get("reason", "")
+        return judged, 0.0, f"trial {trial['index']} failed: {reason}", floor
     if best_score is None:
-        return judged, 0.0, f"{ctx.primary} {trial['score']:.4f} (first successful trial)"
+        return judged, 0.0, f"{ctx.primary} {trial['score']:.4f} (first successful trial)", floor
     delta = trial["score"] - best_score
     against = f" (noise floor ±{floor:.4f})" if floor is not None else ""
     return (
@@ -44,10 +46,13 @@ def _numbers(state: State, ctx: Context, trial: Trial) -> tuple[str, float, str]
             f"{ctx.primary} {trial['score']:.4f} against the best {best_score:.4f}"
             f" (trial {best['index'] if best else '-'}){against}: {judged}"
         ),
+        floor,
     )
 
 
-def with_floor(record: VerdictRecord, state: State, ctx: Context, trial: Trial) -> VerdictRecord:
+def completed(
+    record: VerdictRecord, state: State, ctx: Context, trial: Trial, floor: float | None
+) -> VerdictRecord:
     """Return the verdict with its noise floor and the check of the Advisor's prediction.
 
     The floor where there was one (:mod:`lgt_graph.noise`); the prediction's check where
@@ -55,8 +60,6 @@ def with_floor(record: VerdictRecord, state: State, ctx: Context, trial: Trial) 
     """
     if "segment" in trial:
         return record
-    best = history.best_trial(state, ctx.maximize, before=trial["index"])
-    floor = session_floor(ctx, trial, best)
     if floor is not None:
         record = {**record, "floor": floor}
     hits = predictions.hits_of(state.get("verdicts", []))
@@ -102,7 +105,7 @@ def numeric_evaluator(state: State, runtime: Runtime[Context]) -> dict[str, Any]
     """Judge by the metric alone: an outcome and a delta, no textual gradient."""
     trial = history.last_trial(state)
     assert trial is not None
-    judged, delta, text = _numbers(state, runtime.context, trial)
+    judged, delta, text, floor = _numbers(state, runtime.context, trial)
     record = VerdictRecord(
         trial=trial["index"],
         outcome=judged,
@@ -111,7 +114,7 @@ def numeric_evaluator(state: State, runtime: Runtime[Context]) -> dict[str, Any]
         suggestions=[],
         status="numeric",
     )
-    return {"verdicts": [with_floor(record, state, runtime.context, trial)]}
+    return {"verdicts": [completed(record, state, runtime.context, trial, floor)]}
 
 
 def llm_evaluator(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -119,7 +122,7 @@ def llm_evaluator(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     trial = history.last_trial(state)
     assert trial is not None
-    judged, delta, text = _numbers(state, ctx, trial)
+    judged, delta, text, floor = _numbers(state, ctx, trial)
     answer: Answer[Verdict] = ask(
         ctx.model,
         (epoch_evaluator_messages if "segment" in trial else evaluator_messages)(state, ctx, trial),
@@ -140,5 +143,5 @@ def llm_evaluator(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         suggestions=list(verdict.suggestions) if verdict else [],
         status=status,
     )
-    record = with_floor(record, state, ctx, trial)
+    record = completed(record, state, ctx, trial, floor)
     return {"verdicts": [record], "agent_calls": [call_record("evaluator", trial["index"], answer)]}

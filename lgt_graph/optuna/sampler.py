@@ -40,7 +40,6 @@ from lgt_graph.optuna.study_state import (
     PREFIX,
     PRIMARY,
     StudyData,
-    StudyHistory,
     defaults_of,
     finished_copy,
     profile,
@@ -51,7 +50,7 @@ from lgt_graph.optuna.study_state import (
 )
 from lgt_graph.optuna.turns import turn
 from lgt_graph.routing import decide
-from lgt_graph.state import applied
+from lgt_graph.state import State, applied
 from lgt_graph.tracking import check_uri
 
 MODES = ("lgt", "hybrid")
@@ -174,15 +173,14 @@ class LGTSampler(BaseSampler):
         """Ask the agents for the next configuration; {} leaves the trial to the inner sampler."""
         agents, why = self._turns.pop(trial.number, (True, ""))
         if not agents:
-            self._record(study, trial, proposed_by=type(self._inner).__name__, why=why)
+            self._inner_trial(study, trial, why)
             return self._inner.sample_relative(study, trial, search_space)
         if not search_space:
             return self._inner_trial(study, trial, "the study's first trial: no parameter seen yet")
         with self._lock:
             ctx = self._context(study, search_space)
             runtime = Runtime(context=ctx)
-            past = self._history(study, ctx)
-            state = past.state
+            state = self._history(study, ctx)
             if not any(t["score"] is not None for t in state["trials"]):
                 return self._inner_trial(study, trial, "no trial has succeeded yet")
             turn_why = why
@@ -251,11 +249,11 @@ class LGTSampler(BaseSampler):
                 return
             ctx = self._context(study, space)
             past = self._history(study, ctx, last=(trial, state, values))
-            update = self._nodes["evaluate"](past.state, Runtime(context=ctx))
+            update = self._nodes["evaluate"](past, Runtime(context=ctx))
             verdict = {k: v for k, v in update["verdicts"][-1].items() if k != "trial"}
             study._storage.set_trial_user_attr(trial._trial_id, f"{PREFIX}verdict", verdict)
             if self._records is not None:
-                result = {**past.state["trials"][-1]["result"], "config": dict(trial.params)}
+                result = {**past["trials"][-1]["result"], "config": dict(trial.params)}
                 self._records.trial(study, trial, result, verdict)
 
     # -- helpers ---------------------------------------------------------------------
@@ -279,7 +277,7 @@ class LGTSampler(BaseSampler):
         study: Study,
         ctx: Context,
         last: tuple[FrozenTrial, TrialState, Sequence[float] | None] | None = None,
-    ) -> StudyHistory:
+    ) -> State:
         trials = study._get_trials(deepcopy=False, use_cache=False)
         prompts = study.user_attrs.get(PROMPTS, [])
         return rebuild(trials, ctx.space, ctx.maximize, prompts, last, ctx.primary)

@@ -24,6 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from lgt_graph import history
 from lgt_graph.errors import UserError
+from lgt_graph.metrics import better
 from lgt_graph.optuna.space import config_of
 from lgt_graph.space import Space, diff
 from lgt_graph.state import (
@@ -160,15 +161,6 @@ def _numbers(value: Any) -> bool:
     )
 
 
-@dataclass
-class StudyHistory:
-    """The session state rebuilt from a study: its trials indexed by their study numbers."""
-
-    state: State
-    numbers: list[int]
-    """The study numbers of the finished trials, oldest first (the state's trial indexes)."""
-
-
 def rebuild(
     trials: Sequence[FrozenTrial],
     space: Space,
@@ -176,7 +168,7 @@ def rebuild(
     prompts: Sequence[Mapping[str, Any]] = (),
     last: tuple[FrozenTrial, TrialState, Sequence[float] | None] | None = None,
     primary: str = PRIMARY,
-) -> StudyHistory:
+) -> State:
     """Rebuild the session state from the study's finished trials, oldest first.
 
     ``last`` is a trial being told (its state and values not stored yet), appended at
@@ -188,7 +180,9 @@ def rebuild(
     if last is not None:
         done = [d for d in done if d[0].number != last[0].number] + [last]
     state: State = {"trials": [], "verdicts": [], "proposals": [], "prompts": []}
-    numbers: list[int] = []
+    numbers: set[int] = set()
+    best: Trial | None = None  # the best so far, as history.best_trial chooses it
+    whole: Trial | None = None  # the best trial a pruner did not stop
     for trial, trial_state, values in done:
         config = config_of({k: v for k, v in trial.params.items() if k in space}, space)
         attrs = trial.user_attrs
@@ -196,7 +190,6 @@ def rebuild(
         base = _index(numbers, attrs.get(f"{PREFIX}base"))
         changes = [ChangeRecord(**c) for c in attrs.get(f"{PREFIX}changes", [])]  # type: ignore[typeddict-item]
         if f"{PREFIX}changes" not in attrs:
-            best = history.best_trial(state, maximize)
             base = best["index"] if best else None
             source = attrs.get(f"{PREFIX}proposed_by", "the study")
             start = best["config"] if best else space.default()
@@ -206,20 +199,25 @@ def rebuild(
                 if c.new is not None
             ]
         result = result_of(trial, config, trial_state, values, primary)
-        state["trials"].append(
-            Trial(
-                index=index,
-                config=config,
-                base=base,
-                changes=changes,
-                result=result,
-                score=result["metrics"].get(primary) if result["status"] == "ok" else None,
-                prompt_version=int(attrs.get(f"{PREFIX}prompt_version", 0)),
-                timestamp=int(trial.datetime_complete.timestamp() * 1000)
-                if trial.datetime_complete
-                else 0,
-            )
+        item = Trial(
+            index=index,
+            config=config,
+            base=base,
+            changes=changes,
+            result=result,
+            score=result["metrics"].get(primary) if result["status"] == "ok" else None,
+            prompt_version=int(attrs.get(f"{PREFIX}prompt_version", 0)),
+            timestamp=int(trial.datetime_complete.timestamp() * 1000)
+            if trial.datetime_complete
+            else 0,
         )
+        state["trials"].append(item)
+        score = item["score"]
+        if score is not None and not history.pruned_by_pruner(item):
+            whole = item if whole is None or better(score, whole["score"], maximize) else whole
+        if score is not None and (best is None or better(score, best["score"], maximize)):
+            best = item
+        best = whole or best
         if f"{PREFIX}changes" in attrs:  # the agents' proposal, held to account by the Evaluator
             state["proposals"].append(
                 ProposalRecord(
@@ -235,17 +233,16 @@ def rebuild(
         verdict = attrs.get(f"{PREFIX}verdict")
         if isinstance(verdict, dict):
             state["verdicts"].append(VerdictRecord(trial=index, **verdict))  # type: ignore[typeddict-item]
-        numbers.append(trial.number)
+        numbers.add(trial.number)
     state["prompts"] = [PromptVersion(**p) for p in prompts]  # type: ignore[typeddict-item]
     if numbers:  # the last trial, unless a pruner stopped it (it did worse than its peers)
         last_trial = state["trials"][-1]
-        best = history.best_trial(state, maximize)
         stopped = history.pruned_by_pruner(last_trial) and best is not None
         state["base"] = best["index"] if stopped and best else last_trial["index"]
-    return StudyHistory(state, numbers)
+    return state
 
 
-def _index(numbers: list[int], number: Any) -> int | None:
+def _index(numbers: set[int], number: Any) -> int | None:
     return number if isinstance(number, int) and number in numbers else None
 
 
