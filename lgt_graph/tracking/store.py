@@ -57,6 +57,9 @@ def _sqlite_wal() -> None:
                 cursor = dbapi_connection.cursor()
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
+                # Parallel parts of one benchmark write one store: wait for a writer
+                # rather than fail on "database is locked" after pysqlite's 5 s.
+                cursor.execute("PRAGMA busy_timeout=60000")
                 cursor.close()
 
         _WAL_ON = True
