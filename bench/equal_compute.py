@@ -36,6 +36,15 @@ def parts(methods: list[str], lgt_loop: str) -> list[tuple[str, list[str]]]:
     return out + [(m, ["--methods", m]) for m in ordered]
 
 
+def where_nets_train(extra: list[str]) -> str:
+    """Say where the parts' nets trained, from the compare flags passed through."""
+    device = extra[extra.index("--device") + 1] if "--device" in extra[:-1] else "cpu"
+    if device == "cpu":
+        return ""
+    amp = ", mixed precision" if "--amp" in extra else ""
+    return f", nets on {device} (one device shared by the parts at a time{amp})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", required=True)
@@ -87,7 +96,8 @@ def main() -> None:
     rows, seeds = load(done)
     note = (
         f"Equal compute: {args.seconds:g} s of training per method, one CPU thread each"
-        f" ({args.streams} methods at a time); LGT at --loop {args.lgt_loop}"
+        f"{where_nets_train(extra)} ({args.streams} methods at a time);"
+        f" LGT at --loop {args.lgt_loop}"
     )
     write_outputs(rows, args.out, None, seeds, budget_note=note)
     print((args.out / "results.md").read_text())
