@@ -86,6 +86,8 @@ class Settings:
     """The hybrid Advisor's share of trials proposed by the agents (``--llm-share``; 0.25)."""
     stall: int | None = None
     """The hybrid's sampler trials without a gain that hand the agents a turn (``--stall``; 5)."""
+    follow: bool = True
+    """The hybrid: the agents also propose after a trial of theirs that improved the best."""
     nodes: Mapping[str, str] = field(default_factory=dict)
     """Node choices over the method's (``--node slot=implementation``)."""
     max_train_samples: int | None = None

@@ -141,7 +141,7 @@ METHODS: dict[str, Method] = {
         ),
         Method(
             "hybrid",
-            "LGT hybrid (TPE drives, the agents on a share and on stalls)",
+            "LGT hybrid (TPE drives; the agents on a share, on stalls, after their gains)",
             searcher=_OPTUNA,
             options={"sampler": "hybrid"},
             agents=True,

@@ -103,6 +103,7 @@ class SearchAdvisor:
                     "profile": ctx.profile,
                     "llm_share": ctx.settings.llm_share,
                     "stall": ctx.settings.stall,
+                    "follow": ctx.settings.follow,
                 },
             )
             self._session, self._asked, self._told = ctx.session_id, 0, 0

@@ -265,7 +265,7 @@ def test_a_study_is_recorded_in_mlflow_a_run_per_trial_with_its_textual_gradient
 
 
 def test_the_hybrid_gives_the_agents_their_share_of_the_trials_and_tpe_the_rest():
-    sampler = LGTSampler(seed=0, mode="hybrid", llm_share=0.25, stall=None)
+    sampler = LGTSampler(seed=0, mode="hybrid", llm_share=0.25, stall=None, follow=False)
     study = study_of(sampler)
     study.optimize(objective, n_trials=20)
     by = [t.user_attrs["lgt_proposed_by"] for t in study.trials]
@@ -289,6 +289,28 @@ def test_the_hybrid_hands_the_agents_a_turn_when_the_sampler_stalls():
     # agents'; again at 9
     assert [n for n, who in enumerate(by) if who == "lgt"] == [1, 5, 9]
     assert "has not improved the best in 3 trials" in study.trials[5].user_attrs["lgt_turn"]
+
+
+def test_the_hybrid_follows_up_an_agents_trial_that_improved_until_one_does_not():
+    def climbing(trial):
+        objective(trial)  # the parameters are sampled (and the proposer recorded) first
+        if trial.user_attrs["lgt_proposed_by"] == "lgt" and trial.number <= 3:
+            return float(trial.number)  # trials 1-3 each improve the best
+        return 0.0
+
+    sampler = LGTSampler(seed=0, mode="hybrid", llm_share=0.01, stall=None)
+    study = study_of(sampler)
+    study.optimize(climbing, n_trials=10)
+    by = [t.user_attrs["lgt_proposed_by"] for t in study.trials]
+    # 1 is the agents' share; 2-4 follow a gain; 4 misses, so the sampler takes over
+    assert [n for n, who in enumerate(by) if who == "lgt"] == [1, 2, 3, 4]
+    assert "trial 1 improved the best: they follow it up" in study.trials[2].user_attrs["lgt_turn"]
+    assert "sampler's turn" in study.trials[5].user_attrs["lgt_why"]
+    unfollowed = study_of(
+        LGTSampler(seed=0, mode="hybrid", llm_share=0.01, stall=None, follow=False)
+    )
+    unfollowed.optimize(climbing, n_trials=4)
+    assert [t.user_attrs["lgt_proposed_by"] for t in unfollowed.trials].count("lgt") == 1
 
 
 def test_a_wrong_mode_or_share_is_refused_clearly():
@@ -329,6 +351,7 @@ def test_the_hybrid_method_respects_its_share_in_a_session(tmp_path):
         task="iris",
         method="hybrid",
         llm_share=0.5,
+        follow=False,
         budget=6,
         threads=1,
         tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",

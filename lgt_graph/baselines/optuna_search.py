@@ -121,6 +121,7 @@ class OptunaSearch:
                 mode=sampler,
                 llm_share=given.get("llm_share"),
                 stall=given.get("stall") or STALL,
+                follow=given.get("follow", True) is not False,
             )
         elif sampler == "gp":
             chosen = optuna.samplers.GPSampler(seed=seed)

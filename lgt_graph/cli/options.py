@@ -37,3 +37,9 @@ def hybrid_options(parser: argparse.ArgumentParser) -> None:
         metavar="K",
         help="the hybrid: the agents also propose after K sampler trials without a gain (5)",
     )
+    parser.add_argument(
+        "--follow",
+        action=argparse.BooleanOptionalAction,
+        help="the hybrid: the agents also propose after a trial of theirs that improved the"
+        " best, until one does not (default on)",
+    )

@@ -78,7 +78,8 @@ class LGTSampler(BaseSampler):
     ``mode``: ``lgt`` (the agents propose every trial they can) or ``hybrid`` (the inner
     sampler drives; the agents propose on ``llm_share`` of the trials, default 0.25, and
     when the sampler's own trials have not improved the best ``stall`` times in a row,
-    default 5; see :mod:`lgt_graph.optuna.turns`).
+    default 5; with ``follow``, the default, also on the trial after one of theirs that
+    improved the best; see :mod:`lgt_graph.optuna.turns`).
     ``tracking_uri``: an MLflow store to record the study in (a run per trial, with its
     proposal and textual gradient; the prompt versions), under ``experiment``
     (default ``optuna-STUDY``).
@@ -103,6 +104,7 @@ class LGTSampler(BaseSampler):
         mode: str = "lgt",
         llm_share: float | None = None,
         stall: int | None = STALL,
+        follow: bool = True,
     ) -> None:
         from lgt_graph.llm import make_chat_model
         from lgt_graph.registry import resolve
@@ -115,6 +117,7 @@ class LGTSampler(BaseSampler):
         if stall is not None and stall < 1:
             raise UserError(f"stall must be at least 1 trial (or None), got {stall}")
         self.mode, self.share, self.stall = mode, share, stall if mode == "hybrid" else None
+        self.follow = follow
         self._turns: dict[int, tuple[bool, str]] = {}
         self._inner = independent_sampler or TPESampler(seed=seed)
         self._settings = Settings(
@@ -162,7 +165,9 @@ class LGTSampler(BaseSampler):
         single_objective(study)
         trials = study._get_trials(deepcopy=False, use_cache=True)
         maximize = study.direction == StudyDirection.MAXIMIZE
-        self._turns[trial.number] = turn(trials, trial.number, self.share, self.stall, maximize)
+        self._turns[trial.number] = turn(
+            trials, trial.number, self.share, self.stall, maximize, self.follow
+        )
         if not self._turns[trial.number][0]:
             return self._inner.infer_relative_search_space(study, trial)
         return relative_space(trials)

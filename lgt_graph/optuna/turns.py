@@ -1,10 +1,12 @@
 """Whose turn it is in a hybrid study: the classical sampler's, or the agents'.
 
 A classical sampler (TPE by default) drives. The agents propose on a set share of the
-trials, spread evenly (a share of 0.25 gives trials 3, 7, 11 …), and whenever the
-sampler's own trials have not improved the best ``stall`` times in a row since the
-agents last proposed. Every trial, whoever proposed it, is in the study the sampler
-models, so it is told every result.
+trials, spread evenly (a share of 0.25 gives trials 1, 5, 9 …); whenever the sampler's
+own trials have not improved the best ``stall`` times in a row since the agents last
+proposed; and, with ``follow``, on the trial after one of theirs that improved the best: a
+textual gradient that pays is followed up while it pays, as LGT alone would, and the
+sampler takes over at its first miss. Every trial, whoever proposed it, is in the study
+the sampler models, so it is told every result.
 """
 
 from __future__ import annotations
@@ -49,14 +51,39 @@ def stalled(trials: Sequence[FrozenTrial], number: int, maximize: bool) -> int:
     return count
 
 
+def last_gain(trials: Sequence[FrozenTrial], number: int, maximize: bool) -> FrozenTrial | None:
+    """Return the last finished trial before ``number`` if it improved the best, else None."""
+    best: float | None = None
+    last: FrozenTrial | None = None
+    for trial in sorted(trials, key=lambda t: t.number):
+        if trial.number >= number or trial.state not in (TrialState.COMPLETE, TrialState.FAIL):
+            continue
+        value = trial.value if trial.state == TrialState.COMPLETE else None
+        gained = value is not None and math.isfinite(value) and better(value, best, maximize)
+        # the first trial to score sets the best; it beats nothing
+        last = trial if gained and best is not None else None
+        if gained:
+            best = value
+    return last
+
+
 def turn(
-    trials: Sequence[FrozenTrial], number: int, share: float, stall: int | None, maximize: bool
+    trials: Sequence[FrozenTrial],
+    number: int,
+    share: float,
+    stall: int | None,
+    maximize: bool,
+    follow: bool = False,
 ) -> tuple[bool, str]:
     """Return whether the agents propose trial ``number``, and why (or why not)."""
     if share >= 1:
         return True, "every trial is the agents'"
     if on_share(number, share):
         return True, f"the agents' share ({share:g} of the trials)"
+    if follow:
+        gain = last_gain(trials, number, maximize)
+        if gain is not None and gain.user_attrs.get("lgt_proposed_by") == AGENTS:
+            return True, f"the agents' trial {gain.number} improved the best: they follow it up"
     if stall is not None:
         waited = stalled(trials, number, maximize)
         if waited >= stall:
