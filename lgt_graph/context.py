@@ -17,22 +17,10 @@ from typing import Any
 from lgt_graph.errors import UserError
 from lgt_graph.methods import LOOPS, method
 from lgt_graph.metrics import DIRECTIONS
+from lgt_graph.settings_env import ENV, coerce
 
-ENV = {
-    "budget": "LGT_BUDGET",
-    "patience": "LGT_PATIENCE",
-    "min_delta": "LGT_MIN_DELTA",
-    "tolerance": "LGT_TOLERANCE",
-    "seed": "LGT_SEED",
-    "llm": "LGT_LLM",
-    "base_url": "OPENAI_BASE_URL",
-    "device": "LGT_DEVICE",
-    "amp": "LGT_AMP",
-    "data_dir": "LGT_DATA_DIR",
-    "tracking_uri": "MLFLOW_TRACKING_URI",
-}
-"""The environment variable that sets each setting when no argument does."""
-
+EXECUTORS = ("local", "ray")
+"""Where trials run (``--executor``): this process, or Ray tasks (:mod:`lgt_graph.executors`)."""
 DEVICES = ("auto", "cpu", "cuda")
 """Where nets may train (``--device``): auto is CUDA when torch sees a GPU, else the CPU."""
 TOLERANCE = 0.01
@@ -88,6 +76,14 @@ class Settings:
     """The hybrid's sampler trials without a gain that hand the agents a turn (``--stall``; 5)."""
     follow: bool = True
     """The hybrid: the agents also propose after a trial of theirs that improved the best."""
+    executor: str = "local"
+    """Where trials run: ``local`` (this process) or ``ray`` (``--executor``)."""
+    ray_address: str | None = None
+    """An existing Ray cluster (``--ray-address``); None: a local instance of the session."""
+    cpus_per_trial: float = 1.0
+    """CPUs a Ray task of one trial declares (``--cpus-per-trial``); its training threads."""
+    gpus_per_trial: float = 0.0
+    """GPUs a Ray task of one trial declares (``--gpus-per-trial``)."""
     nodes: Mapping[str, str] = field(default_factory=dict)
     """Node choices over the method's (``--node slot=implementation``)."""
     max_train_samples: int | None = None
@@ -115,7 +111,7 @@ class Settings:
             if given is not None:
                 values[name] = given
             elif name in ENV and os.environ.get(ENV[name]):
-                values[name] = _coerce(name, os.environ[ENV[name]], spec.default)
+                values[name] = coerce(name, os.environ[ENV[name]], spec.default)
         unknown = set(explicit) - set(known)
         if unknown:
             raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
@@ -140,6 +136,18 @@ class Settings:
             raise UserError(f"--stall must be at least 1 trial, got {self.stall}")
         if self.threads is not None and self.threads < 1:
             raise UserError(f"--threads must be at least 1, got {self.threads}")
+        if self.executor not in EXECUTORS:
+            raise UserError(f"--executor must be local or ray, got {self.executor!r}")
+        if self.executor == "ray" and self.loop != "trial":
+            raise UserError(
+                "--executor ray runs whole trials on workers; the epoch-level loop (--loop"
+                f" {self.loop}) continues one training in this process: use --executor local"
+            )
+        if not self.cpus_per_trial > 0 or self.gpus_per_trial < 0:
+            raise UserError(
+                "--cpus-per-trial must be above 0 and --gpus-per-trial at least 0, got"
+                f" {self.cpus_per_trial:g} and {self.gpus_per_trial:g}"
+            )
         if self.device not in DEVICES:
             raise UserError(f"--device must be one of {', '.join(DEVICES)}, got {self.device!r}")
         if self.segment < 1:
@@ -188,28 +196,6 @@ class Settings:
         return cls(**{k: v for k, v in data.items() if k in {f.name for f in fields(cls)}})
 
 
-def _coerce(name: str, text: str, default: object) -> Any:
-    kind = type(default)
-    if kind is bool:
-        if text.strip().lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.strip().lower() in ("0", "false", "no", "off"):
-            return False
-        raise UserError(f"{ENV[name]}={text!r} is not a valid {name}: use 1 or 0")
-    try:
-        if name in ("patience",):
-            return int(text)
-        if name == "tolerance":
-            return float(text)
-        if kind is int:
-            return int(text)
-        if kind is float:
-            return float(text)
-    except ValueError:
-        raise UserError(f"{ENV[name]}={text!r} is not a valid {name}") from None
-    return text
-
-
 @dataclass
 class Context:
     """The session's settings and the resources opened from them (LangGraph context)."""
@@ -247,6 +233,8 @@ class Context:
     placement: Any = None
     """Where the session's nets train (a :class:`~lgt_graph.training.device.Placement`,
     resolved from ``--device`` and ``--amp`` when the session opens); None: ``--device auto``."""
+    executor: Any = None
+    """Where the train node's trials run (:mod:`lgt_graph.executors`); None: this process."""
 
     def call_config(self, agent: str, trial: int) -> dict[str, Any] | None:
         """Return the LangChain config of one agent call: its own trace, named for the agent.

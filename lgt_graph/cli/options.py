@@ -23,6 +23,35 @@ def budget_options(parser: argparse.ArgumentParser, whose: str) -> None:
     )
 
 
+def executor_options(parser: argparse.ArgumentParser) -> None:
+    """Add where trials run: this process, or Ray tasks on a local instance or a cluster."""
+    from lgt_graph.context import EXECUTORS
+
+    parser.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        help="where trials run: local (this process, default) or ray (a Ray task each)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="an existing Ray cluster (host:port, ray://host:port, auto); default: a local"
+        " Ray instance started and stopped by the session",
+    )
+    parser.add_argument(
+        "--cpus-per-trial",
+        type=float,
+        metavar="N",
+        help="with --executor ray: CPUs each trial's task declares, its threads (1)",
+    )
+    parser.add_argument(
+        "--gpus-per-trial",
+        type=float,
+        metavar="N",
+        help="with --executor ray: GPUs each trial's task declares (0)",
+    )
+
+
 def hybrid_options(parser: argparse.ArgumentParser) -> None:
     """Add the hybrid Advisor's options (``--node advisor=hybrid``, method ``hybrid``)."""
     parser.add_argument(

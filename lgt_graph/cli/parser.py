@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from lgt_graph import __version__
-from lgt_graph.cli.options import budget_options, hybrid_options
+from lgt_graph.cli.options import budget_options, executor_options, hybrid_options
 from lgt_graph.context import DEVICES
 from lgt_graph.methods import (
     COMPARED,
@@ -153,6 +153,7 @@ def _comparison_options(
     _tuning_options(parser)
     parser.add_argument("--llm", help="LGT's model: heuristic (default) or openai:MODEL")
     hybrid_options(parser)
+    executor_options(parser)
     parser.add_argument("--base-url", help="OpenAI-compatible endpoint for --llm openai:...")
     _store_option(parser)
     _limit_option(parser)
@@ -224,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--llm", help="heuristic (default, offline) or openai:MODEL")
     hybrid_options(run)
+    executor_options(run)
     run.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
     run.add_argument(
         "--structured-output",

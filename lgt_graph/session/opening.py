@@ -30,6 +30,10 @@ RESUME_OVERRIDES = (
     "max_retries",
     "on_endpoint_error",
     "device",
+    "executor",
+    "ray_address",
+    "cpus_per_trial",
+    "gpus_per_trial",
 )
 """The settings that ``run --resume`` takes from the command line over the recorded ones."""
 
@@ -38,6 +42,7 @@ def open_session(
     settings: Settings, resume: str | None, checkpoints: str | None
 ) -> tuple[Context, Any, Any]:
     """Open (or reopen) everything a session needs; return its context, graph and store."""
+    from lgt_graph.executors import open_executor
     from lgt_graph.graph import build_graph
     from lgt_graph.llm import make_chat_model
     from lgt_graph.registry import choices, resolve
@@ -62,46 +67,54 @@ def open_session(
             " has no epochs: for it the loop is the trial loop (drop --loop epoch)"
         )
     nodes = resolve(settings.nodes, settings.method, settings.loop)
-    model, options = make_chat_model(
-        settings.llm,
-        settings.base_url,
-        settings.timeout,
-        settings.max_retries,
-        settings.structured_output,
-    )
-    experiment = settings.experiment or experiment_name(task.name)
-    store = SessionStore(store_path)
+    # a cluster that cannot be reached is one line, before the session is recorded
+    executor = open_executor(settings, data, placement)
     try:
+        model, options = make_chat_model(
+            settings.llm,
+            settings.base_url,
+            settings.timeout,
+            settings.max_retries,
+            settings.structured_output,
+        )
+        experiment = settings.experiment or experiment_name(task.name)
+        store = SessionStore(store_path)
+        try:
+            if resume:
+                store.acquire(resume)  # one process runs a session at a time
+            tracker = Tracker(uri, experiment, background=True)
+        except BaseException:
+            store.close()
+            raise
         if resume:
-            store.acquire(resume)  # one process runs a session at a time
-        tracker = Tracker(uri, experiment, background=True)
+            session = resume
+            tracker.submit("status", run_id=session, status="RUNNING").result()
+            # the machine may differ from the first run's
+            tag_placement(tracker, session, placement)
+        else:
+            nodes_used = choices(settings.nodes, settings.method, settings.loop)
+            session = start_parent_run(tracker, settings, facts, nodes_used, placement)
+            store.add(session, settings.to_dict(), uri, experiment)
+            store.acquire(session)
+        tracer = llm_tracer(uri, tracker.experiment_id) if settings.llm != "heuristic" else None
+        ctx = Context(
+            settings=settings,
+            data=data,
+            space=space,
+            tracker=tracker,
+            model=model,
+            session_id=session,
+            profile=facts,
+            options=options,
+            tracer=tracer,
+            workdir=store_path.parent / "lgt_runs" / session,
+            checkpointer=store.saver,
+            placement=placement,
+            executor=executor,
+        )
     except BaseException:
-        store.close()
+        executor.close()
         raise
-    if resume:
-        session = resume
-        tracker.submit("status", run_id=session, status="RUNNING").result()
-        tag_placement(tracker, session, placement)  # the machine may differ from the first run's
-    else:
-        nodes_used = choices(settings.nodes, settings.method, settings.loop)
-        session = start_parent_run(tracker, settings, facts, nodes_used, placement)
-        store.add(session, settings.to_dict(), uri, experiment)
-        store.acquire(session)
-    tracer = llm_tracer(uri, tracker.experiment_id) if settings.llm != "heuristic" else None
-    ctx = Context(
-        settings=settings,
-        data=data,
-        space=space,
-        tracker=tracker,
-        model=model,
-        session_id=session,
-        profile=facts,
-        options=options,
-        tracer=tracer,
-        workdir=store_path.parent / "lgt_runs" / session,
-        checkpointer=store.saver,
-        placement=placement,
-    )
     return ctx, build_graph(nodes, checkpointer=store.saver), store
 
 

@@ -200,6 +200,8 @@ def _close(ctx: Context, store: Any, values: Any, status: str, echo: Echo) -> No
         if not unwritable(exc):
             echo(f"MLflow records of session {parent} could not be closed: {why(exc)}")
     finally:
+        if ctx.executor is not None:
+            ctx.executor.close()  # a local Ray instance the session started stops with it
         with contextlib.suppress(sqlite3.Error):  # a full disk: the lease dies with the pid
             store.set_status(
                 parent, {"FINISHED": "finished", "KILLED": "interrupted"}.get(status, "failed")

@@ -1,0 +1,154 @@
+"""Trials as Ray tasks: the same training, on a worker of a local Ray instance or a cluster.
+
+The session's data go into Ray's object store once (without the test split: a worker has
+no use for it), and each trial is a task that declares its resources. Only the result
+comes back; the driver alone writes MLflow and the checkpoints. A worker that dies in a
+trial (killed, out of memory, its node lost) costs the trial one retry on another
+worker, said in the result's diagnostics; a second death fails the trial with the
+reason, and the session goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+from dataclasses import replace
+from typing import Any
+
+from lgt_graph.errors import UserError
+from lgt_graph.training.result import Progress, TrialResult
+
+RETRIES = 1
+"""Times a trial is run again after the worker running it died."""
+PROBE_SECONDS = 5.0
+"""How long a cluster's address may take to accept a connection before it is unreachable."""
+
+
+def train_task(
+    config: dict[str, Any],
+    data: Any,
+    placement: Any,
+    primary: str,
+    seconds_left: float | None,
+    threads: int,
+) -> TrialResult:
+    """Fit one configuration on a worker: what the local executor does, with no progress."""
+    from lgt_graph.training import limit_threads, train
+    from lgt_graph.training.stops import judged
+
+    limit_threads(threads)
+    return train(
+        config, data, progress=judged(None, None, primary, seconds_left), placement=placement
+    )
+
+
+def without_test(data: Any) -> Any:
+    """Return the task data with an empty test split: what workers are sent."""
+    split = data.test_split
+    return replace(data, test_split=replace(split, X=split.X[:0], y=split.y[:0]))
+
+
+def reachable(address: str) -> None:
+    """Raise a UserError unless ``address`` (``host:port`` or ``ray://host:port``) answers."""
+    match = re.fullmatch(r"(?:ray://)?\[?([^\]\s]+?)\]?:(\d+)", address.strip())
+    if match is None:
+        return  # "auto" or a form Ray resolves itself: Ray says what is wrong
+    host, port = match.group(1), int(match.group(2))
+    try:
+        with socket.create_connection((host, port), timeout=PROBE_SECONDS):
+            pass
+    except OSError as exc:
+        raise UserError(
+            f"--ray-address {address}: no Ray cluster answers there ({exc.strerror or exc});"
+            " start one (ray start --head) or leave --ray-address out for a local instance"
+        ) from None
+
+
+class RayExecutor:
+    """Runs each trial as a Ray task; starts (and stops) a local instance when none is given."""
+
+    def __init__(
+        self, data: Any, placement: Any, address: str | None, cpus: float, gpus: float
+    ) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise UserError(
+                "--executor ray needs Ray: pip install 'lgt_graph[ray]' (or pip install ray)"
+            ) from None
+        self._ray = ray
+        self._owned = False
+        if not ray.is_initialized():
+            if address:
+                reachable(address)
+            try:
+                ray.init(
+                    address=address or None,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    logging_level=logging.WARNING,
+                )
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                where = f"--ray-address {address}" if address else "a local Ray instance"
+                raise UserError(f"{where}: Ray could not start or connect ({exc})") from None
+            self._owned = True
+        self.placement = placement
+        self.threads = max(1, int(cpus))
+        self._data = ray.put(without_test(data))
+        self._task = ray.remote(train_task).options(
+            num_cpus=cpus, num_gpus=gpus, max_retries=0, name="lgt-trial"
+        )
+
+    def train(
+        self,
+        config: dict[str, Any],
+        *,
+        monitor: Any,
+        primary: str,
+        seconds_left: float | None,
+        progress: Progress | None,
+    ) -> TrialResult:
+        """Run ``config`` as a task and wait for it; a worker's death costs one retry."""
+        if monitor is not None:
+            raise UserError(
+                "a pruner judges each epoch of a trial in the driver; --executor ray runs whole"
+                " trials on workers: run this method with --executor local"
+            )
+        died: list[str] = []
+        while True:
+            ref = self._task.remote(
+                config, self._data, self.placement, primary, seconds_left, self.threads
+            )
+            try:
+                result: TrialResult = self._ray.get(ref)
+            except self._crashes() as exc:
+                died.append(_first_line(exc))
+                if len(died) <= RETRIES:
+                    continue
+                return TrialResult(
+                    config=config,
+                    status="failed",
+                    reason=f"the Ray worker died in this trial {len(died)} times: {died[-1]}",
+                    diagnostics={"worker_deaths": died},
+                )
+            if died:
+                result.diagnostics["worker_deaths"] = died
+                result.diagnostics["retried"] = f"after the worker died: {died[0]}"
+            return result
+
+    def _crashes(self) -> tuple[type[BaseException], ...]:
+        errors = self._ray.exceptions
+        names = ("WorkerCrashedError", "NodeDiedError", "LocalRayletDiedError", "OutOfMemoryError")
+        return tuple(getattr(errors, n) for n in names if hasattr(errors, n))
+
+    def close(self) -> None:
+        """Stop the local Ray instance this session started (a cluster stays up)."""
+        if self._owned and self._ray.is_initialized():
+            self._ray.shutdown()
+            self._owned = False
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return (lines[0] if lines else type(exc).__name__)[:300]

@@ -1,0 +1,161 @@
+"""Trials on Ray, on a local instance of 2 CPUs: the same results as in this process, a
+killed worker's trial retried once on another worker, then failed with the reason; an
+unreachable cluster is one clear error."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import ray
+
+from lgt_graph.context import Settings
+from lgt_graph.errors import UserError
+from lgt_graph.executors import LocalExecutor
+from lgt_graph.executors.ray_tasks import RayExecutor, without_test
+from lgt_graph.session import run_session
+from lgt_graph.space import space_for
+from lgt_graph.tasks import TASKS, load_task_data
+
+pytestmark = pytest.mark.timeout(900)
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_task_data(TASKS["iris"], seed=0)
+
+
+def net(data, epochs):
+    config = space_for(data.task.family).default()
+    config.update(model="mlp", epochs=epochs, batch_size=8)
+    return config
+
+
+def trial_processes():
+    """The worker processes running a trial now (Ray titles them ray::lgt-trial)."""
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    if handle.read().startswith(b"ray::lgt-trial"):
+                        yield int(pid)
+            except OSError:
+                pass
+
+
+class Killer(threading.Thread):
+    """Kill (SIGKILL) the worker of each new trial attempt, ``times`` times."""
+
+    def __init__(self, times):
+        super().__init__(daemon=True)
+        self.times, self.killed = times, []
+
+    def run(self):
+        deadline = time.monotonic() + 300
+        while len(self.killed) < self.times and time.monotonic() < deadline:
+            for pid in trial_processes():
+                if pid not in self.killed:
+                    os.kill(pid, signal.SIGKILL)
+                    self.killed.append(pid)
+                    break
+            time.sleep(0.05)
+
+
+def run(executor, config):
+    return executor.train(
+        config, monitor=None, primary="accuracy", seconds_left=None, progress=None
+    )
+
+
+def test_a_killed_worker_costs_its_trial_one_retry_and_the_same_result(local_ray, iris):
+    executor = RayExecutor(iris, None, None, cpus=1, gpus=0)
+    config = net(iris, 60)
+    killer = Killer(times=1)
+    killer.start()
+    result = run(executor, config)
+    killer.join()
+    assert len(killer.killed) == 1
+    assert result.ok, result.reason
+    assert result.diagnostics["retried"].startswith("after the worker died")
+    assert len(result.diagnostics["worker_deaths"]) == 1
+    here = run(LocalExecutor(iris, None), config)
+    assert result.metrics == here.metrics  # the retry trained the same trial, to the same end
+    executor.close()
+    assert ray.is_initialized()  # an instance the executor did not start stays up
+
+
+def test_a_worker_killed_twice_fails_its_trial_with_the_reason(local_ray, iris):
+    executor = RayExecutor(iris, None, None, cpus=1, gpus=0)
+    killer = Killer(times=2)
+    killer.start()
+    result = run(executor, net(iris, 60))
+    killer.join()
+    assert len(killer.killed) == 2
+    assert result.status == "failed"
+    assert "the Ray worker died in this trial 2 times" in result.reason
+    assert run(executor, net(iris, 2)).ok  # the executor goes on
+
+
+def test_workers_are_sent_the_data_without_the_test_split(iris):
+    sent = without_test(iris)
+    assert len(sent.y_train) == len(iris.y_train) and len(sent.test_split.y) == 0
+    assert len(iris.test_split.y) > 0  # the session's own copy is untouched
+
+
+def test_a_session_on_ray_gives_what_an_in_process_session_gives(local_ray, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    outcomes = {}
+    for executor in ("local", "ray"):
+        uri = f"sqlite:///{tmp_path / executor}.db"
+        settings = Settings.resolve(
+            task="iris", budget=3, threads=1, executor=executor, tracking_uri=uri
+        )
+        outcome = run_session(settings, checkpoints=str(tmp_path / f"{executor}-c.db"))
+        outcomes[executor] = outcome.values
+        runs = MlflowClient(uri).search_runs(
+            [outcome.ctx.tracker.experiment_id], "tags.kind = 'trial'"
+        )
+        assert len(runs) == 3  # exactly the budget's trials, recorded by the driver
+    local, on_ray = outcomes["local"], outcomes["ray"]
+    assert [t["score"] for t in on_ray["trials"]] == [t["score"] for t in local["trials"]]
+    assert [t["config"] for t in on_ray["trials"]] == [t["config"] for t in local["trials"]]
+    assert on_ray["final"]["test"] == local["final"]["test"]
+
+
+def test_ray_is_refused_for_the_epoch_level_loop_and_bad_resources():
+    with pytest.raises(UserError, match="--executor ray runs whole trials"):
+        Settings.resolve(task="iris", executor="ray", loop="epoch")
+    with pytest.raises(UserError, match="--cpus-per-trial must be above 0"):
+        Settings.resolve(task="iris", executor="ray", cpus_per_trial=0)
+
+
+def test_an_unreachable_cluster_is_one_clear_error_and_exit_2(tmp_path, data_dir):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once closed
+    db = tmp_path / "m.db"
+    command = [sys.executable, "-m", "lgt_graph", "run", "--task", "iris", "--executor", "ray"]
+    command += ["--ray-address", f"127.0.0.1:{port}", "--tracking-uri", f"sqlite:///{db}"]
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "LGT_DATA_DIR": str(data_dir)},
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"--ray-address 127.0.0.1:{port}: no Ray cluster answers" in lines[0]
+    assert not (tmp_path / "lgt_checkpoints.db").exists()  # no session was recorded
