@@ -11,6 +11,7 @@ reason, and the session goes on.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import socket
 from dataclasses import replace
@@ -23,6 +24,8 @@ RETRIES = 1
 """Times a trial is run again after the worker running it died."""
 PROBE_SECONDS = 5.0
 """How long a cluster's address may take to accept a connection before it is unreachable."""
+NICENESS = "RAY_worker_niceness"
+"""Ray's setting of its workers' priority (read when an instance starts)."""
 
 
 def train_task(
@@ -65,6 +68,31 @@ def reachable(address: str) -> None:
         ) from None
 
 
+def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
+    """Start a local Ray instance (or connect to ``address``), quiet, without the dashboard.
+
+    A local instance's workers run at the driver's priority: Ray's default (nice 15) would
+    starve the trials, which are all the work here, whenever anything else runs.
+    """
+    import ray
+
+    local = not address and not os.environ.get("RAY_ADDRESS")
+    saved = os.environ.get(NICENESS)
+    if local and saved is None:
+        os.environ[NICENESS] = "0"
+    try:
+        ray.init(
+            address=address or None,
+            num_cpus=num_cpus,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+        )
+    finally:
+        if local and saved is None:
+            os.environ.pop(NICENESS, None)
+
+
 class RayExecutor:
     """Runs each trial as a Ray task; starts (and stops) a local instance when none is given."""
 
@@ -83,12 +111,7 @@ class RayExecutor:
             if address:
                 reachable(address)
             try:
-                ray.init(
-                    address=address or None,
-                    include_dashboard=False,
-                    log_to_driver=False,
-                    logging_level=logging.WARNING,
-                )
+                start_ray(address)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = f"--ray-address {address}" if address else "a local Ray instance"
                 raise UserError(f"{where}: Ray could not start or connect ({exc})") from None
