@@ -35,7 +35,7 @@ def main() -> None:
     config = space_for(data.task.family).default()
     config["model"] = args.model
     started = time.perf_counter()
-    on_ray = RayExecutor(data, None, None, cpus=1, gpus=0)
+    on_ray = RayExecutor(data, None, cpus=1, gpus=0, device="cpu")
     start_seconds = time.perf_counter() - started
     here = LocalExecutor(data, None)
     times: dict[str, list[float]] = {"local": [], "ray": []}

@@ -79,7 +79,7 @@ def run(executor, config):
 
 
 def test_a_killed_worker_costs_its_trial_one_retry_and_the_same_result(local_ray, iris):
-    executor = RayExecutor(iris, None, None, cpus=1, gpus=0)
+    executor = RayExecutor(iris, None, cpus=1, gpus=0, device="cpu")
     config = net(iris, 60)
     killer = Killer(times=1)
     killer.start()
@@ -89,6 +89,7 @@ def test_a_killed_worker_costs_its_trial_one_retry_and_the_same_result(local_ray
     assert result.ok, result.reason
     assert result.diagnostics["retried"].startswith("after the worker died")
     assert len(result.diagnostics["worker_deaths"]) == 1
+    assert result.diagnostics["worker"].endswith(", cpu")  # where it ran, resolved there
     here = run(LocalExecutor(iris, None), config)
     assert result.metrics == here.metrics  # the retry trained the same trial, to the same end
     executor.close()
@@ -96,7 +97,7 @@ def test_a_killed_worker_costs_its_trial_one_retry_and_the_same_result(local_ray
 
 
 def test_a_worker_killed_twice_fails_its_trial_with_the_reason(local_ray, iris):
-    executor = RayExecutor(iris, None, None, cpus=1, gpus=0)
+    executor = RayExecutor(iris, None, cpus=1, gpus=0, device="cpu")
     killer = Killer(times=2)
     killer.start()
     result = run(executor, net(iris, 60))

@@ -70,8 +70,9 @@ def open_executor(settings: Any, data: Any, placement: Any) -> Executor:
 
     return RayExecutor(
         data,
-        placement,
         address=settings.ray_address,
         cpus=settings.cpus_per_trial,
         gpus=settings.gpus_per_trial,
+        device=settings.device,
+        amp=settings.amp,
     )

@@ -31,19 +31,28 @@ NICENESS = "RAY_worker_niceness"
 def train_task(
     config: dict[str, Any],
     data: Any,
-    placement: Any,
+    device: str,
+    amp: bool,
     primary: str,
     seconds_left: float | None,
     threads: int,
 ) -> TrialResult:
-    """Fit one configuration on a worker: what the local executor does, with no progress."""
+    """Fit one configuration on a worker: what the local executor does, with no progress.
+
+    ``--device`` resolves here, on the worker: a GPU node's trial trains on its GPU (the one
+    Ray assigned it) even when the driver has none. The result says where it ran.
+    """
     from lgt_graph.training import limit_threads, train
+    from lgt_graph.training.device import resolve_placement
     from lgt_graph.training.stops import judged
 
     limit_threads(threads)
-    return train(
+    placement = resolve_placement(device, amp)
+    result = train(
         config, data, progress=judged(None, None, primary, seconds_left), placement=placement
     )
+    result.diagnostics["worker"] = f"{socket.gethostname()}, {placement.name}"
+    return result
 
 
 def without_test(data: Any) -> Any:
@@ -97,7 +106,13 @@ class RayExecutor:
     """Runs each trial as a Ray task; starts (and stops) a local instance when none is given."""
 
     def __init__(
-        self, data: Any, placement: Any, address: str | None, cpus: float, gpus: float
+        self,
+        data: Any,
+        address: str | None,
+        cpus: float,
+        gpus: float,
+        device: str = "auto",
+        amp: bool = False,
     ) -> None:
         try:
             import ray
@@ -116,7 +131,7 @@ class RayExecutor:
                 where = f"--ray-address {address}" if address else "a local Ray instance"
                 raise UserError(f"{where}: Ray could not start or connect ({exc})") from None
             self._owned = True
-        self.placement = placement
+        self.device, self.amp = device, amp
         self.threads = max(1, int(cpus))
         self._data = ray.put(without_test(data))
         self._task = ray.remote(train_task).options(
@@ -141,7 +156,7 @@ class RayExecutor:
         died: list[str] = []
         while True:
             ref = self._task.remote(
-                config, self._data, self.placement, primary, seconds_left, self.threads
+                config, self._data, self.device, self.amp, primary, seconds_left, self.threads
             )
             try:
                 result: TrialResult = self._ray.get(ref)
