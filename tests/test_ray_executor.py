@@ -160,3 +160,21 @@ def test_an_unreachable_cluster_is_one_clear_error_and_exit_2(tmp_path, data_dir
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and f"--ray-address 127.0.0.1:{port}: no Ray cluster answers" in lines[0]
     assert not (tmp_path / "lgt_checkpoints.db").exists()  # no session was recorded
+
+
+def test_a_killed_driver_resumes_with_each_trial_once(tmp_path, data_dir):
+    from tests.test_faults_kill import assert_each_trial_once, start, wait_for
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    base = [sys.executable, "-m", "lgt_graph", "run", "--tracking-uri", uri]
+    flags = ["--task", "iris", "--budget", "12", "--threads", "1", "--executor", "ray"]
+    flags += ["--data-dir", str(data_dir)]
+    process = start(base, *flags)
+    session = wait_for(process, "session ").split()[1].rstrip(":")
+    assert wait_for(process, "trial   5/12")  # a trial in flight on a worker, the rest to come
+    os.kill(process.pid, signal.SIGKILL)  # the driver alone, as the OOM killer would
+    process.wait(timeout=60)
+    resumed = start(base, "--resume", session)
+    _, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, err
+    assert_each_trial_once(uri, session, budget=12)
