@@ -2,13 +2,16 @@
 killed worker's trial retried once on another worker, then failed with the reason; an
 unreachable cluster is one clear error."""
 
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import ray
@@ -178,3 +181,21 @@ def test_a_killed_driver_resumes_with_each_trial_once(tmp_path, data_dir):
     _, err = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, err
     assert_each_trial_once(uri, session, budget=12)
+
+
+def test_a_comparison_on_ray_starts_one_instance_for_all_its_sessions(tmp_path, data_dir):
+    import tempfile
+
+    ray_tmp = Path(tempfile.mkdtemp(prefix="r", dir="/tmp"))  # short: Ray's sockets live there
+    command = [sys.executable, "-m", "lgt_graph", "compare", "--task", "iris"]
+    command += ["--methods", "random,lgt", "--budget", "2", "--seeds", "2", "--threads", "1"]
+    command += ["--executor", "ray", "--data-dir", str(data_dir), "--out", str(tmp_path / "out")]
+    command += ["--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}"]
+    env = {**os.environ, "RAY_TMPDIR": str(ray_tmp)}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr
+    instances = [p for p in (ray_tmp / "ray").glob("session_*") if p.name != "session_latest"]
+    assert len(instances) == 1  # one Ray instance for the four sessions, not one each
+    rows = [json.loads(line) for line in (tmp_path / "out" / "sessions.jsonl").open()]
+    assert len(rows) == 4 and all(r["trials"] == 2 for r in rows)
+    shutil.rmtree(ray_tmp, ignore_errors=True)

@@ -19,6 +19,7 @@ from lgt_graph.compare.render import TITLES, write_csv, write_outputs
 from lgt_graph.compare.rows import Row, row_of
 from lgt_graph.context import Settings
 from lgt_graph.errors import UserError
+from lgt_graph.executors.ray_tasks import shared_instance
 from lgt_graph.methods import METHODS, method
 from lgt_graph.session import run_session
 from lgt_graph.session.mirror import Echo
@@ -64,35 +65,38 @@ def run_comparison(
     done = {(r.task, r.seed, r.method) for r in rows}
     checkpoints = out / "lgt_checkpoints.db"
     total = len(tasks) * len(seeds) * len(methods)
-    for number, (task, seed, name) in enumerate(
-        ((t, s, m) for t in tasks for s in seeds for m in methods), 1
-    ):
-        if (task, seed, name) in done:
-            continue
-        settings = Settings.resolve(
-            task=task,
-            seed=seed,
-            method=name,
-            budget=budget,
-            nodes=(nodes or {}).get(name),
-            **for_task(common, task),
-        )
-        unfinished = unfinished_session(checkpoints, settings) if resume else None
-        again = f" (resuming session {unfinished})" if unfinished else ""
-        echo(f"[{number}/{total}] {task} seed {seed}: {METHODS[name].title}{again}")
-        started = time.perf_counter()
-        quiet: Echo = lambda line: None  # noqa: E731 - one line per session is enough
-        outcome = run_session(settings, resume=unfinished, checkpoints=str(checkpoints), echo=quiet)
-        row = row_of(task, name, seed, outcome, time.perf_counter() - started)
-        rows.append(row)
-        with (out / ROWS).open("a") as f:  # kept as each session ends: --resume reads them
-            f.write(json.dumps(dataclasses.asdict(row)) + "\n")
-        write_csv(rows, out / "results.csv")
-        test = row.test.get(row.primary)
-        echo(
-            f"    best val_{row.primary} {_num(row.best_val)}, test {_num(test)},"
-            f" {row.trials} trials, {row.wall_seconds:.0f}s"
-        )
+    sessions = [(t, s, m) for t in tasks for s in seeds for m in methods]
+    # one Ray instance for every session (each would start and stop its own)
+    with shared_instance(common.get("executor"), common.get("ray_address")):
+        for number, (task, seed, name) in enumerate(sessions, 1):
+            if (task, seed, name) in done:
+                continue
+            settings = Settings.resolve(
+                task=task,
+                seed=seed,
+                method=name,
+                budget=budget,
+                nodes=(nodes or {}).get(name),
+                **for_task(common, task),
+            )
+            unfinished = unfinished_session(checkpoints, settings) if resume else None
+            again = f" (resuming session {unfinished})" if unfinished else ""
+            echo(f"[{number}/{total}] {task} seed {seed}: {METHODS[name].title}{again}")
+            started = time.perf_counter()
+            quiet: Echo = lambda line: None  # noqa: E731 - one line per session is enough
+            outcome = run_session(
+                settings, resume=unfinished, checkpoints=str(checkpoints), echo=quiet
+            )
+            row = row_of(task, name, seed, outcome, time.perf_counter() - started)
+            rows.append(row)
+            with (out / ROWS).open("a") as f:  # kept as each session ends: --resume reads them
+                f.write(json.dumps(dataclasses.asdict(row)) + "\n")
+            write_csv(rows, out / "results.csv")
+            test = row.test.get(row.primary)
+            echo(
+                f"    best val_{row.primary} {_num(row.best_val)}, test {_num(test)},"
+                f" {row.trials} trials, {row.wall_seconds:.0f}s"
+            )
     write_outputs(rows, out, budget, seeds, title, budget_note(tasks, budget, common))
     return rows
 

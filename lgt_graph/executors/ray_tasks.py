@@ -10,10 +10,12 @@ reason, and the session goes on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import socket
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -102,6 +104,42 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
             os.environ.pop(NICENESS, None)
 
 
+def connect(address: str | None) -> bool:
+    """Make sure this process is connected to Ray; return whether this call connected it."""
+    try:
+        import ray
+    except ImportError:
+        raise UserError(
+            "--executor ray needs Ray: pip install 'lgt_graph[ray]' (or pip install ray)"
+        ) from None
+    if ray.is_initialized():
+        return False
+    if address:
+        reachable(address)
+    try:
+        start_ray(address)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"--ray-address {address}" if address else "a local Ray instance"
+        raise UserError(f"{where}: Ray could not start or connect ({exc})") from None
+    return True
+
+
+@contextlib.contextmanager
+def shared_instance(executor: str | None, address: str | None) -> Iterator[None]:
+    """Keep one Ray connection across many sessions (a comparison's), not one each."""
+    if executor != "ray":
+        yield
+        return
+    connected = connect(address)
+    try:
+        yield
+    finally:
+        if connected:
+            import ray
+
+            ray.shutdown()
+
+
 class RayExecutor:
     """Runs each trial as a Ray task; starts (and stops) a local instance when none is given."""
 
@@ -114,23 +152,10 @@ class RayExecutor:
         device: str = "auto",
         amp: bool = False,
     ) -> None:
-        try:
-            import ray
-        except ImportError:
-            raise UserError(
-                "--executor ray needs Ray: pip install 'lgt_graph[ray]' (or pip install ray)"
-            ) from None
+        import ray
+
         self._ray = ray
-        self._owned = False
-        if not ray.is_initialized():
-            if address:
-                reachable(address)
-            try:
-                start_ray(address)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                where = f"--ray-address {address}" if address else "a local Ray instance"
-                raise UserError(f"{where}: Ray could not start or connect ({exc})") from None
-            self._owned = True
+        self._owned = connect(address)
         self.device, self.amp = device, amp
         self.threads = max(1, int(cpus))
         self._data = ray.put(without_test(data))
