@@ -143,6 +143,11 @@ class Settings:
                 "--executor ray runs whole trials on workers; the epoch-level loop (--loop"
                 f" {self.loop}) continues one training in this process: use --executor local"
             )
+        if self.executor == "ray" and method(self.method).options.get("pruner"):
+            raise UserError(
+                f"--method {self.method} prunes each trial epoch by epoch in this process;"
+                " --executor ray runs whole trials on workers: use --executor local"
+            )
         if not self.cpus_per_trial > 0 or self.gpus_per_trial < 0:
             raise UserError(
                 "--cpus-per-trial must be above 0 and --gpus-per-trial at least 0, got"

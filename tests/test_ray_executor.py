@@ -141,6 +141,8 @@ def test_a_session_on_ray_gives_what_an_in_process_session_gives(local_ray, tmp_
 def test_ray_is_refused_for_the_epoch_level_loop_and_bad_resources():
     with pytest.raises(UserError, match="--executor ray runs whole trials"):
         Settings.resolve(task="iris", executor="ray", loop="epoch")
+    with pytest.raises(UserError, match="prunes each trial epoch by epoch"):
+        Settings.resolve(task="iris", executor="ray", method="hyperband")
     with pytest.raises(UserError, match="--cpus-per-trial must be above 0"):
         Settings.resolve(task="iris", executor="ray", cpus_per_trial=0)
 
