@@ -84,6 +84,8 @@ class Settings:
     """CPUs a Ray task of one trial declares (``--cpus-per-trial``); its training threads."""
     gpus_per_trial: float = 0.0
     """GPUs a Ray task of one trial declares (``--gpus-per-trial``)."""
+    workers: int = 1
+    """Trials trained side by side in a round (``--workers``; above 1 needs ``--executor ray``)."""
     nodes: Mapping[str, str] = field(default_factory=dict)
     """Node choices over the method's (``--node slot=implementation``)."""
     max_train_samples: int | None = None
@@ -147,6 +149,11 @@ class Settings:
             raise UserError(
                 f"--method {self.method} prunes each trial epoch by epoch in this process;"
                 " --executor ray runs whole trials on workers: use --executor local"
+            )
+        if self.workers < 1 or (self.workers > 1 and self.executor != "ray"):
+            raise UserError(
+                f"--workers {self.workers}: trials train side by side as Ray tasks; give at"
+                " least 1, and with more than 1 add --executor ray"
             )
         if not self.cpus_per_trial > 0 or self.gpus_per_trial < 0:
             raise UserError(

@@ -15,10 +15,37 @@ def trials(state: State) -> list[Trial]:
     return list(state.get("trials", []))
 
 
+def next_index(state: State) -> int:
+    """Return the index the next trial gets."""
+    return len(state.get("trials", [])) + 1
+
+
 def last_trial(state: State) -> Trial | None:
     """Return the most recent trial, if any."""
     done = state.get("trials", [])
     return done[-1] if done else None
+
+
+def last_round(state: State) -> list[Trial]:
+    """Return the trials the last train step added: its parallel round, or the last trial."""
+    done = state.get("trials", [])
+    if not done:
+        return []
+    first = done[-1].get("round")
+    if first is None:
+        return [done[-1]]
+    return [t for t in done if t.get("round") == first]
+
+
+def round_best(round_trials: list[Trial], maximize: bool) -> Trial:
+    """Return a round's best trial (the earliest on ties); its last when every one failed."""
+    best = None
+    for item in round_trials:
+        if item["score"] is not None and better(
+            item["score"], best["score"] if best else None, maximize
+        ):
+            best = item
+    return best or round_trials[-1]
 
 
 def pruned(trial: Trial) -> bool:
@@ -170,3 +197,35 @@ def trial_update(
     if segment is not None:
         trial["segment"] = segment
     return {"trials": [trial], "base": index, "pending_changes": []}
+
+
+def round_update(
+    state: State, results: list[TrialResult], primary: str, maximize: bool
+) -> dict[str, Any]:
+    """Return the train node's update after a parallel round: every trial appended, in order.
+
+    The round's members are the state's ``config`` and its ``round`` list; the round's best
+    trial becomes the next base (a rollback may still go back further).
+    """
+    members = [(state.get("base"), list(state.get("pending_changes", [])))] + [
+        (m["base"], list(m["changes"])) for m in state.get("round", [])
+    ]
+    first = len(state.get("trials", [])) + 1
+    prompt = current_prompt(state)
+    added = []
+    for offset, (result, (base, changes)) in enumerate(zip(results, members, strict=True)):
+        trial = Trial(
+            index=first + offset,
+            config=result.config,
+            base=base,
+            changes=changes,
+            result=result.to_dict(),
+            score=result.score(primary),
+            prompt_version=prompt["version"] if prompt else 0,
+            timestamp=int(time.time() * 1000),
+        )
+        if len(results) > 1:
+            trial["round"] = first
+        added.append(trial)
+    best = round_best(added, maximize)
+    return {"trials": added, "base": best["index"], "pending_changes": [], "round": []}

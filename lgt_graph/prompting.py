@@ -21,7 +21,6 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from lgt_graph import budgets, history, predictions
 from lgt_graph.context import Context
 from lgt_graph.curves import describe, summarize
-from lgt_graph.noise import judging, session_floor
 from lgt_graph.space import Config, config_key, diff
 from lgt_graph.state import State, Trial
 
@@ -142,9 +141,15 @@ def trial_summary(trial: Trial, ctx: Context) -> dict[str, Any]:
     return summarize(trial["result"], ctx.primary, ctx.maximize)
 
 
-def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[BaseMessage]:
-    """Build the Advisor's messages: the evidence, the history and the current guidance."""
-    last = history.last_trial(state)
+def advisor_messages(
+    state: State, ctx: Context, base: Trial | None, round_size: int = 1
+) -> list[BaseMessage]:
+    """Build the Advisor's messages: the evidence, the history and the current guidance.
+
+    ``round_size`` above 1 asks for that many distinct proposals (``--workers``).
+    """
+    latest = history.last_round(state)  # a parallel round: its best trial stands for it
+    last = history.round_best(latest, ctx.maximize) if latest else None
     best = history.best_trial(state, ctx.maximize)
     prompt = history.current_prompt(state)
     guidance = prompt["guidance"] if prompt else INITIAL_GUIDANCE
@@ -189,6 +194,8 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
         "budget_unit": unit,
         "tried_digests": sorted({digest(t["config"]) for t in history.trials(state)}),
     }
+    if round_size > 1:
+        facts["round_size"] = round_size
     changed = diff(ctx.space.default(), base_config)
     return messages(
         "advisor",
@@ -219,57 +226,7 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
         avoid_text=", ".join(avoid) or "none",
         budget_left=budget_left,
         budget_unit=BUDGET_UNITS[unit],
-        facts_json=json.dumps(facts, indent=1, default=str),
-    )
-
-
-def evaluator_messages(state: State, ctx: Context, trial: Trial) -> list[BaseMessage]:
-    """Build the Evaluator's messages for one trial."""
-    parent = history.trial(state, trial["base"])
-    best = history.best_trial(state, ctx.maximize, before=trial["index"])
-    floor = session_floor(ctx, trial, best)
-    summary = trial_summary(trial, ctx)
-
-    def line(item: Trial | None) -> str:
-        if item is None:
-            return "none"
-        score = "failed" if item["score"] is None else f"{ctx.primary} {item['score']:.4f}"
-        return f"trial {item['index']}, {score}"
-
-    facts = {
-        "agent": "evaluator",
-        "task": ctx.profile,
-        "trial": {
-            "index": trial["index"],
-            "changes": [dict(c) for c in trial["changes"]],
-            "config": trial["config"],
-            "score": trial["score"],
-            "summary": summary,
-        },
-        "parent": {
-            "index": parent["index"],
-            "score": parent["score"],
-            "summary": trial_summary(parent, ctx),
-        }
-        if parent
-        else None,
-        "best_before": {"index": best["index"], "score": best["score"]} if best else None,
-        "tolerance": ctx.settings.tolerance_fraction,
-        "noise_floor": floor,
-        "maximize": ctx.maximize,
-        "primary": ctx.primary,
-    }
-    return messages(
-        "evaluator",
-        primary=ctx.primary,
-        task=ctx.profile,
-        judging=judging(ctx, floor),
-        index=trial["index"],
-        changes_text=changes_text(trial["changes"]),
-        trial_summary=describe(summary),
-        parent_index=parent["index"] if parent else "none",
-        parent_line=line(parent),
-        best_line=line(best),
+        round_size=round_size,
         facts_json=json.dumps(facts, indent=1, default=str),
     )
 

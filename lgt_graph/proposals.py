@@ -15,7 +15,7 @@ from langgraph.runtime import Runtime
 from lgt_graph import history
 from lgt_graph.context import Context
 from lgt_graph.space import Config, config_key
-from lgt_graph.state import ChangeRecord, ProposalRecord, State, Trial
+from lgt_graph.state import ChangeRecord, ProposalRecord, RoundMember, State, Trial
 
 
 def start_of(state: State, ctx: Context, start_from: str = "current") -> Trial | None:
@@ -61,6 +61,23 @@ def proposal_update(
         "base": start["index"] if start else None,
         "pending_changes": changes,
         "proposals": [record],
+    }
+
+
+def round_of(updates: list[dict[str, Any]]) -> dict[str, Any]:
+    """Combine a parallel round's proposal updates into the Advisor's one update.
+
+    The first proposal is the state's ``config``; the others wait in ``round`` and train
+    beside it. Every proposal is recorded, each for its own trial.
+    """
+    first = updates[0]
+    return {
+        **first,
+        "proposals": [record for u in updates for record in u["proposals"]],
+        "round": [
+            RoundMember(config=u["config"], base=u["base"], changes=u["pending_changes"])
+            for u in updates[1:]
+        ],
     }
 
 

@@ -30,8 +30,8 @@ def decide(state: State, settings: Settings, maximize: bool) -> tuple[Route, str
         return "finalize", spent
     if settings.loop == "epoch":
         return _decide_segment(state, settings, maximize)
-    done = history.trials(state)
-    last = done[-1]
+    latest = history.last_round(state)
+    last = history.round_best(latest, maximize)  # a parallel round: go on from its best
     best = history.best_trial(state, maximize)
     target = settings.stop_at
     if (
@@ -56,7 +56,10 @@ def decide(state: State, settings: Settings, maximize: bool) -> tuple[Route, str
             if verdict["outcome"] == "failed"
             else f"regressed ({verdict['delta']:+.4g} against the best)"
         )
-        return "rollback", f"trial {last['index']} {what}: the next proposal starts again from {to}"
+        who = f"trial {last['index']}"
+        if len(latest) > 1:
+            who = f"the round of trials {latest[0]['index']}-{latest[-1]['index']} (best: {who})"
+        return "rollback", f"{who} {what}: the next proposal starts again from {to}"
     outcome = verdict["outcome"] if verdict else "was not judged"
     # The Advisor chooses the base of its next proposal (this trial, or the best after a
     # stall): the route only says the session goes on.

@@ -62,6 +62,21 @@ class Proposal(BaseModel):
     )
 
 
+MAX_ROUND = 64
+"""The most proposals one round may hold (``--workers``)."""
+
+
+class ProposalBatch(BaseModel):
+    """A round of distinct proposals, trained side by side (``--workers`` N asks for N)."""
+
+    proposals: list[Proposal] = Field(
+        description="As many proposals as asked for, each its own diagnosis and changes;"
+        " no two may give the same configuration.",
+        min_length=1,
+        max_length=MAX_ROUND,
+    )
+
+
 class Verdict(BaseModel):
     """The Evaluator's judgement of a trial, with the textual gradient."""
 

@@ -104,6 +104,16 @@ class Trial(TypedDict):
     timestamp: int
     """Milliseconds since the epoch when the trial ended; written with its MLflow records."""
     segment: NotRequired[Segment]
+    round: NotRequired[int]
+    """The first trial of the parallel round this trial trained in (``--workers`` above 1)."""
+
+
+class RoundMember(TypedDict):
+    """A proposal of a parallel round trained beside the state's ``config``."""
+
+    config: Config
+    base: int | None
+    changes: list[ChangeRecord]
 
 
 class VerdictRecord(TypedDict):
@@ -181,6 +191,9 @@ class State(TypedDict, total=False):
     """The trial whose configuration ``config`` changes (None for the default start)."""
     pending_changes: list[ChangeRecord]
     """The changes that turned the base configuration into ``config``."""
+    round: list[RoundMember]
+    """The round's other proposals, trained side by side with ``config`` (``--workers`` N:
+    up to N - 1 of them; never set with one worker)."""
     exhausted: str
     """Why the Advisor has nothing left to propose (a searcher ran out); the graph finalizes."""
     searcher: dict[str, Any]

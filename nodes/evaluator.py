@@ -15,9 +15,9 @@ from lgt_graph import history, predictions
 from lgt_graph.agents import Answer, ask, call_record, stop_if_endpoint_down
 from lgt_graph.context import Context
 from lgt_graph.epoch_prompts import evaluator_messages as epoch_evaluator_messages
+from lgt_graph.evaluator_prompts import evaluator_messages
 from lgt_graph.metrics import outcome
 from lgt_graph.noise import session_floor
-from lgt_graph.prompting import evaluator_messages
 from lgt_graph.schemas import Verdict
 from lgt_graph.state import State, Trial, VerdictRecord
 
@@ -26,7 +26,8 @@ def _numbers(state: State, ctx: Context, trial: Trial) -> tuple[str, float, str,
     """Return the outcome, the delta, the verdict's numbers in words, and the noise floor."""
     if "segment" in trial:
         return (*_segment_numbers(ctx, trial), None)
-    best = history.best_trial(state, ctx.maximize, before=trial["index"])
+    # a parallel round's trials are judged against the best before the round
+    best = history.best_trial(state, ctx.maximize, before=trial.get("round", trial["index"]))
     best_score = best["score"] if best else None
     floor = session_floor(ctx, trial, best)
     judged = outcome(
@@ -101,11 +102,8 @@ def _segment_numbers(ctx: Context, trial: Trial) -> tuple[str, float, str]:
     )
 
 
-def numeric_evaluator(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Judge by the metric alone: an outcome and a delta, no textual gradient."""
-    trial = history.last_trial(state)
-    assert trial is not None
-    judged, delta, text, floor = _numbers(state, runtime.context, trial)
+def _numeric_record(state: State, ctx: Context, trial: Trial) -> VerdictRecord:
+    judged, delta, text, floor = _numbers(state, ctx, trial)
     record = VerdictRecord(
         trial=trial["index"],
         outcome=judged,
@@ -114,14 +112,30 @@ def numeric_evaluator(state: State, runtime: Runtime[Context]) -> dict[str, Any]
         suggestions=[],
         status="numeric",
     )
-    return {"verdicts": [completed(record, state, runtime.context, trial, floor)]}
+    return completed(record, state, ctx, trial, floor)
+
+
+def numeric_evaluator(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Judge by the metric alone: an outcome and a delta, no textual gradient.
+
+    Every trial of a parallel round gets its verdict, against the best before the round.
+    """
+    ctx = runtime.context
+    return {"verdicts": [_numeric_record(state, ctx, t) for t in history.last_round(state)]}
 
 
 def llm_evaluator(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Ask the chat model for the diagnosis and suggestions; the numbers decide the outcome."""
+    """Ask the chat model for the diagnosis and suggestions; the numbers decide the outcome.
+
+    A parallel round is judged in one call: the model reads its best trial's curves and
+    every trial's changes and numbers, and its textual gradient compares them (which
+    change helped, which hurt); each trial's verdict carries it.
+    """
     ctx = runtime.context
-    trial = history.last_trial(state)
-    assert trial is not None
+    members = history.last_round(state)
+    if len(members) > 1:
+        return _judge_round(state, ctx, members)
+    trial = members[0]
     judged, delta, text, floor = _numbers(state, ctx, trial)
     answer: Answer[Verdict] = ask(
         ctx.model,
@@ -145,3 +159,34 @@ def llm_evaluator(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     )
     record = completed(record, state, ctx, trial, floor)
     return {"verdicts": [record], "agent_calls": [call_record("evaluator", trial["index"], answer)]}
+
+
+def _judge_round(state: State, ctx: Context, members: list[Trial]) -> dict[str, Any]:
+    numbers = [_numeric_record(state, ctx, t) for t in members]
+    best = history.round_best(members, ctx.maximize)
+    answer: Answer[Verdict] = ask(
+        ctx.model,
+        evaluator_messages(state, ctx, best, numbers),
+        Verdict,
+        options=ctx.options,
+        config=ctx.call_config("evaluator", best["index"]),
+    )
+    stop_if_endpoint_down(answer, ctx.settings.on_endpoint_error)
+    verdict = answer.value
+    records = []
+    for record in numbers:
+        status = answer.status
+        if verdict is None:
+            records.append({**record, "status": status})
+            continue
+        if record["trial"] == best["index"] and verdict.outcome != record["outcome"]:
+            status += f" (model said {verdict.outcome}; the metric says {record['outcome']})"
+        records.append(
+            {
+                **record,
+                "diagnosis": f"{record['diagnosis']}. Round: {verdict.diagnosis}",
+                "suggestions": list(verdict.suggestions),
+                "status": status,
+            }
+        )
+    return {"verdicts": records, "agent_calls": [call_record("evaluator", best["index"], answer)]}

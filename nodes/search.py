@@ -23,12 +23,12 @@ from typing import Any, cast
 
 from langgraph.runtime import Runtime
 
-from lgt_graph import history
+from lgt_graph import history, rounds
 from lgt_graph.baselines import PruningSearcher, Searcher, make_searcher
 from lgt_graph.context import Context
 from lgt_graph.errors import UserError
 from lgt_graph.methods import method as find
-from lgt_graph.proposals import next_trial, proposal_update
+from lgt_graph.proposals import next_trial, proposal_update, round_of
 from lgt_graph.space import Config, Space, config_key, diff
 from lgt_graph.state import ChangeRecord, State, Trial
 
@@ -46,30 +46,50 @@ class SearchAdvisor:
         self._told = 0
 
     def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        """Tell the searcher the trials it has not seen; propose what it asks for next."""
+        """Tell the searcher the trials it has not seen; propose what it asks for next.
+
+        With ``--workers`` N it asks for a round of N at once (Optuna's batch ask).
+        """
         ctx = runtime.context
         built = dict(
             state.get("searcher") or {"method": self.method, "budget": ctx.settings.budget}
         )
         trials = history.trials(state)
         searcher = self._catch_up(ctx, built, trials, state.get("proposals", []))
+        size = rounds.size(state, ctx.settings) if ctx.settings.workers > 1 else 1
+        taken = {config_key(t["config"]) for t in trials}
+        updates: list[dict[str, Any]] = []
+        for place in range(size):
+            update = self._ask(searcher, ctx, len(trials), taken, next_trial(state) + place)
+            if update is None:
+                break
+            taken.add(config_key(update["config"]))
+            updates.append(update)
+        if not updates:
+            title = find(self.method).title
+            why = f"{title} has nothing left to propose after {len(trials)} trials"
+            return {"exhausted": why, "searcher": built}
+        update = updates[0] if ctx.settings.workers == 1 else round_of(updates)
+        return {**update, "searcher": built}
+
+    def _ask(
+        self, searcher: Searcher, ctx: Context, told: int, tried: set[str], number: int
+    ) -> dict[str, Any] | None:
+        """Ask the searcher for one configuration not in ``tried``; None when it has none."""
         config = searcher.ask()
         self._asked += 1
         title = find(self.method).title
-        number = next_trial(state)
         status, reason = "ok", self.method
-        rationale = f"{title} asks for this configuration (told {len(trials)} results so far)."
-        tried = {config_key(t["config"]) for t in trials}
+        rationale = f"{title} asks for this configuration (told {told} results so far)."
         if (config is None or config_key(config) in tried) and self.method not in ENDS_BY_DESIGN:
             config = untried(ctx.space, tried, ctx.settings.seed, number)
             status, reason = "fallback", f"{self.method}, exhausted: random"
             rationale = (
-                f"{title} has no new configuration to propose after {len(trials)} trials; a"
+                f"{title} has no new configuration to propose after {told} trials; a"
                 " random configuration not yet tried instead, so that it spends its budget."
             )
         if config is None:
-            why = f"{title} has nothing left to propose after {len(trials)} trials"
-            return {"exhausted": why, "searcher": built}
+            return None
         explain = getattr(searcher, "explain", None)  # an LGTSampler says who proposed it
         said = explain(config) if explain is not None and status == "ok" else None
         if said:
@@ -83,8 +103,7 @@ class SearchAdvisor:
             for c in diff(default, config)
             if c.new is not None
         ]
-        update = proposal_update(None, config, changes, rationale, "unknown", status, number)
-        return {**update, "searcher": built}
+        return proposal_update(None, config, changes, rationale, "unknown", status, number)
 
     def _catch_up(
         self, ctx: Context, built: dict[str, Any], trials: list[Trial], proposals: list[Any]
@@ -105,41 +124,63 @@ class SearchAdvisor:
                     "stall": ctx.settings.stall,
                     "follow": ctx.settings.follow,
                 },
+                workers=ctx.settings.workers,
             )
             self._session, self._asked, self._told = ctx.session_id, 0, 0
         fallbacks = {p["for_trial"] for p in proposals if p["status"] == "fallback"}
-        for trial in trials[self._told :]:
-            fallback = trial["index"] in fallbacks
-            if self._asked <= self._told:  # replaying: the searcher asks for it again
-                asked = self._searcher.ask()
-                self._asked += 1
-                before = {config_key(t["config"]) for t in trials[: trial["index"] - 1]}
-                if fallback and asked is not None and config_key(asked) not in before:
-                    raise RuntimeError(
-                        f"{self.method} does not replay its history: before trial"
-                        f" {trial['index']} it had nothing new to propose, now {asked}"
-                    )
-                if not fallback and (
-                    asked is None or config_key(asked) != config_key(trial["config"])
-                ):
-                    raise RuntimeError(
-                        f"{self.method} does not replay its history: trial {trial['index']}"
-                        f" trained {trial['config']}, its searcher now asks for {asked}"
-                    )
-            if not fallback:  # a searcher learns from what it asked for
-                if hasattr(self._searcher, "monitor"):  # it judges epochs: tell it the curve
-                    result = trial["result"]
-                    cast(PruningSearcher, self._searcher).tell(
-                        trial["config"],
-                        trial["score"],
-                        curve=result.get("curves", {}).get(f"val_{ctx.primary}", []),
-                        pruned=history.pruned(trial),
-                        curves=result.get("curves", {}),
-                    )
-                else:
-                    self._searcher.tell(trial["config"], trial["score"])
-            self._told += 1
+        for group in _rounds(trials[self._told :]):
+            for trial in group:
+                if self._asked < trial["index"]:  # replaying: the searcher asks for it again
+                    self._replay(trial, trials, trial["index"] in fallbacks)
+            for trial in group:
+                self._tell(ctx, trial, trial["index"] in fallbacks)
         return self._searcher
+
+    def _replay(self, trial: Trial, trials: list[Trial], fallback: bool) -> None:
+        """Ask the rebuilt searcher again for a trial it asked for; check it asks the same."""
+        assert self._searcher is not None
+        asked = self._searcher.ask()
+        self._asked += 1
+        before = {config_key(t["config"]) for t in trials[: trial["index"] - 1]}
+        if fallback and asked is not None and config_key(asked) not in before:
+            raise RuntimeError(
+                f"{self.method} does not replay its history: before trial"
+                f" {trial['index']} it had nothing new to propose, now {asked}"
+            )
+        if not fallback and (asked is None or config_key(asked) != config_key(trial["config"])):
+            raise RuntimeError(
+                f"{self.method} does not replay its history: trial {trial['index']}"
+                f" trained {trial['config']}, its searcher now asks for {asked}"
+            )
+
+    def _tell(self, ctx: Context, trial: Trial, fallback: bool) -> None:
+        """Tell the searcher a trial's score, when it asked for the trial."""
+        assert self._searcher is not None
+        if not fallback:  # a searcher learns from what it asked for
+            if hasattr(self._searcher, "monitor"):  # it judges epochs: tell it the curve
+                result = trial["result"]
+                cast(PruningSearcher, self._searcher).tell(
+                    trial["config"],
+                    trial["score"],
+                    curve=result.get("curves", {}).get(f"val_{ctx.primary}", []),
+                    pruned=history.pruned(trial),
+                    curves=result.get("curves", {}),
+                )
+            else:
+                self._searcher.tell(trial["config"], trial["score"])
+        self._told += 1
+
+
+def _rounds(trials: list[Trial]) -> list[list[Trial]]:
+    """Group trials as they were asked for: a parallel round together, the others alone."""
+    groups: list[list[Trial]] = []
+    for trial in trials:
+        first = trial.get("round")
+        if groups and first is not None and groups[-1][0].get("round") == first:
+            groups[-1].append(trial)
+        else:
+            groups.append([trial])
+    return groups
 
 
 ENDS_BY_DESIGN = ("none",)

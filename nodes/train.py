@@ -6,13 +6,14 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from lgt_graph import history
+from lgt_graph import history, rounds
 from lgt_graph.context import Context
-from lgt_graph.executors import LocalExecutor
+from lgt_graph.executors import Executor, LocalExecutor
 from lgt_graph.state import State
+from lgt_graph.training.result import TrialResult
 from lgt_graph.training.stops import judged
 
-__all__ = ["judged", "train"]
+__all__ = ["judged", "train", "train_round"]
 
 
 def train(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -31,6 +32,8 @@ def train(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         left = ctx.settings.budget_seconds - history.seconds_used(state)
     monitor, ctx.monitor = ctx.monitor, None  # the judge of this trial only
     executor = ctx.executor or LocalExecutor(ctx.data, ctx.placement)
+    if ctx.settings.workers > 1:
+        return train_round(state, runtime, executor, left)
     result = executor.train(
         state["config"],
         monitor=monitor,
@@ -39,3 +42,32 @@ def train(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         progress=ctx.epochs,
     )
     return history.trial_update(state, result, ctx.primary)
+
+
+def train_round(
+    state: State, runtime: Runtime[Context], executor: Executor, left: float | None
+) -> dict[str, Any]:
+    """Fit a parallel round side by side; journal each result as it comes back.
+
+    Trials a killed driver had already finished come from the journal
+    (:class:`lgt_graph.rounds.Journal`); only the others train.
+    """
+    ctx = runtime.context
+    first = history.next_index(state)
+    journal = rounds.Journal(ctx.workdir)
+    journal.clear(below=first)
+    wanted = rounds.configs(state)
+    results = [journal.load(first + i, c) for i, c in enumerate(wanted)]
+    missing = [i for i, r in enumerate(results) if r is None]
+
+    def done(position: int, result: TrialResult) -> None:
+        index = missing[position]
+        results[index] = result
+        journal.save(first + index, wanted[index], result)
+
+    if missing:
+        executor.train_round(
+            [wanted[i] for i in missing], primary=ctx.primary, seconds_left=left, done=done
+        )
+    finished = [r for r in results if r is not None]
+    return history.round_update(state, finished, ctx.primary, ctx.maximize)

@@ -117,15 +117,15 @@ def test_workers_are_sent_the_data_without_the_test_split(iris):
     assert len(iris.test_split.y) > 0  # the session's own copy is untouched
 
 
-def test_a_session_on_ray_gives_what_an_in_process_session_gives(local_ray, tmp_path):
+def test_a_one_worker_session_on_ray_gives_what_an_in_process_session_gives(local_ray, tmp_path):
     from mlflow.tracking import MlflowClient
 
     outcomes = {}
     for executor in ("local", "ray"):
         uri = f"sqlite:///{tmp_path / executor}.db"
         settings = Settings.resolve(
-            task="iris", budget=3, threads=1, executor=executor, tracking_uri=uri
-        )
+            task="iris", budget=3, threads=1, executor=executor, workers=1, tracking_uri=uri
+        )  # --workers 1 on Ray: one trial at a time, as in this process
         outcome = run_session(settings, checkpoints=str(tmp_path / f"{executor}-c.db"))
         outcomes[executor] = outcome.values
         runs = MlflowClient(uri).search_runs(

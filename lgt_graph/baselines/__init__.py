@@ -13,6 +13,7 @@ a class taking ``(space, budget, seed, maximize, **options)`` and one line there
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -57,18 +58,23 @@ def make_searcher(
     seed: int,
     maximize: bool,
     agents: Mapping[str, Any] | None = None,
+    workers: int = 1,
 ) -> Searcher:
     """Build the searcher of the baseline method ``name`` (a row of the method table).
 
     ``agents``: what a searcher that asks LGT's agents is given (the chat model's
     ``llm`` and ``base_url``, the data ``profile``); other searchers ignore it.
+    ``workers``: trials asked for per round; a searcher that asks differently then (Optuna's
+    TPE with its constant liar) takes it as ``workers``, the others ask one by one anyway.
     """
     chosen = method(name)
     if chosen.searcher is None:
         raise ValueError(f"{name} is not a baseline: it has no searcher")
     module_name, _, attribute = chosen.searcher.partition(":")
     factory: Any = getattr(importlib.import_module(module_name), attribute)
-    extra = {"agents": dict(agents or {})} if chosen.agents else {}
+    extra: dict[str, Any] = {"agents": dict(agents or {})} if chosen.agents else {}
+    if workers > 1 and "workers" in inspect.signature(factory).parameters:
+        extra["workers"] = workers
     searcher: Searcher = factory(
         space, budget=budget, seed=seed, maximize=maximize, **dict(chosen.options), **extra
     )

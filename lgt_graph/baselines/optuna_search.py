@@ -73,14 +73,22 @@ def startup_trials(budget: int) -> int:
     return min(10, max(3, budget // 3))
 
 
-def tpe(seed: int, budget: int) -> Any:
-    """Return the TPE sampler of the Bayesian baseline: multivariate, grouped, seeded."""
+def tpe(seed: int, budget: int, batch: bool = False) -> Any:
+    """Return the TPE sampler of the Bayesian baseline: multivariate, grouped, seeded.
+
+    ``batch``: trials are asked for in rounds (``--workers``): TPE's constant liar counts
+    the round's running trials as bad ones, so that one round's asks spread out.
+    """
     import optuna
 
     with warnings.catch_warnings():  # group=True is marked experimental
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.TPESampler(
-            seed=seed, n_startup_trials=startup_trials(budget), multivariate=True, group=True
+            seed=seed,
+            n_startup_trials=startup_trials(budget),
+            multivariate=True,
+            group=True,
+            constant_liar=batch,
         )
 
 
@@ -96,6 +104,7 @@ class OptunaSearch:
         sampler: str = "tpe",
         pruner: str | None = None,
         agents: Mapping[str, Any] | None = None,
+        workers: int = 1,
     ) -> None:
         import optuna
 
@@ -103,7 +112,7 @@ class OptunaSearch:
         if sampler == "random":
             chosen: Any = optuna.samplers.RandomSampler(seed=seed)
         elif sampler == "tpe":
-            chosen = tpe(seed, budget)
+            chosen = tpe(seed, budget, batch=workers > 1)
         elif sampler in ("lgt", "hybrid"):
             from lgt_graph.optuna import LGTSampler
             from lgt_graph.optuna.sampler import STALL
@@ -112,7 +121,7 @@ class OptunaSearch:
             facts = dict(given.get("profile") or {})
             chosen = LGTSampler(
                 str(given.get("llm") or "heuristic"),
-                independent_sampler=tpe(seed, budget),
+                independent_sampler=tpe(seed, budget, batch=workers > 1),
                 seed=seed,
                 budget=budget,
                 base_url=given.get("base_url"),
@@ -158,6 +167,10 @@ class OptunaSearch:
         self.study.enqueue_trial({k: v for k, v in default.items() if k in active})
         self.scores: dict[str, float | None] = {}
         self.pending: dict[str, Any] = {}
+        self.batch = workers > 1
+        """Asked in rounds: a configuration asked for twice in one round is asked again."""
+        self.twins: dict[str, list[Any]] = {}
+        """Trials that asked for a configuration already running; told its score with it."""
         self.pruned: set[str] = set()
         """Configurations whose trial the pruner stopped."""
         self.reported: set[str] = set()
@@ -171,6 +184,9 @@ class OptunaSearch:
             trial = self.study.ask()
             config = sample_config(trial, self.space)
             key = config_key(config)
+            if self.batch and key in self.pending:  # running in this round already
+                self.twins.setdefault(key, []).append(trial)
+                continue
             if key not in self.scores:
                 self.pending[key] = trial
                 return config
@@ -246,10 +262,12 @@ class OptunaSearch:
         if self.reads_curves:
             for name, values in (curves or {}).items():
                 trial.set_user_attr(name, [float(v) for v in values])
-        if score is None:
-            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        elif pruned:
+        if pruned and score is not None:
             self.pruned.add(key)
-            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        else:
-            self.study.tell(trial, score)
+        for each in [trial, *self.twins.pop(key, [])]:
+            if score is None:
+                self.study.tell(each, state=optuna.trial.TrialState.FAIL)
+            elif pruned:
+                self.study.tell(each, state=optuna.trial.TrialState.PRUNED)
+            else:
+                self.study.tell(each, score)

@@ -50,6 +50,13 @@ def executor_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="with --executor ray: GPUs each trial's task declares (0)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="with --executor ray: trials trained side by side, a round of N proposals at a"
+        " time (1: one trial at a time, the default)",
+    )
 
 
 def hybrid_options(parser: argparse.ArgumentParser) -> None:

@@ -11,6 +11,7 @@ workers once per session, through Ray's object store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from lgt_graph.training.result import Progress, TrialResult
@@ -29,6 +30,20 @@ class Executor(Protocol):
         progress: Progress | None,
     ) -> TrialResult:
         """Fit ``config`` and score it on validation; a failure is a failed result."""
+        ...
+
+    def train_round(
+        self,
+        configs: list[dict[str, Any]],
+        *,
+        primary: str,
+        seconds_left: float | None,
+        done: Callable[[int, TrialResult], None] | None = None,
+    ) -> list[TrialResult]:
+        """Fit a parallel round's configurations (side by side where it can); results in order.
+
+        ``done(position, result)`` hears of each result as soon as it is known.
+        """
         ...
 
     def close(self) -> None:
@@ -57,6 +72,25 @@ class LocalExecutor:
 
         steps = judged(progress, monitor, primary, seconds_left)
         return train(config, self.data, progress=steps, placement=self.placement)
+
+    def train_round(
+        self,
+        configs: list[dict[str, Any]],
+        *,
+        primary: str,
+        seconds_left: float | None,
+        done: Callable[[int, TrialResult], None] | None = None,
+    ) -> list[TrialResult]:
+        """Fit the configurations one after another, here (one process trains one at a time)."""
+        results = []
+        for position, config in enumerate(configs):
+            result = self.train(
+                config, monitor=None, primary=primary, seconds_left=seconds_left, progress=None
+            )
+            if done is not None:
+                done(position, result)
+            results.append(result)
+        return results
 
     def close(self) -> None:
         """Nothing to give back."""

@@ -15,12 +15,15 @@ import logging
 import os
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
 from lgt_graph.errors import UserError
 from lgt_graph.training.result import Progress, TrialResult
+
+Done = Callable[[int, TrialResult], None]
+"""Told each result of a round as it comes back: its position in the round, the result."""
 
 RETRIES = 1
 """Times a trial is run again after the worker running it died."""
@@ -178,27 +181,55 @@ class RayExecutor:
                 "a pruner judges each epoch of a trial in the driver; --executor ray runs whole"
                 " trials on workers: run this method with --executor local"
             )
-        died: list[str] = []
-        while True:
-            ref = self._task.remote(
-                config, self._data, self.device, self.amp, primary, seconds_left, self.threads
-            )
+        return self.train_round([config], primary=primary, seconds_left=seconds_left)[0]
+
+    def train_round(
+        self,
+        configs: list[dict[str, Any]],
+        *,
+        primary: str,
+        seconds_left: float | None,
+        done: Done | None = None,
+    ) -> list[TrialResult]:
+        """Run every configuration as a task at once; return their results in order.
+
+        ``done(position, result)`` hears of each result as it comes back, before the round
+        ends (the train node journals it). A worker's death costs its trial one retry.
+        """
+        results: list[TrialResult | None] = [None] * len(configs)
+        died: list[list[str]] = [[] for _ in configs]
+        running = {self._submit(c, primary, seconds_left): i for i, c in enumerate(configs)}
+        while running:
+            ready, _ = self._ray.wait(list(running), num_returns=1)
+            position = running.pop(ready[0])
+            config = configs[position]
             try:
-                result: TrialResult = self._ray.get(ref)
+                result: TrialResult = self._ray.get(ready[0])
             except self._crashes() as exc:
-                died.append(_first_line(exc))
-                if len(died) <= RETRIES:
+                died[position].append(_first_line(exc))
+                if len(died[position]) <= RETRIES:
+                    running[self._submit(config, primary, seconds_left)] = position
                     continue
-                return TrialResult(
+                deaths = died[position]
+                result = TrialResult(
                     config=config,
                     status="failed",
-                    reason=f"the Ray worker died in this trial {len(died)} times: {died[-1]}",
-                    diagnostics={"worker_deaths": died},
+                    reason=f"the Ray worker died in this trial {len(deaths)} times: {deaths[-1]}",
+                    diagnostics={"worker_deaths": deaths},
                 )
-            if died:
-                result.diagnostics["worker_deaths"] = died
-                result.diagnostics["retried"] = f"after the worker died: {died[0]}"
-            return result
+            else:
+                if died[position]:
+                    result.diagnostics["worker_deaths"] = died[position]
+                    result.diagnostics["retried"] = f"after the worker died: {died[position][0]}"
+            results[position] = result
+            if done is not None:
+                done(position, result)
+        return [r for r in results if r is not None]
+
+    def _submit(self, config: dict[str, Any], primary: str, seconds_left: float | None) -> Any:
+        return self._task.remote(
+            config, self._data, self.device, self.amp, primary, seconds_left, self.threads
+        )
 
     def _crashes(self) -> tuple[type[BaseException], ...]:
         errors = self._ray.exceptions

@@ -4,8 +4,7 @@ Candidates come, in order, from the Evaluator's textual gradient (its ``knob=val
 suggestions), the expert's own reading of the base trial's curves, and an ordered
 list of moves an experienced practitioner tries when nothing is wrong. The
 Optimizer's guidance reorders them ("Prefer:", "Try next:") or rules them out
-("Avoid:"); changes that regressed before and configurations already tried are
-skipped.
+("Avoid:"); changes that regressed before and configurations already tried are skipped.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ import hashlib
 import json
 import random
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from lgt_graph.expert.case import lengthened, paid_off
@@ -148,8 +148,21 @@ def _anchor(facts: dict[str, Any]) -> tuple[dict[str, Any], str]:
     return (best, "best") if len(since) >= 2 else (base, "current")
 
 
-def propose(facts: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
-    """Return a Proposal (as a dict) from the Advisor's facts; ``attempt`` > 1 skips ahead."""
+@dataclass
+class Plan:
+    """What the heuristic Advisor reads before it picks: where from, and its ranked ideas."""
+
+    knobs: Knobs
+    anchor: dict[str, Any]
+    start_from: str
+    base: dict[str, Any]
+    tried: set[str]
+    findings: list[Any]
+    usable: list[tuple[Candidate, dict[str, Any]]]
+
+
+def plan(facts: dict[str, Any]) -> Plan:
+    """Rank the candidate changes the facts call for, best first, without repeats."""
     knobs = Knobs(facts["space"])
     profile = facts["task"]
     anchor, start_from = _anchor(facts)
@@ -199,18 +212,36 @@ def propose(facts: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
             continue
         if all(digest({**base, **c}) != digest(config) for _, c in usable):
             usable.append((candidate, changes))
+    return Plan(knobs, anchor, start_from, base, tried, findings, usable)
+
+
+def propose(facts: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
+    """Return a Proposal (as a dict) from the Advisor's facts; ``attempt`` > 1 skips ahead."""
+    ranked = plan(facts)
+    usable = ranked.usable
     if len(usable) < attempt:
-        usable += [_random_step(base, knobs, tried, len(facts.get("history", [])) + attempt)]
+        usable += [
+            random_step(
+                ranked.base, ranked.knobs, ranked.tried, len(facts.get("history", [])) + attempt
+            )
+        ]
     candidate, changes = usable[min(attempt, len(usable)) - 1]
-    lead = next((f for f in findings if f.name == candidate.source), None)
+    return written(ranked, candidate, changes, facts)
+
+
+def written(
+    ranked: Plan, candidate: Candidate, changes: dict[str, Any], facts: dict[str, Any]
+) -> dict[str, Any]:
+    """Write one picked change as a Proposal: the changes with reasons, the evidence."""
+    lead = next((f for f in ranked.findings if f.name == candidate.source), None)
     evidence = lead.evidence if lead else candidate.evidence
     rationale = (
         f"{evidence}. " if evidence else ""
     ) + f"{candidate.reason[0].upper()}{candidate.reason[1:]} ({candidate.source})."
-    if start_from == "best":
+    if ranked.start_from == "best":
         rationale = (
-            f"Two trials since the best (trial {anchor['trial']}) brought no gain: back to it. "
-            + rationale
+            f"Two trials since the best (trial {ranked.anchor['trial']}) brought no gain:"
+            " back to it. " + rationale
         )
     return {
         "changes": [
@@ -219,11 +250,11 @@ def propose(facts: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
         ],
         "rationale": rationale,
         "expected_effect": _expected(candidate.source, facts),
-        "start_from": start_from,
+        "start_from": ranked.start_from,
     }
 
 
-def _random_step(
+def random_step(
     base: dict[str, Any], knobs: Knobs, tried: set[str], seed: int
 ) -> tuple[Candidate, dict[str, Any]]:
     """Move one knob the model reads a little, at random, when every idea is used up."""

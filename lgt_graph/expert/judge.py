@@ -97,12 +97,38 @@ def judge(facts: dict[str, Any]) -> dict[str, Any]:
     for finding in findings:
         for knob, value in finding.changes.items():
             suggestions.append(f"{knob}={_fmt(value)}: {finding.reason}")
+    sentences += compared(facts.get("round") or [], maximize, primary)
     return {
         "outcome": verdict,
         "delta": float(delta),
         "diagnosis": " ".join(sentences),
         "suggestions": suggestions[:5],
     }
+
+
+def compared(siblings: list[dict[str, Any]], maximize: bool, primary: str) -> list[str]:
+    """Compare a parallel round's trials: which change helped most, which hurt most."""
+    scored = [s for s in siblings if s.get("score") is not None]
+    if len(siblings) < 2 or not scored:
+        return []
+
+    def moved(item: dict[str, Any]) -> str:
+        changes = item.get("changes") or []
+        text = ", ".join(f"{c['knob']} -> {_fmt(c['new'])}" for c in changes)
+        return f"trial {item['index']} ({text or 'no change'})"
+
+    ranked = sorted(scored, key=lambda s: s["score"], reverse=maximize)
+    out = [
+        f"Of the round's {len(siblings)} trials side by side, {moved(ranked[0])} did best"
+        f" ({primary} {ranked[0]['score']:.4f})"
+    ]
+    if len(ranked) > 1:
+        out[0] += f" and {moved(ranked[-1])} worst ({ranked[-1]['score']:.4f})"
+    out[0] += "."
+    failed = [s for s in siblings if s.get("score") is None]
+    if failed:
+        out.append("Failed: " + ", ".join(moved(s) for s in failed) + ".")
+    return out
 
 
 def _cast(like: Any, value: float) -> Any:

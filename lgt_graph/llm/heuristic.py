@@ -23,12 +23,14 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from lgt_graph.expert import live
 from lgt_graph.expert.advisor import propose
 from lgt_graph.expert.judge import judge, rewrite
+from lgt_graph.expert.rounds import propose_round
 from lgt_graph.prompting import extract_facts
 
 ANSWERS: dict[str, Callable[[dict[str, Any], int], dict[str, Any]]] = {
     "Proposal": lambda facts, attempt: (live.propose if facts.get("loop") == "epoch" else propose)(
         facts, attempt
     ),
+    "ProposalBatch": lambda facts, attempt: propose_round(facts, attempt),
     "Verdict": lambda facts, attempt: (live.judge if facts.get("loop") == "epoch" else judge)(
         facts
     ),
@@ -67,8 +69,8 @@ class HeuristicExpert(BaseChatModel):
         name = next((n for n in names if n in ANSWERS), None)
         if name is None:
             reply = AIMessage(
-                "The heuristic expert answers structured requests only: Proposal, Verdict or"
-                " PromptRewrite."
+                "The heuristic expert answers structured requests only: Proposal,"
+                " ProposalBatch, Verdict or PromptRewrite."
             )
             return ChatResult(generations=[ChatGeneration(message=reply)])
         facts = next(

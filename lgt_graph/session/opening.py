@@ -34,6 +34,7 @@ RESUME_OVERRIDES = (
     "ray_address",
     "cpus_per_trial",
     "gpus_per_trial",
+    "workers",
 )
 """The settings that ``run --resume`` takes from the command line over the recorded ones."""
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from lgt_graph import budgets, interrupts
+from lgt_graph import budgets, interrupts, rounds
 from lgt_graph.agents import EndpointUnavailable
 from lgt_graph.context import Context, Settings
 from lgt_graph.epoch_story import story
@@ -130,6 +130,7 @@ def run_session(
         if not values.get("final"):
             raise RuntimeError("the graph stopped before finalize")
         status = "FINISHED"
+        rounds.Journal(ctx.workdir).clear(below=len(values["trials"]) + 1)  # all checkpointed
         seconds["loop"] = time.perf_counter() - started
         started = time.perf_counter()
     except KeyboardInterrupt as exc:
