@@ -3,10 +3,12 @@
 Each method runs twice on one local Ray instance (started once, before the clock runs):
 ``--workers 1`` (one trial at a time, as Ray tasks) and ``--workers 2`` (rounds of two
 side by side). The wall time is the graph's loop, from the first trial to the final
-choice; the training seconds are the trials' own wall times summed, so that a run whose
-trials happened to be longer or shorter shows it. The grid trains the same configurations
-in both runs (its order is fixed by the seed), so its ratio is the executor's alone; LGT's
-rounds change what it tries, and its ratio says what a user of ``--workers`` sees.
+refit; the training seconds are the trials' own wall times summed, so that a run whose
+trials happened to be longer or shorter shows it; the longest trial of each train step,
+summed, is what the rounds cost at least (a round waits for its slowest trial). The grid
+trains the same configurations in both runs (its order is fixed by the seed), so its ratio
+is the executor's alone; LGT's rounds change what it tries, and its ratio says what a user
+of ``--workers`` sees.
 
     LGT_DATA_DIR=../shared/data python -m bench.ray_workers --task wine --budget 13
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -41,12 +44,50 @@ def one(task: str, method: str, budget: int, workers: int, folder: Path) -> dict
     began = time.perf_counter()
     outcome = run_session(settings, checkpoints=str(folder / f"{name}-c.db"), echo=lambda _: None)
     values = outcome.values
+    steps: dict[int, float] = {}  # a train step (a round, or one trial) lasts its longest trial
+    for trial in values["trials"]:
+        step = trial.get("round", trial["index"])
+        steps[step] = max(steps.get(step, 0.0), history.trial_seconds(trial))
     return {
         "loop_seconds": round(outcome.seconds["loop"], 2),
         "session_seconds": round(time.perf_counter() - began, 2),
         "trials": len(values["trials"]),
         "training_seconds": round(history.seconds_used(values), 2),
+        "longest_trial_per_step_seconds": round(sum(steps.values()), 2),
         "best_validation": (history.best_trial(values, outcome.ctx.maximize) or {}).get("score"),
+    }
+
+
+def executor_alone(task: str, repeats: int) -> dict[str, float]:
+    """Time two equal trials on the executor: one after the other, then as one round of two.
+
+    The trials are the same net (the task's default configuration), so neither waits for a
+    longer one: this is what the executor gains when a round's trials are alike.
+    """
+    from lgt_graph.executors.ray_tasks import RayExecutor
+    from lgt_graph.space import space_for
+    from lgt_graph.tasks import TASKS, load_task_data
+
+    data = load_task_data(TASKS[task], seed=0)
+    config = space_for(data.task.family).default()
+    executor = RayExecutor(data, None, cpus=1, gpus=0, device="cpu")
+    primary = data.task.primary
+    executor.train_round([config, config], primary=primary, seconds_left=None)  # warm workers
+    one_by_one, side_by_side = [], []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        for _ in range(2):
+            executor.train_round([config], primary=primary, seconds_left=None)
+        one_by_one.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        executor.train_round([config, config], primary=primary, seconds_left=None)
+        side_by_side.append(time.perf_counter() - began)
+    executor.close()
+    first, second = statistics.median(one_by_one), statistics.median(side_by_side)
+    return {
+        "one_by_one_seconds": round(first, 2),
+        "side_by_side_seconds": round(second, 2),
+        "ratio": round(first / second, 2),
     }
 
 
@@ -55,12 +96,15 @@ def main() -> None:
     parser.add_argument("--task", default="wine")
     parser.add_argument("--budget", type=int, default=13)
     parser.add_argument("--methods", default="grid,lgt")
+    parser.add_argument("--repeats", type=int, default=5, help="of the executor-alone timing")
     args = parser.parse_args()
     import ray
 
     folder = Path(tempfile.mkdtemp(prefix="ray-workers-"))
     rows: dict[str, dict[str, dict[str, float]]] = {}
     with shared_instance("ray", None):
+        alone = executor_alone(args.task, args.repeats)
+        print("executor alone, two equal trials:", alone, flush=True)
         for method in args.methods.split(","):
             rows[method] = {f"w{n}": one(args.task, method, args.budget, n, folder) for n in (1, 2)}
             one_w, two_w = rows[method]["w1"], rows[method]["w2"]
@@ -71,10 +115,11 @@ def main() -> None:
         cpus = ray.cluster_resources().get("CPU")
     result = {
         "command": f"python -m bench.ray_workers --task {args.task} --budget {args.budget}"
-        f" --methods {args.methods}",
+        f" --methods {args.methods} --repeats {args.repeats}",
         "ray": ray.__version__,
         "ray_cpus": cpus,
         "cpu_count": os.cpu_count(),
+        "executor_alone_two_equal_trials": alone,
         "methods": rows,
     }
     print(result)

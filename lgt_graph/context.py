@@ -140,20 +140,22 @@ class Settings:
             raise UserError(f"--threads must be at least 1, got {self.threads}")
         if self.executor not in EXECUTORS:
             raise UserError(f"--executor must be local or ray, got {self.executor!r}")
-        if self.executor == "ray" and self.loop != "trial":
+        if self.executor == "ray" and self.loop == "both":
             raise UserError(
-                "--executor ray runs whole trials on workers; the epoch-level loop (--loop"
-                f" {self.loop}) continues one training in this process: use --executor local"
+                "--executor ray runs trials, or --loop epoch's segment branches, on workers;"
+                " --loop both runs an epoch-level graph inside each trial: use --executor local"
             )
         if self.executor == "ray" and method(self.method).options.get("pruner"):
             raise UserError(
                 f"--method {self.method} prunes each trial epoch by epoch in this process;"
                 " --executor ray runs whole trials on workers: use --executor local"
             )
-        if self.workers < 1 or (self.workers > 1 and self.executor != "ray"):
+        if self.workers < 1 or (
+            self.workers > 1 and (self.executor, self.loop) != ("ray", "trial")
+        ):
             raise UserError(
-                f"--workers {self.workers}: trials train side by side as Ray tasks; give at"
-                " least 1, and with more than 1 add --executor ray"
+                f"--workers {self.workers}: rounds of trials train side by side as Ray tasks;"
+                " give at least 1, and with more than 1 add --executor ray (trial loop only)"
             )
         if not self.cpus_per_trial > 0 or self.gpus_per_trial < 0:
             raise UserError(

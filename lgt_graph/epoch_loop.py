@@ -121,10 +121,14 @@ def train_segment(state: State, ctx: Context, paired: bool) -> dict[str, Any]:
                 " segment: the run continued unchanged"
             )
     prune(ctx.workdir, run)
-    candidate, cand_ref = _branch(ctx, current, config, epochs, index, "candidate")
-    control, control_ref = (
-        _branch(ctx, current, control_config, epochs, index, "control") if two else (None, None)
-    )
+    jobs = [(config, "candidate"), *([(control_config, "control")] if two else [])]
+    remote = getattr(ctx.executor, "train_branches", None)  # --executor ray: side by side
+    if remote is not None:
+        seed, folder = ctx.settings.seed, ctx.workdir
+        ends = remote(current, jobs, epochs, index, ctx.primary, seed, folder)
+    else:
+        ends = [_branch(ctx, current, c, epochs, index, name) for c, name in jobs]
+    (candidate, cand_ref), (control, control_ref) = ends[0], (ends[1] if two else (None, None))
     start_score = current["score"] if current else None
     if not changes or current is None:
         reference, reference_is = None, "none"

@@ -138,9 +138,37 @@ def test_a_one_worker_session_on_ray_gives_what_an_in_process_session_gives(loca
     assert on_ray["final"]["test"] == local["final"]["test"]
 
 
-def test_ray_is_refused_for_the_epoch_level_loop_and_bad_resources():
-    with pytest.raises(UserError, match="--executor ray runs whole trials"):
-        Settings.resolve(task="iris", executor="ray", loop="epoch")
+def test_an_epoch_level_session_on_ray_trains_its_branches_there_to_the_same_run(
+    local_ray, tmp_path
+):
+    runs = {}
+    for executor in ("local", "ray"):
+        settings = Settings.resolve(
+            task="iris",
+            loop="epoch",
+            budget=8,
+            threads=1,
+            executor=executor,
+            tracking_uri=f"sqlite:///{tmp_path / executor}.db",
+        )
+        checkpoints = str(tmp_path / f"{executor}-c.db")
+        runs[executor] = run_session(settings, checkpoints=checkpoints, echo=lambda _: None).values
+    local, on_ray = runs["local"], runs["ray"]
+    assert [t["score"] for t in on_ray["trials"]] == [t["score"] for t in local["trials"]]
+    paired = [t for t in on_ray["trials"] if t["segment"]["paired"]]
+    assert paired  # a proposal judged on two branches, each a task from the same checkpoint
+    for trial in paired:
+        twin = local["trials"][trial["index"] - 1]
+        assert trial["segment"]["control"]["score"] == twin["segment"]["control"]["score"]
+        assert trial["result"]["diagnostics"]["worker"].endswith(", cpu")
+    assert on_ray["final"]["test"] == local["final"]["test"]  # the driver's files, same run
+
+
+def test_ray_is_refused_for_nested_runs_and_bad_resources():
+    with pytest.raises(UserError, match="--loop both runs an epoch-level graph"):
+        Settings.resolve(task="iris", executor="ray", loop="both")
+    with pytest.raises(UserError, match="trial loop only"):
+        Settings.resolve(task="iris", executor="ray", loop="epoch", workers=2)
     with pytest.raises(UserError, match="prunes each trial epoch by epoch"):
         Settings.resolve(task="iris", executor="ray", method="hyperband")
     with pytest.raises(UserError, match="--cpus-per-trial must be above 0"):

@@ -6,7 +6,9 @@ checkpoints and MLflow are the same whichever runs the trial; only the driver (t
 process) writes them. ``--executor ray`` runs each trial as a Ray task with its declared
 resources (``--cpus-per-trial``, ``--gpus-per-trial``) on a local Ray instance the session
 starts and stops, or on an existing cluster (``--ray-address``); the data reach the
-workers once per session, through Ray's object store.
+workers once per session, through Ray's object store. ``--workers N`` hands it rounds
+of N trials (``train_round``); in the epoch-level loop a Ray executor trains a paired
+segment's two branches at once (``train_branches``, :mod:`lgt_graph.executors.ray_branches`).
 """
 
 from __future__ import annotations

@@ -160,6 +160,7 @@ class RayExecutor:
         self._ray = ray
         self._owned = connect(address)
         self.device, self.amp = device, amp
+        self.cpus, self.gpus = cpus, gpus
         self.threads = max(1, int(cpus))
         self._data = ray.put(without_test(data))
         self._task = ray.remote(train_task).options(
@@ -197,34 +198,60 @@ class RayExecutor:
         ends (the train node journals it). A worker's death costs its trial one retry.
         """
         results: list[TrialResult | None] = [None] * len(configs)
-        died: list[list[str]] = [[] for _ in configs]
-        running = {self._submit(c, primary, seconds_left): i for i, c in enumerate(configs)}
-        while running:
-            ready, _ = self._ray.wait(list(running), num_returns=1)
-            position = running.pop(ready[0])
-            config = configs[position]
-            try:
-                result: TrialResult = self._ray.get(ready[0])
-            except self._crashes() as exc:
-                died[position].append(_first_line(exc))
-                if len(died[position]) <= RETRIES:
-                    running[self._submit(config, primary, seconds_left)] = position
-                    continue
-                deaths = died[position]
+        submit = lambda i: self._submit(configs[i], primary, seconds_left)  # noqa: E731
+        for position, result, died in self.gather(len(configs), submit):
+            if result is None:
                 result = TrialResult(
-                    config=config,
+                    config=configs[position],
                     status="failed",
-                    reason=f"the Ray worker died in this trial {len(deaths)} times: {deaths[-1]}",
-                    diagnostics={"worker_deaths": deaths},
+                    reason=f"the Ray worker died in this trial {len(died)} times: {died[-1]}",
+                    diagnostics={"worker_deaths": died},
                 )
-            else:
-                if died[position]:
-                    result.diagnostics["worker_deaths"] = died[position]
-                    result.diagnostics["retried"] = f"after the worker died: {died[position][0]}"
+            elif died:
+                result.diagnostics["worker_deaths"] = died
+                result.diagnostics["retried"] = f"after the worker died: {died[0]}"
             results[position] = result
             if done is not None:
                 done(position, result)
         return [r for r in results if r is not None]
+
+    def gather(
+        self, count: int, submit: Callable[[int], Any]
+    ) -> Iterator[tuple[int, Any, list[str]]]:
+        """Run ``submit(position)``'s tasks all at once; yield each as it ends, in any order.
+
+        Yields the position, the task's value (None when its worker died a second time)
+        and the deaths it met; a worker's first death runs the task again.
+        """
+        died: list[list[str]] = [[] for _ in range(count)]
+        running = {submit(i): i for i in range(count)}
+        while running:
+            ready, _ = self._ray.wait(list(running), num_returns=1)
+            position = running.pop(ready[0])
+            try:
+                value = self._ray.get(ready[0])
+            except self._crashes() as exc:
+                died[position].append(_first_line(exc))
+                if len(died[position]) <= RETRIES:
+                    running[submit(position)] = position
+                    continue
+                value = None
+            yield position, value, died[position]
+
+    def train_branches(
+        self,
+        start: Any,
+        jobs: list[tuple[dict[str, Any], str]],
+        epochs: int,
+        trial: int,
+        primary: str,
+        seed: int,
+        workdir: Any,
+    ) -> list[tuple[TrialResult, Any]]:
+        """Train an epoch-level segment's branches as tasks at once (see ``ray_branches``)."""
+        from lgt_graph.executors.ray_branches import train_branches
+
+        return train_branches(self, start, jobs, epochs, trial, primary, seed, workdir)
 
     def _submit(self, config: dict[str, Any], primary: str, seconds_left: float | None) -> Any:
         return self._task.remote(
