@@ -91,12 +91,44 @@ def executor_alone(task: str, repeats: int) -> dict[str, float]:
     }
 
 
+def epoch_loop(
+    task: str, epochs: int, samples: int | None, model: str | None, folder: Path
+) -> dict[str, float]:
+    """Run one epoch-level session in this process, then the same one with its branches on Ray."""
+    out: dict[str, float] = {}
+    for executor in ("local", "ray"):
+        settings = Settings.resolve(
+            task=task,
+            loop="epoch",
+            budget=epochs,
+            max_train_samples=samples,
+            start={"model": model} if model else None,
+            threads=1,
+            executor=executor,
+            tracking_uri=f"sqlite:///{folder / f'epoch-{executor}'}.db",
+        )
+        checkpoints = str(folder / f"epoch-{executor}-c.db")
+        outcome = run_session(settings, checkpoints=checkpoints, echo=lambda _: None)
+        out[f"{executor}_loop_seconds"] = round(outcome.seconds["loop"], 2)
+        out[f"{executor}_paired_segments"] = sum(
+            1 for t in outcome.values["trials"] if t["segment"]["paired"]
+        )
+    out["ratio"] = round(out["local_loop_seconds"] / out["ray_loop_seconds"], 2)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="wine")
     parser.add_argument("--budget", type=int, default=13)
     parser.add_argument("--methods", default="grid,lgt")
     parser.add_argument("--repeats", type=int, default=5, help="of the executor-alone timing")
+    parser.add_argument(
+        "--epochs", type=int, default=0, help="also an epoch-level session of this many epochs"
+    )
+    parser.add_argument("--epoch-task", help="its task (default: --task)")
+    parser.add_argument("--epoch-samples", type=int, help="its training examples (default: all)")
+    parser.add_argument("--epoch-model", help="the net it trains (default: the task's default)")
     args = parser.parse_args()
     import ray
 
@@ -105,6 +137,13 @@ def main() -> None:
     with shared_instance("ray", None):
         alone = executor_alone(args.task, args.repeats)
         print("executor alone, two equal trials:", alone, flush=True)
+        epoch_task = args.epoch_task or args.task
+        epochs = None
+        if args.epochs:
+            epochs = epoch_loop(
+                epoch_task, args.epochs, args.epoch_samples, args.epoch_model, folder
+            )
+        print("epoch-level loop, in this process and on Ray:", epochs, flush=True)
         for method in args.methods.split(","):
             rows[method] = {f"w{n}": one(args.task, method, args.budget, n, folder) for n in (1, 2)}
             one_w, two_w = rows[method]["w1"], rows[method]["w2"]
@@ -115,11 +154,14 @@ def main() -> None:
         cpus = ray.cluster_resources().get("CPU")
     result = {
         "command": f"python -m bench.ray_workers --task {args.task} --budget {args.budget}"
-        f" --methods {args.methods} --repeats {args.repeats}",
+        f" --methods {args.methods} --repeats {args.repeats} --epochs {args.epochs}"
+        f" --epoch-task {args.epoch_task or args.task} --epoch-samples {args.epoch_samples}"
+        f" --epoch-model {args.epoch_model}",
         "ray": ray.__version__,
         "ray_cpus": cpus,
         "cpu_count": os.cpu_count(),
         "executor_alone_two_equal_trials": alone,
+        "epoch_loop": epochs,
         "methods": rows,
     }
     print(result)
