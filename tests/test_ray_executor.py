@@ -111,6 +111,22 @@ def test_a_worker_killed_twice_fails_its_trial_with_the_reason(local_ray, iris):
     assert run(executor, net(iris, 2)).ok  # the executor goes on
 
 
+def test_a_worker_killed_in_a_round_costs_only_its_own_trial_a_retry(local_ray, iris):
+    executor = RayExecutor(iris, None, cpus=1, gpus=0, device="cpu")
+    configs = [net(iris, 60), net(iris, 61)]
+    heard = []
+    killer = Killer(times=1)
+    killer.start()
+    results = executor.train_round(
+        configs, primary="accuracy", seconds_left=None, done=lambda i, r: heard.append(i)
+    )
+    killer.join()
+    assert len(killer.killed) == 1
+    assert [r.config for r in results] == configs and all(r.ok for r in results)
+    assert sum("retried" in r.diagnostics for r in results) == 1  # the other trial went on
+    assert sorted(heard) == [0, 1]  # each result told once, as it came back
+
+
 def test_workers_are_sent_the_data_without_the_test_split(iris):
     sent = without_test(iris)
     assert len(sent.y_train) == len(iris.y_train) and len(sent.test_split.y) == 0
