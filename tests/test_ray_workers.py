@@ -38,14 +38,19 @@ def session(tmp_path, name, **settings):
     return run_session(chosen, checkpoints=str(tmp_path / f"{name}-c.db"), echo=lambda _: None)
 
 
-def mlflow_trials(outcome):
+def mlflow_trials(outcome, tag="lgt.trial"):
+    """The trials' MLflow runs: their ``lgt.trial`` tags, or another tag of each, by trial."""
     from mlflow.tracking import MlflowClient
 
     uri = outcome.ctx.settings.tracking_uri
     runs = MlflowClient(uri).search_runs(
         [outcome.ctx.tracker.experiment_id], "tags.kind = 'trial'", max_results=100
     )
-    return sorted(int(r.data.tags["lgt.trial"]) for r in runs)
+    ordered = sorted(runs, key=lambda r: int(r.data.tags["lgt.trial"]))
+    return [
+        int(r.data.tags["lgt.trial"]) if tag == "lgt.trial" else r.data.tags.get(tag)
+        for r in ordered
+    ]
 
 
 def test_more_than_one_worker_needs_ray():
@@ -62,6 +67,7 @@ def test_a_two_worker_lgt_session_trains_rounds_and_ends_at_the_budget(local_ray
     # the default first, rounds of two, and the last round trimmed to the budget's one trial
     assert [t.get("round") for t in trials] == [None, 2, 2, 4, 4, None]
     assert mlflow_trials(outcome) == [1, 2, 3, 4, 5, 6]  # exactly the budget, each once
+    assert mlflow_trials(outcome, "lgt.round") == [None, "2", "2", "4", "4", None]  # filterable
     assert len({config_key(t["config"]) for t in trials}) == 6  # no configuration twice
     assert [p["for_trial"] for p in values["proposals"]] == [2, 3, 4, 5, 6]
     assert all(p["status"] == "ok" for p in values["proposals"])  # the expert fills a round

@@ -77,6 +77,8 @@ def session_trial(
             "lgt.start_epoch": str(segment["start_epoch"]),
             "lgt.start_checkpoint": (segment["start"] or {}).get("path", "none"),
         }
+    if "round" in trial:  # --workers: the parallel round it trained in (its first trial)
+        extra["lgt.round"] = str(trial["round"])
     run_id = write_trial(
         client,
         experiment_id,
