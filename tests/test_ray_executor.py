@@ -45,13 +45,13 @@ def net(data, epochs):
     return config
 
 
-def trial_processes():
-    """The worker processes running a trial now (Ray titles them ray::lgt-trial)."""
+def trial_processes(title=b"ray::lgt-trial"):
+    """The worker processes running a trial now (Ray titles them ray::lgt-trial), or a branch."""
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
                 with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                    if handle.read().startswith(b"ray::lgt-trial"):
+                    if handle.read().startswith(title):
                         yield int(pid)
             except OSError:
                 pass
@@ -60,14 +60,14 @@ def trial_processes():
 class Killer(threading.Thread):
     """Kill (SIGKILL) the worker of each new trial attempt, ``times`` times."""
 
-    def __init__(self, times):
+    def __init__(self, times, title=b"ray::lgt-trial"):
         super().__init__(daemon=True)
-        self.times, self.killed = times, []
+        self.times, self.killed, self.title = times, [], title
 
     def run(self):
         deadline = time.monotonic() + 300
         while len(self.killed) < self.times and time.monotonic() < deadline:
-            for pid in trial_processes():
+            for pid in trial_processes(self.title):
                 if pid not in self.killed:
                     os.kill(pid, signal.SIGKILL)
                     self.killed.append(pid)
@@ -125,6 +125,21 @@ def test_a_worker_killed_in_a_round_costs_only_its_own_trial_a_retry(local_ray, 
     assert [r.config for r in results] == configs and all(r.ok for r in results)
     assert sum("retried" in r.diagnostics for r in results) == 1  # the other trial went on
     assert sorted(heard) == [0, 1]  # each result told once, as it came back
+
+
+def test_a_worker_killed_in_a_segment_branch_costs_the_branch_one_retry(local_ray, iris, tmp_path):
+    executor = RayExecutor(iris, None, cpus=1, gpus=0, device="cpu")
+    jobs = [(net(iris, 60), "candidate"), (net(iris, 60), "control")]
+    killer = Killer(times=1, title=b"ray::lgt-branch")
+    killer.start()
+    ends = executor.train_branches(None, jobs, 40, 1, "accuracy", 0, tmp_path)
+    killer.join()
+    assert len(killer.killed) == 1
+    assert all(result.ok and ref is not None for result, ref in ends)
+    assert sum("worker_deaths" in result.diagnostics for result, _ in ends) == 1
+    assert ends[0][0].metrics == ends[1][0].metrics  # the retried branch trained the same
+    for _, ref in ends:  # the driver wrote each end checkpoint, whole and hashed
+        assert Path(ref["path"]).parent == tmp_path and ref["epoch"] == 40
 
 
 def test_workers_are_sent_the_data_without_the_test_split(iris):
