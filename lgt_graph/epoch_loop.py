@@ -64,15 +64,7 @@ def _branch(
         return failed, None
     assert ctx.workdir is not None
     saved = run.save(Path(ctx.workdir) / f"segment-{trial:04d}-{name}.pt")
-    result = TrialResult(
-        config=config,
-        status="ok",
-        metrics=fitted["metrics"],
-        curves=fitted["curves"],
-        steps=fitted["steps"],
-        wall_time=time.perf_counter() - began,
-        diagnostics=fitted["diagnostics"],
-    )
+    result = TrialResult.of_fit(config, fitted, time.perf_counter() - began)
     ref = CheckpointRef(
         path=saved["path"],
         sha256=saved["sha256"],

@@ -70,3 +70,15 @@ def store_uri(_template_store: Path, tmp_path: Path) -> str:
     path = tmp_path / "mlflow.db"
     shutil.copy(_template_store, path)
     return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray instance of 2 CPUs for one test module (the Ray tests' machine)."""
+    import ray
+
+    from lgt_graph.executors.ray_tasks import start_ray
+
+    start_ray(num_cpus=2)
+    yield
+    ray.shutdown()

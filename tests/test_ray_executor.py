@@ -19,19 +19,12 @@ import ray
 from lgt_graph.context import Settings
 from lgt_graph.errors import UserError
 from lgt_graph.executors import LocalExecutor
-from lgt_graph.executors.ray_tasks import RayExecutor, start_ray, without_test
+from lgt_graph.executors.ray_tasks import RayExecutor, without_test
 from lgt_graph.session import run_session
 from lgt_graph.space import space_for
 from lgt_graph.tasks import TASKS, load_task_data
 
 pytestmark = pytest.mark.timeout(900)
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    start_ray(num_cpus=2)
-    yield
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -11,25 +11,16 @@ import time
 from pathlib import Path
 
 import pytest
-import ray
 
 from lgt_graph import history
 from lgt_graph.context import Settings
 from lgt_graph.errors import UserError
-from lgt_graph.executors.ray_tasks import start_ray
 from lgt_graph.registry import builtin
 from lgt_graph.session import run_session
 from lgt_graph.space import config_key
 from tests.openai_server import ScriptedOpenAI
 
 pytestmark = pytest.mark.timeout(900)
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    start_ray(num_cpus=2)
-    yield
-    ray.shutdown()
 
 
 def session(tmp_path, name, **settings):

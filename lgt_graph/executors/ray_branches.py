@@ -124,19 +124,10 @@ def train_branches(
                 None,
             )
             continue
-        fitted = value["fitted"]
-        diagnostics = {**fitted["diagnostics"], "worker": value["worker"]}
+        where: dict[str, Any] = {"worker": value["worker"]}
         if died:
-            diagnostics["worker_deaths"] = died
-        result = TrialResult(
-            config=config,
-            status="ok",
-            metrics=fitted["metrics"],
-            curves=fitted["curves"],
-            steps=fitted["steps"],
-            wall_time=float(value["wall_time"]),
-            diagnostics=diagnostics,
-        )
+            where["worker_deaths"] = died
+        result = TrialResult.of_fit(config, value["fitted"], float(value["wall_time"]), where)
         path = Path(workdir) / f"segment-{trial:04d}-{name}.pt"
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")

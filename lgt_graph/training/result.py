@@ -68,6 +68,25 @@ class TrialResult:
         return asdict(self)
 
     @classmethod
+    def of_fit(
+        cls,
+        config: Config,
+        fitted: dict[str, Any],
+        wall_time: float,
+        diagnostics: dict[str, Any] | None = None,
+    ) -> TrialResult:
+        """Return the result of a run's segment: what ``NeuralRun.train`` fitted, and its time."""
+        return cls(
+            config=config,
+            status="ok",
+            metrics=fitted["metrics"],
+            curves=fitted["curves"],
+            steps=fitted["steps"],
+            wall_time=wall_time,
+            diagnostics={**fitted["diagnostics"], **(diagnostics or {})},
+        )
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrialResult:
         """Rebuild a result from :meth:`to_dict` output."""
         return cls(**data)
