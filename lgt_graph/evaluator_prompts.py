@@ -25,7 +25,7 @@ def evaluator_messages(
     which the Evaluator compares; empty for a trial trained alone.
     """
     parent = history.trial(state, trial["base"])
-    best = history.best_trial(state, ctx.maximize, before=trial.get("round", trial["index"]))
+    best = history.best_before(state, trial, ctx.maximize)
     floor = session_floor(ctx, trial, best)
     summary = trial_summary(trial, ctx)
 

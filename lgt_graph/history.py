@@ -15,11 +15,6 @@ def trials(state: State) -> list[Trial]:
     return list(state.get("trials", []))
 
 
-def next_index(state: State) -> int:
-    """Return the index the next trial gets."""
-    return len(state.get("trials", [])) + 1
-
-
 def last_trial(state: State) -> Trial | None:
     """Return the most recent trial, if any."""
     done = state.get("trials", [])
@@ -81,6 +76,15 @@ def best_trial(state: State, maximize: bool, before: int | None = None) -> Trial
         if score is not None and better(score, best["score"] if best else None, maximize):
             best = trial
     return best
+
+
+def best_before(state: State, trial: Trial, maximize: bool) -> Trial | None:
+    """Return the best trial a trial is judged against: the best before it, or before its round.
+
+    The trials of a parallel round (``--workers``) trained side by side from the same
+    history, so none is judged against another.
+    """
+    return best_trial(state, maximize, before=trial.get("round", trial["index"]))
 
 
 def trial(state: State, index: int | None) -> Trial | None:
@@ -171,6 +175,23 @@ def seconds_used(state: State) -> float:
     return sum(trial_seconds(t) for t in trials(state))
 
 
+def _trained(
+    state: State, index: int, result: TrialResult, primary: str, base: Any, changes: Any
+) -> Trial:
+    """Return the record of a trained trial: its result, score and the prompt it followed."""
+    prompt = current_prompt(state)
+    return Trial(
+        index=index,
+        config=result.config,
+        base=base,
+        changes=changes,
+        result=result.to_dict(),
+        score=result.score(primary),
+        prompt_version=prompt["version"] if prompt else 0,
+        timestamp=int(time.time() * 1000),
+    )
+
+
 def trial_update(
     state: State,
     result: TrialResult,
@@ -183,17 +204,8 @@ def trial_update(
     The next proposal builds on this trial unless a rollback says otherwise.
     """
     index = len(state.get("trials", [])) + 1
-    prompt = current_prompt(state)
-    trial = Trial(
-        index=index,
-        config=result.config,
-        base=state.get("base"),
-        changes=list(state.get("pending_changes", [])) if changes is None else changes,
-        result=result.to_dict(),
-        score=result.score(primary),
-        prompt_version=prompt["version"] if prompt else 0,
-        timestamp=int(time.time() * 1000),
-    )
+    pending = list(state.get("pending_changes", [])) if changes is None else changes
+    trial = _trained(state, index, result, primary, state.get("base"), pending)
     if segment is not None:
         trial["segment"] = segment
     return {"trials": [trial], "base": index, "pending_changes": []}
@@ -211,19 +223,9 @@ def round_update(
         (m["base"], list(m["changes"])) for m in state.get("round", [])
     ]
     first = len(state.get("trials", [])) + 1
-    prompt = current_prompt(state)
     added = []
     for offset, (result, (base, changes)) in enumerate(zip(results, members, strict=True)):
-        trial = Trial(
-            index=first + offset,
-            config=result.config,
-            base=base,
-            changes=changes,
-            result=result.to_dict(),
-            score=result.score(primary),
-            prompt_version=prompt["version"] if prompt else 0,
-            timestamp=int(time.time() * 1000),
-        )
+        trial = _trained(state, first + offset, result, primary, base, changes)
         if len(results) > 1:
             trial["round"] = first
         added.append(trial)

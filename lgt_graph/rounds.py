@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from lgt_graph.context import Settings
-from lgt_graph.space import Config, config_key
+from lgt_graph.prompting import digest
+from lgt_graph.space import Config
 from lgt_graph.state import State
 from lgt_graph.training.result import TrialResult
 
@@ -46,10 +47,7 @@ class Journal:
 
     def _path(self, index: int, config: Config) -> Path:
         assert self.folder is not None
-        from hashlib import sha1
-
-        digest = sha1(config_key(config).encode()).hexdigest()[:12]
-        return self.folder / f"trial-{index:04d}-{digest}.json"
+        return self.folder / f"trial-{index:04d}-{digest(config)}.json"
 
     def load(self, index: int, config: Config) -> TrialResult | None:
         """Return the journalled result of trial ``index`` when it trained this configuration."""

@@ -26,8 +26,7 @@ def _numbers(state: State, ctx: Context, trial: Trial) -> tuple[str, float, str,
     """Return the outcome, the delta, the verdict's numbers in words, and the noise floor."""
     if "segment" in trial:
         return (*_segment_numbers(ctx, trial), None)
-    # a parallel round's trials are judged against the best before the round
-    best = history.best_trial(state, ctx.maximize, before=trial.get("round", trial["index"]))
+    best = history.best_before(state, trial, ctx.maximize)
     best_score = best["score"] if best else None
     floor = session_floor(ctx, trial, best)
     judged = outcome(

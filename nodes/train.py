@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 from lgt_graph import history, rounds
 from lgt_graph.context import Context
 from lgt_graph.executors import Executor, LocalExecutor
+from lgt_graph.proposals import next_trial
 from lgt_graph.state import State
 from lgt_graph.training.result import TrialResult
 from lgt_graph.training.stops import judged
@@ -53,7 +54,7 @@ def train_round(
     (:class:`lgt_graph.rounds.Journal`); only the others train.
     """
     ctx = runtime.context
-    first = history.next_index(state)
+    first = next_trial(state)
     journal = rounds.Journal(ctx.workdir)
     journal.clear(below=first)
     wanted = rounds.configs(state)
