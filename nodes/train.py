@@ -24,8 +24,9 @@ def train(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     A multi-fidelity baseline's judge (``ctx.monitor``, left by its Advisor) reads each
     epoch's validation metric and may stop the trial there: it is then *pruned*. Under
     ``--budget-seconds`` a net also stops after the epoch in which the session's seconds
-    run out, so no method trains past its compute by more than one epoch (a scikit-learn
-    fit cannot be stopped midway: it ends its fit).
+    run out, and a forest after the stage (a tenth of its trees), so no method trains past
+    its compute by more than one epoch or stage (boosting and linear fits cannot be
+    stopped midway: they end their fit).
     """
     ctx = runtime.context
     left = None

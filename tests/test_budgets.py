@@ -153,6 +153,52 @@ def test_a_net_stops_after_the_epoch_in_which_the_seconds_run_out(store_uri, tmp
     assert final["val"]["accuracy"] == first["score"]
 
 
+def test_a_forest_stops_after_the_stage_in_which_the_seconds_run_out(store_uri, tmp_path):
+    cap = 0.3
+    outcome = session(
+        store_uri,
+        tmp_path,
+        task="iris",
+        method="random",
+        budget_seconds=cap,
+        # a thousand trees: about a second on one thread, past the cap
+        start={"model": "random_forest", "n_estimators": 1000},
+    )
+    first = outcome.values["trials"][0]
+    result = first["result"]
+    diagnostics = result["diagnostics"]
+    assert result["step_unit"] == "trees" and diagnostics["pruned_by"] == "budget"
+    # stopped at the end of a stage (a tenth of the trees), not at the thousandth tree
+    assert diagnostics["pruned_at"] == result["steps"][-1] < 1000
+    assert len(result["steps"]) < 10
+    assert len(outcome.values["trials"]) == 1 and "s of training is spent" in _finalize_reason(
+        outcome
+    )
+    # the refit grows the same stages and stops after the same one: the same forest
+    final = outcome.values["final"]
+    assert final["status"] == "ok" and final["trial"] == 1
+    assert final["val"]["accuracy"] == first["score"]
+
+
+def test_a_forests_stages_meet_the_seconds_budget_but_never_the_pruner():
+    from lgt_graph.training.result import Pruned
+    from lgt_graph.training.stops import judged
+
+    def always(epoch, value):
+        return True
+
+    step = judged(None, always, "accuracy", seconds_left=None)
+    step({"epoch": 112, "epochs": 1000, "unit": "trees", "val_accuracy": 0.5})  # not pruned
+    with pytest.raises(Pruned) as stopped:
+        step({"epoch": 3, "epochs": 10, "val_accuracy": 0.5})  # a net's epoch: pruned
+    assert stopped.value.by == "pruner"
+    spent = judged(None, always, "accuracy", seconds_left=0.0)
+    with pytest.raises(Pruned) as cut:
+        spent({"epoch": 112, "epochs": 1000, "unit": "trees", "val_accuracy": 0.5})
+    assert cut.value.by == "budget"
+    spent({"epoch": 1000, "epochs": 1000, "unit": "trees"})  # the last stage is never cut
+
+
 def test_a_trial_cut_by_the_budget_competes_and_one_the_pruner_stopped_does_not():
     from lgt_graph import history
 

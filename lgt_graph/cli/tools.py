@@ -172,10 +172,12 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def _progress(primary: str):  # type: ignore[no-untyped-def]
     def show(row: dict[str, Any]) -> None:
         every = max(1, row["epochs"] // 20)
-        if row["epoch"] % every and row["epoch"] != row["epochs"]:
+        staged = row.get("unit", "epoch") != "epoch"  # a forest's ten stages: each is shown
+        if not staged and row["epoch"] % every and row["epoch"] != row["epochs"]:
             return
         err(
-            f"  epoch {row['epoch']:>3}/{row['epochs']}  train_loss {row['train_loss']:.4f}"
+            f"  {row.get('unit', 'epoch')} {row['epoch']:>3}/{row['epochs']}"
+            f"  train_loss {row['train_loss']:.4f}"
             f"  val_loss {row['val_loss']:.4f}  val_{primary} {row[f'val_{primary}']:.4f}"
         )
 
@@ -197,12 +199,13 @@ def terminal_echo(line: str) -> None:
 
 
 def live_epochs(row: dict[str, Any]) -> None:
-    """Show a trial's latest epoch on one live line of the terminal."""
+    """Show a trial's latest epoch (or a forest's latest stage) on one live line of the terminal."""
     primary = row.get("primary", "loss")
     metric = row.get(f"val_{primary}")
     score = f"  val_{primary} {metric:.4f}" if metric is not None else ""
+    unit = row.get("unit", "epoch")
     sys.stderr.write(
-        f"{CLEAR}  epoch {row['epoch']}/{row['epochs']}  train_loss {row['train_loss']:.4f}{score}"
+        f"{CLEAR}  {unit} {row['epoch']}/{row['epochs']}  train_loss {row['train_loss']:.4f}{score}"
     )
     sys.stderr.flush()
 

@@ -116,7 +116,13 @@ class Mirror:
         if history.pruned(trial):  # a pruner or the seconds budget stopped it: say when
             by = trial["result"]["diagnostics"].get("pruned_by", "pruner")
             what = "pruned" if by == "pruner" else "cut by the seconds budget"
-            change = f"[{what} after epoch {trial_epochs(trial)}] {change}"
+            unit = trial["result"].get("step_unit", "epoch")
+            at = (
+                f"epoch {trial_epochs(trial)}"
+                if unit == "epoch"
+                else f"{history.cut_at(trial)} {unit}"
+            )
+            change = f"[{what} after {at}] {change}"
         if trial.get("segment") is not None:
             text = segment_line(trial, verdict, self.ctx.primary, change)
         else:

@@ -60,13 +60,14 @@ def train(
 ) -> TrialResult:
     """Fit ``config`` on the training split and score it on the validation split.
 
-    ``score_test`` also scores the fitted model on the test split; only the final
-    refit of a session asks for it, inside ``data.open_test()`` (the split is sealed
-    everywhere else). A net trains, and is scored, on ``placement`` (None: ``--device
-    auto``); scikit-learn models always fit on the CPU. Failures (a loss that turns NaN,
-    infinite or explodes, a configuration the data cannot take, memory exhaustion, any
-    exception inside the fit) end as a failed trial with the reason; they never raise
-    out of here.
+    ``progress`` hears of each epoch of a net and each stage of a forest, and may stop
+    the trial there (:class:`Pruned`). ``score_test`` also scores the fitted model on the
+    test split; only the final refit of a session asks for it, inside ``data.open_test()``
+    (the split is sealed everywhere else). A net trains, and is scored, on ``placement``
+    (None: ``--device auto``); scikit-learn models always fit on the CPU. Failures (a loss
+    that turns NaN, infinite or explodes, a configuration the data cannot take, memory
+    exhaustion, any exception inside the fit) end as a failed trial with the reason; they
+    never raise out of here.
     """
     started = time.perf_counter()
     config = space_for(data.task.family).validate(config)
@@ -122,7 +123,7 @@ def _fit(
     else:
         from lgt_graph.training.classic import fit_classic, model_outputs
 
-        fitted = fit_classic(config, arrays, seed, threads)
+        fitted = fit_classic(config, arrays, seed, threads, progress)
         fitted["diagnostics"]["device"] = "cpu"  # scikit-learn has no GPU path, --device or not
         if score_test and arrays.X_test is not None:
             out = model_outputs(fitted["model"], arrays, arrays.X_test)

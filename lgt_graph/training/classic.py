@@ -3,6 +3,13 @@
 Their curves are the validation score as the ensemble grows: boosting
 iterations for ``gbm``, trees for ``random_forest``; a linear model is a
 single point. They fit on the CPU whatever ``--device`` says: scikit-learn has no GPU path.
+
+A forest grows in stages (``warm_start``: the same trees as one fit), and the progress
+callback hears of each stage as a net's of each epoch, so the seconds budget stops it after
+the stage in which the seconds run out, and the final refit after the same stage. Boosting
+and a linear model fit once and cannot be stopped midway (boosting's ``warm_start`` re-bins
+the data and re-predicts every tree at each stage: three to six times the fit on 40,000
+rows), which the space's 1000 iterations at most keep within a trial's usual time.
 """
 
 from __future__ import annotations
@@ -14,9 +21,12 @@ import numpy as np
 
 from lgt_graph.space import Config
 from lgt_graph.training.arrays import Arrays
+from lgt_graph.training.result import Progress, Pruned
 
 CHECKPOINTS = 20
-"""How many points of a boosting or forest curve are recorded."""
+"""How many points of a boosting curve are recorded."""
+FOREST_STAGES = 10
+"""How many stages a forest grows in (a curve point each)."""
 SMALL_DATA = 200_000
 """Below this many training cells, OpenMP workers cost more (spinning) than they save."""
 
@@ -85,8 +95,14 @@ def build_classic(config: Config, data: Arrays, seed: int, threads: int) -> Any:
     return Ridge(alpha=penalty)
 
 
-def fit_classic(config: Config, data: Arrays, seed: int, threads: int) -> dict[str, Any]:
+def fit_classic(
+    config: Config, data: Arrays, seed: int, threads: int, progress: Progress | None = None
+) -> dict[str, Any]:
     """Fit the estimator; return curves, final validation metrics and the model.
+
+    ``progress`` hears of each stage of a forest (``epoch``: its trees so far, ``epochs``:
+    all of them, ``unit``); a :class:`Pruned` it raises stops the forest there, recorded as
+    ``pruned_at`` (the trees grown).
 
     Small data is fitted on one thread: idle OpenMP workers busy-wait, and on a
     loaded machine (the MLflow writer, other trials) that slowed boosting on iris
@@ -103,12 +119,21 @@ def fit_classic(config: Config, data: Arrays, seed: int, threads: int) -> dict[s
         # An ill-conditioned ridge system (polynomial features, say) still solves; the
         # validation score, not a console warning, says whether it helped.
         warnings.filterwarnings("ignore", message=".*ill-conditioned matrix")
-        fitted = _fit_classic(config, data, seed, threads)
+        fitted = _fit_classic(config, data, seed, threads, progress)
     fitted["diagnostics"]["threads"] = threads
     return fitted
 
 
-def _fit_classic(config: Config, data: Arrays, seed: int, threads: int) -> dict[str, Any]:
+def _stages(total: int) -> list[int]:
+    """Return the sizes a forest of ``total`` trees grows through."""
+    return sorted(
+        set(np.linspace(1, total, min(FOREST_STAGES, total)).round().astype(int).tolist())
+    )
+
+
+def _fit_classic(
+    config: Config, data: Arrays, seed: int, threads: int, progress: Progress | None
+) -> dict[str, Any]:
     model = build_classic(config, data, seed, threads)
     y_fit = data.y_train_fit
     score = data.scorer()
@@ -125,6 +150,8 @@ def _fit_classic(config: Config, data: Arrays, seed: int, threads: int) -> dict[
         return metrics
 
     kind = config["model"]
+    cut: int | None = None
+    by = ""
     if kind == "gbm":
         model.fit(data.X_train, y_fit)
         n = model.n_iter_
@@ -140,10 +167,9 @@ def _fit_classic(config: Config, data: Arrays, seed: int, threads: int) -> dict[
                 metrics = record(i, out_train, out_val)
         unit = "iteration"
     elif kind == "random_forest":
-        total = int(config["n_estimators"])
-        counts = sorted(set(np.linspace(1, total, min(10, total)).round().astype(int).tolist()))
+        stages = _stages(int(config["n_estimators"]))
         model.set_params(warm_start=True)
-        for count in counts:
+        for count in stages:
             model.set_params(n_estimators=count)
             model.fit(data.X_train, y_fit)
             metrics = record(
@@ -151,6 +177,16 @@ def _fit_classic(config: Config, data: Arrays, seed: int, threads: int) -> dict[
                 model_outputs(model, data, data.X_train),
                 model_outputs(model, data, data.X_val),
             )
+            if progress is None:
+                continue
+            row = {"train_loss": curves["train_loss"][-1]} | {
+                f"val_{k}": v for k, v in metrics.items()
+            }
+            try:
+                progress({"epoch": count, "epochs": stages[-1], "unit": "trees", **row})
+            except Pruned as stop:  # the seconds budget ran out during this stage
+                cut, by = count, stop.by
+                break
         unit = "trees"
     else:
         model.fit(data.X_train, y_fit)
@@ -164,5 +200,8 @@ def _fit_classic(config: Config, data: Arrays, seed: int, threads: int) -> dict[
         "steps": steps,
         "step_unit": unit,
         "metrics": metrics,
-        "diagnostics": {"steps_run": steps[-1] if steps else 0},
+        "diagnostics": {
+            "steps_run": steps[-1] if steps else 0,
+            **({"pruned_at": cut, "pruned_by": by} if cut is not None else {}),
+        },
     }
