@@ -52,6 +52,27 @@ def test_trial_command_trains_prints_metrics_and_logs_the_run(store_uri, tmp_pat
     assert not (tmp_path / "mlruns").exists()
 
 
+def test_trial_command_shows_a_forests_stages(store_uri, tmp_path):
+    proc = run_cli(
+        "trial",
+        "--task",
+        "iris",
+        "--set",
+        "model=random_forest",
+        "--set",
+        "n_estimators=10",
+        "--tracking-uri",
+        store_uri,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "failed" not in proc.stdout and "val_accuracy" in proc.stdout
+    # every stage of the forest is shown, with its losses and metric, the last one included
+    stages = [line for line in proc.stderr.splitlines() if line.strip().startswith("trees")]
+    assert len(stages) == 10 and stages[-1].split()[1] == "10/10"
+    assert all("val_loss" in line and "val_accuracy" in line for line in stages)
+
+
 def test_default_store_is_mlflow_db_in_the_working_directory(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     proc = subprocess.run(

@@ -179,11 +179,9 @@ def _fit_classic(
             )
             if progress is None:
                 continue
-            row = {"train_loss": curves["train_loss"][-1]} | {
-                f"val_{k}": v for k, v in metrics.items()
-            }
+            latest = {name: values[-1] for name, values in curves.items()}  # losses, metrics
             try:
-                progress({"epoch": count, "epochs": stages[-1], "unit": "trees", **row})
+                progress({"epoch": count, "epochs": stages[-1], "unit": "trees", **latest})
             except Pruned as stop:  # the seconds budget ran out during this stage
                 cut, by = count, stop.by
                 break
