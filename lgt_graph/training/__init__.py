@@ -82,17 +82,7 @@ def train(
         # traceback kept, so an hours-long session is not lost to one configuration.
         interrupts.check()  # unless it is a Ctrl-C that a library turned into an error
         return _failed(config, exc, started)
-    return TrialResult(
-        config=config,
-        status="ok",
-        metrics=fitted["metrics"],
-        curves=fitted["curves"],
-        steps=fitted["steps"],
-        step_unit=fitted.get("step_unit", "epoch"),
-        wall_time=time.perf_counter() - started,
-        diagnostics=fitted["diagnostics"],
-        test_metrics=fitted.get("test_metrics", {}),
-    )
+    return TrialResult.of_fit(config, fitted, time.perf_counter() - started)
 
 
 def _fit(

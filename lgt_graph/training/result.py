@@ -75,15 +75,21 @@ class TrialResult:
         wall_time: float,
         diagnostics: dict[str, Any] | None = None,
     ) -> TrialResult:
-        """Return the result of a run's segment: what ``NeuralRun.train`` fitted, and its time."""
+        """Return the result of a fit: a trial's or a run's segment, and its time.
+
+        ``fitted`` is what a fit returns (metrics, curves, steps, diagnostics; a
+        ``step_unit`` other than epochs, ``test_metrics`` of a final refit).
+        """
         return cls(
             config=config,
             status="ok",
             metrics=fitted["metrics"],
             curves=fitted["curves"],
             steps=fitted["steps"],
+            step_unit=fitted.get("step_unit", "epoch"),
             wall_time=wall_time,
             diagnostics={**fitted["diagnostics"], **(diagnostics or {})},
+            test_metrics=fitted.get("test_metrics", {}),
         )
 
     @classmethod
