@@ -20,16 +20,19 @@ from lgt_graph.compare.run import PLAN, ROWS
 
 
 def load(folders: list[Path]) -> tuple[list[Row], list[int]]:
-    """Return every session of the folders, and the seeds they share."""
+    """Return every session of the folders, and every seed any of them planned, in order.
+
+    Folders may hold different seeds of one comparison (seeds 0-9 run one day, 10-19
+    the next): the sessions pair up by seed, and the seeds listed are all of them.
+    """
     rows: list[Row] = []
-    seeds: list[int] = []
+    seeds: set[int] = set()
     for folder in folders:
         for line in (folder / ROWS).read_text().splitlines():
             if line.strip():
                 rows.append(Row(**json.loads(line)))
-        plan = json.loads((folder / PLAN).read_text())
-        seeds = seeds or list(plan["seeds"])
-    return rows, seeds
+        seeds.update(json.loads((folder / PLAN).read_text())["seeds"])
+    return rows, sorted(seeds)
 
 
 def main() -> None:
