@@ -6,7 +6,9 @@ import datetime as dt
 import json
 import os
 import platform
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -37,3 +39,28 @@ def save(name: str, result: dict) -> Path:
     path = OUT / f"{name}.json"
     path.write_text(json.dumps(result, indent=2))
     return path
+
+
+def store_sessions(
+    uri: str, experiments: list[str] | None = None
+) -> Iterator[tuple[str, Any, list[Any]]]:
+    """Yield each session run of an MLflow store: (experiment, session, its trial runs).
+
+    ``experiments`` names the experiments to read (all when None); trials come in order.
+    """
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    for experiment in client.search_experiments():
+        if experiments and experiment.name not in experiments:
+            continue
+        runs = client.search_runs([experiment.experiment_id], max_results=50000)
+        trials: dict[str, list[Any]] = {}
+        for run in runs:
+            if run.data.tags.get("kind") == "trial":
+                trials.setdefault(run.data.tags.get("mlflow.parentRunId", ""), []).append(run)
+        for run in runs:
+            if run.data.tags.get("kind") == "session":
+                mine = trials.get(run.info.run_id, [])
+                mine.sort(key=lambda t: int(t.data.tags.get("lgt.trial", 0)))
+                yield experiment.name, run, mine

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 from collections import Counter, defaultdict
 
+from bench.common import store_sessions
+
 SHAPE = (
     "features from",
     "polynomial_degree",
@@ -35,24 +37,10 @@ def kind(reason: str) -> str:
 
 def count(uri: str, experiments: list[str] | None) -> dict[tuple[str, str], Counter[str]]:
     """Return {(experiment, method): Counter of 'trials' and each failure kind}."""
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(uri)
-    found = client.search_experiments()
-    chosen = [e for e in found if not experiments or e.name in experiments]
     table: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for experiment in chosen:
-        runs = client.search_runs([experiment.experiment_id], max_results=50000)
-        methods = {
-            r.info.run_id: r.data.tags.get("method", "?")
-            for r in runs
-            if r.data.tags.get("kind") == "session"
-        }
-        for run in runs:
-            if run.data.tags.get("kind") != "trial":
-                continue
-            method = methods.get(run.data.tags.get("mlflow.parentRunId", ""), "?")
-            cell = table[(experiment.name, method)]
+    for experiment, session, trials in store_sessions(uri, experiments):
+        cell = table[(experiment, session.data.tags.get("method", "?"))]
+        for run in trials:
             cell["trials"] += 1
             if run.info.status == "FAILED" or run.data.tags.get("status") == "failed":
                 cell[kind(run.data.tags.get("failure_reason", ""))] += 1

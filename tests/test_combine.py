@@ -1,8 +1,11 @@
-"""bench.combine: comparisons run in parts (different seeds, different days) read back as one."""
+"""The benchmarks' readers: bench.combine (comparisons run in parts, read back as one) and
+bench.chosen / bench.failures (what a store's sessions chose, and their failures)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from bench.combine import load
@@ -55,3 +58,25 @@ def test_parts_with_different_seeds_pair_up_over_all_of_them(tmp_path: Path) -> 
     assert "seeds 0, 1, 2;" in text
     # LGT leads by 0.1 on every seed: the paired gain is 0.1 over all three seeds.
     assert "gain +0.1000 paired over 3 seeds, 95% CI [+0.1000, +0.1000] → **win**" in text
+
+
+def test_chosen_shows_the_trial_the_session_refit(store_uri: str, tmp_path: Path) -> None:
+    """bench.chosen (and bench.failures, through the same walk of the store) read a real session."""
+    from bench.chosen import lines
+    from bench.failures import count
+
+    command = ["run", "--task", "iris", "--budget", "3", "--tracking-uri", store_uri]
+    proc = subprocess.run(
+        [sys.executable, "-m", "lgt_graph", *command, "--threads", "1"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    every = lines(store_uri, ["model"], ["lgt"], trials=True)
+    chosen = lines(store_uri, ["model"], ["lgt"], trials=False)
+    assert len(every) == 2 + 3 and len(chosen) == 2 + 1  # header, rule, then the rows
+    assert "(chosen)" in chosen[2] and chosen[2] in every
+    assert "| default |" in every[2] and "model=" in every[2]
+    assert sum(c["trials"] for c in count(store_uri, None).values()) == 3
