@@ -68,14 +68,24 @@ def best_trial(state: State, maximize: bool, before: int | None = None) -> Trial
     alike). A trial the seconds budget cut competes with its score at the cut: the final
     refit stops after the same epoch, and reproduces it.
     """
-    done = [t for t in state.get("trials", []) if before is None or t["index"] < before]
-    whole = [t for t in done if not pruned_by_pruner(t)]
     best = None
-    for trial in whole if any(t["score"] is not None for t in whole) else done:
+    for trial in contenders(state, before):
         score = trial["score"]
         if score is not None and better(score, best["score"] if best else None, maximize):
             best = trial
     return best
+
+
+def contenders(state: State, before: int | None = None) -> list[Trial]:
+    """Return the scored trials that may be a session's best, oldest first.
+
+    A trial a pruner stopped contends only when no other trial finished (see
+    :func:`best_trial`).
+    """
+    done = [t for t in state.get("trials", []) if before is None or t["index"] < before]
+    whole = [t for t in done if not pruned_by_pruner(t)]
+    pool = whole if any(t["score"] is not None for t in whole) else done
+    return [t for t in pool if t["score"] is not None]
 
 
 def best_before(state: State, trial: Trial, maximize: bool) -> Trial | None:

@@ -175,6 +175,11 @@ METHODS: dict[str, Method] = {
             loops=BOTH,
         ),
         Method(
+            "lgt-one-se",
+            "LGT, one-SE final choice (earliest trial within a paired standard error)",
+            {"finalize": "one-se"},
+        ),
+        Method(
             "unpaired",
             "LGT, unpaired segments (judged against the epoch before)",
             {"train": "unpaired"},

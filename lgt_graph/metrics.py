@@ -150,6 +150,72 @@ def noise_floor(
     return float(np.sqrt(sum(e * e for e in errors if e is not None)))
 
 
+PAIRED_DRAWS = 200
+"""Bootstrap draws of the validation rows, for metrics that are not a mean over examples."""
+
+
+def paired_standard_error(
+    metric: str, y_true: np.ndarray, a: np.ndarray, b: np.ndarray, n_classes: int = 0
+) -> float | None:
+    """Return the standard error of ``metric(a) - metric(b)`` on the same rows, or None.
+
+    ``a`` and ``b`` are two models' outputs on the same validation examples (class
+    probabilities, or predictions on the target's scale). Unlike :func:`noise_floor`,
+    which takes the two scores as independent, this reads how the two differ example by
+    example: two similar models that err on the same rows differ by little, however
+    noisy each score is. Accuracy, log loss and MAE are means over examples, so the
+    error is the spread of the per-example difference over sqrt(n); RMSE and R² take
+    the same from the squared errors through the delta method; balanced accuracy,
+    macro-F1 and ROC-AUC draw the rows again (:data:`PAIRED_DRAWS` times, a fixed seed).
+    None for fewer than two rows, outputs of another shape, or an unknown metric.
+    """
+    y = np.asarray(y_true)
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    n = len(y)
+    if n < 2 or a.shape != b.shape or len(a) != n:
+        return None
+    terms = _example_terms(metric, y, a, b)
+    if terms is not None:
+        diff, scale = terms
+        return float(np.std(diff, ddof=1) / np.sqrt(n) * scale)
+    if metric not in CLASSIFICATION_METRICS or a.ndim != 2:
+        return None
+    rng = np.random.default_rng(0)
+    gaps = []
+    for _ in range(PAIRED_DRAWS):
+        rows = rng.integers(0, n, n)
+        k = n_classes or a.shape[1]
+        gaps.append(
+            classification_metrics(y[rows], a[rows], k)[metric]
+            - classification_metrics(y[rows], b[rows], k)[metric]
+        )
+    return float(np.std(gaps, ddof=1))
+
+
+def _example_terms(
+    metric: str, y: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, float] | None:
+    """Return the per-example difference of a mean metric and the factor to the metric."""
+    if metric in ("accuracy", "log_loss") and a.ndim == 2:
+        labels = y.astype(np.int64)
+        rows = np.arange(len(labels))
+        if metric == "accuracy":
+            return (np.argmax(a, 1) == labels) * 1.0 - (np.argmax(b, 1) == labels), 1.0
+        pa, pb = (np.clip(p[rows, labels], 1e-15, 1.0) for p in (a, b))
+        return np.log(pb) - np.log(pa), 1.0
+    if metric not in REGRESSION_METRICS or a.ndim != 1:
+        return None
+    y = y.astype(np.float64)
+    if metric == "mae":
+        return np.abs(a - y) - np.abs(b - y), 1.0
+    squared = (a - y) ** 2 - (b - y) ** 2
+    if metric == "rmse":
+        mse = (np.mean((a - y) ** 2) + np.mean((b - y) ** 2)) / 2
+        return squared, 1.0 / (2.0 * np.sqrt(mse)) if mse > 0 else 0.0
+    spread = float(np.mean((y - y.mean()) ** 2))
+    return (squared, 1.0 / spread) if spread > 0 else None
+
+
 def classification_metrics(
     y_true: np.ndarray, proba: np.ndarray, n_classes: int
 ) -> dict[str, float]:

@@ -61,6 +61,7 @@ BUILTIN: dict[str, dict[str, str]] = {
     "finalize": {
         "default": "lgt_graph.nodes.finalize:finalize",
         "checkpoint": "lgt_graph.nodes.finalize:best_checkpoint",
+        "one-se": "lgt_graph.nodes.finalize:one_se",
     },
 }
 """Each slot's built-ins: ``module:Name``, with ``?key=value`` for a class's arguments."""

@@ -10,7 +10,8 @@ from lgt_graph import history
 from lgt_graph.context import Context
 from lgt_graph.epoch_loop import best_on_validation, score_best
 from lgt_graph.nested import score_trial_checkpoint
-from lgt_graph.state import State
+from lgt_graph.selection import one_se_trial
+from lgt_graph.state import State, Trial
 from lgt_graph.tasks import TaskData
 from lgt_graph.training import train
 from lgt_graph.training.result import Progress, Pruned
@@ -20,15 +21,20 @@ if TYPE_CHECKING:
 
 
 def refit_best(
-    state: State, data: TaskData, maximize: bool, placement: Placement | None = None
+    state: State,
+    data: TaskData,
+    maximize: bool,
+    placement: Placement | None = None,
+    chosen: Trial | None = None,
 ) -> dict[str, Any]:
     """Refit the best trial's configuration with the same seed; score validation and test.
 
-    The refit trains and scores on ``placement``, the device the trials trained on. A
-    trial that was cut (by the seconds budget, or a pruner when nothing else finished) is
-    refit to the same epoch and stopped there, as it was: the same model, no more compute.
+    ``chosen``: another trial to refit (by a selection rule). The refit trains and
+    scores on ``placement``, the device the trials trained on. A trial that was cut (by
+    the seconds budget, or a pruner when nothing else finished) is refit to the same
+    epoch and stopped there, as it was: the same model, no more compute.
     """
-    best = history.best_trial(state, maximize)
+    best = chosen or history.best_trial(state, maximize)
     if best is None:
         return {"status": "failed", "reason": "no trial succeeded", "trial": None}
     cut = history.cut_at(best)
@@ -75,6 +81,20 @@ def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         if scored is not None:
             return {"final": scored}
     return {"final": refit_best(state, ctx.data, ctx.maximize, ctx.placement)}
+
+
+def one_se(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Record the final refit of the earliest trial within one standard error of the best.
+
+    The one-standard-error rule (:mod:`lgt_graph.selection`), for the trial loop; the
+    epoch-level loops keep their own choice, as :func:`finalize` makes it.
+    """
+    ctx = runtime.context
+    if ctx.settings.loop != "trial":
+        return finalize(state, runtime)
+    chosen, why = one_se_trial(state, ctx)
+    final = refit_best(state, ctx.data, ctx.maximize, ctx.placement, chosen)
+    return {"final": {**final, "selection": why}}
 
 
 def best_checkpoint(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

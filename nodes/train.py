@@ -6,7 +6,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from lgt_graph import history, rounds
+from lgt_graph import history, rounds, val_outputs
 from lgt_graph.context import Context
 from lgt_graph.executors import Executor, LocalExecutor
 from lgt_graph.proposals import next_trial
@@ -43,6 +43,7 @@ def train(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         seconds_left=left,
         progress=ctx.epochs,
     )
+    val_outputs.save(ctx.workdir, next_trial(state), result)
     return history.trial_update(state, result, ctx.primary)
 
 
@@ -66,6 +67,7 @@ def train_round(
         index = missing[position]
         results[index] = result
         journal.save(first + index, wanted[index], result)
+        val_outputs.save(ctx.workdir, first + index, result)
 
     if missing:
         executor.train_round(

@@ -172,6 +172,13 @@ def summary_markdown(values: Any, ctx: Context) -> str:
     if final.get("status") == "ok":
         changed = diff(ctx.space.default(), final["config"])
         how = f"Best: trial {final['trial']}; refit on train, scored once on the test split:"
+        picked = final.get("selection", {})
+        if picked.get("best_trial") not in (None, final["trial"]):
+            how = (
+                f"Chosen: trial {final['trial']}, within one standard error"
+                f" ({picked['standard_error']:.4g}) of trial {picked['best_trial']}, the best on"
+                " validation; refit on train, scored once on the test split:"
+            )
         if "checkpoint" in final and ctx.settings.loop == "both":
             how = (
                 f"Best: trial {final['trial']}, its run's checkpoint after epoch {final['epoch']}"

@@ -254,4 +254,6 @@ def session_end(
         # The epoch-level loop's best state: load it with lgt_graph.training.segments.load_model.
         client.log_artifact(parent, final["checkpoint"], "model")
     client.set_tag(parent, "lgt.best_trial", str(final.get("trial")))
+    if final.get("selection"):
+        client.set_tag(parent, "lgt.selection", str(final["selection"].get("rule")))
     set_status(client, experiment_id, parent, status)

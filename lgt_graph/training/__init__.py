@@ -118,6 +118,10 @@ def _fit(
         if score_test and arrays.X_test is not None:
             out = model_outputs(fitted["model"], arrays, arrays.X_test)
             fitted["test_metrics"] = arrays.scorer()(data.y_test, out)
+    out = fitted.pop("val_output", None)
+    if out is not None:  # what a paired comparison of two trials reads (lgt_graph.selection)
+        net = config["model"] in ("mlp", "cnn")
+        fitted["validation"] = arrays.outputs(out, logits=net).astype(np.float32)
     fitted["diagnostics"]["features"] = int(arrays.X_train[0].size)
     fitted["diagnostics"]["train_examples"] = len(arrays.y_train)
     return fitted

@@ -69,10 +69,18 @@ class Arrays:
         """
         if self.classification:
             n = self.n_classes
-            if logits:
-                return lambda y, out: classification_metrics(y, softmax(out), n)
-            return lambda y, out: classification_metrics(y, out, n)
-        return lambda y, out: regression_metrics(y, self.target.inverse(np.ravel(out)))
+            return lambda y, out: classification_metrics(y, self.outputs(out, logits), n)
+        return lambda y, out: regression_metrics(y, self.outputs(out))
+
+    def outputs(self, out: np.ndarray, logits: bool = False) -> np.ndarray:
+        """Return a model's output as it is scored.
+
+        Class probabilities (``logits``: a net's raw output), or predictions mapped back
+        from the fitting scale to the target's original scale.
+        """
+        if self.classification:
+            return softmax(out) if logits else np.asarray(out)
+        return self.target.inverse(np.ravel(out))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

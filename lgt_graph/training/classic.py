@@ -139,9 +139,11 @@ def _fit_classic(
     score = data.scorer()
     curves: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
     steps: list[int] = []
+    kept: dict[str, np.ndarray] = {}  # the validation output the metrics were read from
 
     def record(step: int, out_train: np.ndarray, out_val: np.ndarray) -> dict[str, float]:
         steps.append(step)
+        kept["val"] = out_val
         curves["train_loss"].append(_loss(data, data.y_train, out_train))
         curves["val_loss"].append(_loss(data, data.y_val, out_val))
         metrics = score(data.y_val, out_val)
@@ -198,6 +200,7 @@ def _fit_classic(
         "steps": steps,
         "step_unit": unit,
         "metrics": metrics,
+        "val_output": kept.get("val"),
         "diagnostics": {
             "steps_run": steps[-1] if steps else 0,
             **({"pruned_at": cut, "pruned_by": by} if cut is not None else {}),

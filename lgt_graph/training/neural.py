@@ -127,6 +127,8 @@ def fit_neural(
     best_epoch = 0
     best_state: dict[str, torch.Tensor] | None = None
     final_metrics: dict[str, float] = {}
+    final_out: np.ndarray | None = None  # the kept epoch's validation output
+    best_out: np.ndarray | None = None
     epoch_times: list[float] = []
     stopped_early = False
     pruned_at: int | None = None
@@ -152,7 +154,8 @@ def fit_neural(
         val_loss = float(loss_fn(out_val, y_val_fit))
         epoch_times.append(time.perf_counter() - started)
         check_losses(train_loss, val_loss, exploded, epoch)
-        metrics = score(data.y_val, out_val.cpu().numpy())
+        out_host = out_val.cpu().numpy()
+        metrics = score(data.y_val, out_host)
         curves["train_loss"].append(train_loss)
         curves["val_loss"].append(val_loss)
         if data.classification:
@@ -179,7 +182,8 @@ def fit_neural(
             best_value, best_epoch = value, epoch
             if patience > 0:
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        final_metrics = metrics
+                best_out = out_host
+        final_metrics, final_out = metrics, out_host
         if pruned_at is not None:
             break
         if patience > 0 and epoch - best_epoch >= patience:
@@ -191,11 +195,13 @@ def fit_neural(
             k[4:]: v[best_epoch - 1] for k, v in curves.items() if k.startswith("val_")
         }
         final_metrics.pop("loss", None)
+        final_out = best_out
     return {
         "model": model,
         "curves": curves,
         "steps": list(range(1, len(curves["train_loss"]) + 1)),
         "metrics": final_metrics,
+        "val_output": final_out,
         "diagnostics": {
             "epochs_run": len(curves["train_loss"]),
             "best_epoch": best_epoch,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
+
+import numpy as np
 
 from lgt_graph.space import Config
 
@@ -52,6 +54,10 @@ class TrialResult:
     reason: str = ""
     diagnostics: dict[str, Any] = field(default_factory=dict)
     test_metrics: dict[str, float] = field(default_factory=dict)
+    validation: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """The validation outputs the metrics were read from (class probabilities, or
+    predictions on the target's scale), one row an example; kept beside the state
+    (:mod:`lgt_graph.val_outputs`), never in it."""
 
     @property
     def ok(self) -> bool:
@@ -65,7 +71,9 @@ class TrialResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-compatible copy (what checkpoints and artifacts store)."""
-        return asdict(self)
+        data = asdict(replace(self, validation=None))
+        del data["validation"]
+        return data
 
     @classmethod
     def of_fit(
@@ -90,6 +98,7 @@ class TrialResult:
             wall_time=wall_time,
             diagnostics={**fitted["diagnostics"], **(diagnostics or {})},
             test_metrics=fitted.get("test_metrics", {}),
+            validation=fitted.get("validation"),
         )
 
     @classmethod
