@@ -4,11 +4,14 @@ A session that tries forty configurations and keeps the one with the best valida
 score keeps, among near-ties, the one the validation rows happened to favour: its lead
 is partly luck, and its test score regresses towards the others (the winner's curse).
 The one-standard-error rule, a practitioner's prior since Breiman's CART, takes instead
-the earliest trial whose score is within one standard error of the best's; in a session
-that starts from the default and changes a few knobs at a time, the earliest is the one
-with the fewest changes. The error is paired (:func:`lgt_graph.metrics.paired_standard_error`):
-both trials are scored on the same rows, so two models that differ little are compared
-closely, and one that is worse on most rows is not within reach however noisy the scores.
+the simplest trial whose score is within one standard error of the best's. Here the
+earliest stands for the simplest: a session starts from the default and changes a few
+knobs at a time. Across model families it is a poor stand-in (on house it took the
+default net over a linear model within reach of it; docs/RESULTS.md), which is why this
+is an ablation (``--node finalize=one-se``), not LGT's default. The error is paired
+(:func:`lgt_graph.metrics.paired_standard_error`): both trials are scored on the same
+rows, so two models that differ little are compared closely, and one that is worse on
+most rows is not within reach however noisy the scores.
 """
 
 from __future__ import annotations
