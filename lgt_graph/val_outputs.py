@@ -5,7 +5,8 @@ outputs on the same validation rows. They are arrays (CIFAR-10: 5,000 rows of te
 probabilities), so they stay out of the graph state, which every checkpoint copies:
 one ``.npy`` file a trial under ``<workdir>/validation/``. A trial trained again after
 a kill writes its file again; a trial without one (a journal's, an epoch-level run's)
-is simply not compared in pairs.
+is simply not compared in pairs. Only a session whose finalize node may read them
+keeps them (:func:`wanted`): the others write nothing.
 """
 
 from __future__ import annotations
@@ -15,9 +16,23 @@ from pathlib import Path
 
 import numpy as np
 
+from lgt_graph.context import Settings
+from lgt_graph.registry import choices
 from lgt_graph.training.result import TrialResult
 
 FOLDER = "validation"
+UNREAD_BY = frozenset({"default", "checkpoint"})
+"""The built-in finalize nodes that never read trials' validation outputs."""
+
+
+def wanted(settings: Settings) -> bool:
+    """Say whether the session's finalize node may read trials' validation outputs.
+
+    The one-SE rule reads them; so may a finalize node of the user's own
+    (``--node finalize=my_pkg.module:Name``). The built-in default and checkpoint do not.
+    """
+    finalize = choices(settings.nodes, settings.method, settings.loop)["finalize"]
+    return finalize.partition("?")[0] not in UNREAD_BY
 
 
 def _path(workdir: Path, index: int) -> Path:

@@ -43,7 +43,8 @@ def train(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         seconds_left=left,
         progress=ctx.epochs,
     )
-    val_outputs.save(ctx.workdir, next_trial(state), result)
+    if val_outputs.wanted(ctx.settings):
+        val_outputs.save(ctx.workdir, next_trial(state), result)
     return history.trial_update(state, result, ctx.primary)
 
 
@@ -59,6 +60,7 @@ def train_round(
     first = next_trial(state)
     journal = rounds.Journal(ctx.workdir)
     journal.clear(below=first)
+    keep_outputs = val_outputs.wanted(ctx.settings)
     wanted = rounds.configs(state)
     results = [journal.load(first + i, c) for i, c in enumerate(wanted)]
     missing = [i for i, r in enumerate(results) if r is None]
@@ -67,7 +69,8 @@ def train_round(
         index = missing[position]
         results[index] = result
         journal.save(first + index, wanted[index], result)
-        val_outputs.save(ctx.workdir, first + index, result)
+        if keep_outputs:
+            val_outputs.save(ctx.workdir, first + index, result)
 
     if missing:
         executor.train_round(

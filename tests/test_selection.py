@@ -7,6 +7,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from lgt_graph import history, val_outputs
+from lgt_graph.context import Settings
 from lgt_graph.metrics import gain, noise_floor, paired_standard_error, regression_metrics
 from tests.conftest import needs_data
 from tests.test_session import session
@@ -97,3 +98,20 @@ def test_one_se_refits_the_earliest_trial_within_one_standard_error_of_the_best(
     assert tags["lgt.best_trial"] == str(chosen) and tags["lgt.selection"] == "one-se"
     summary = client.download_artifacts(outcome.session_id, "summary.md", str(tmp_path))
     assert f"Chosen: trial {chosen}, within one standard error" in Path(summary).read_text()
+
+
+def test_only_a_finalize_node_that_may_read_them_keeps_validation_outputs(store_uri, tmp_path):
+    # the built-in default and checkpoint never read them; the one-SE rule and a user's
+    # own finalize node may, whichever way they are chosen
+    assert not val_outputs.wanted(Settings("iris"))
+    assert not val_outputs.wanted(Settings("iris", loop="both"))
+    assert not val_outputs.wanted(Settings("iris", method="bayes"))
+    assert val_outputs.wanted(Settings("iris", method="lgt-one-se"))
+    assert val_outputs.wanted(Settings("iris", nodes={"finalize": "one-se"}))
+    assert val_outputs.wanted(Settings("iris", nodes={"finalize": "my_pkg.final:Pick"}))
+    # a default session trains and refits without writing a file of them (where the
+    # one-SE session of the test above finds one a trial)
+    outcome = session(store_uri, tmp_path, task="iris", budget=3)
+    assert len(outcome.values["trials"]) == 3 and outcome.values["final"]["test"]
+    assert outcome.ctx.workdir is not None
+    assert not (outcome.ctx.workdir / val_outputs.FOLDER).exists()
