@@ -19,15 +19,38 @@ from lgt_graph.compare.rows import Row
 from lgt_graph.compare.run import PLAN, ROWS
 
 
+def comparisons(folders: list[Path]) -> list[Path]:
+    """Return the compare --out folders the given folders stand for, in order.
+
+    A ``bench.equal_compute --out`` folder stands for its ``part-*`` comparisons (one a
+    method). Anything else that holds no sessions is an error that names what it holds.
+    """
+    found: list[Path] = []
+    for folder in folders:
+        if (folder / ROWS).is_file():
+            found.append(folder)
+            continue
+        parts = sorted(p for p in folder.glob("part-*") if (p / ROWS).is_file())
+        if not parts:
+            what = "does not exist" if not folder.exists() else f"holds no {ROWS}"
+            raise SystemExit(
+                f"{folder} {what}: give compare --out folders, or a bench.equal_compute "
+                "--out folder (its part-* folders are read)"
+            )
+        found.extend(parts)
+    return found
+
+
 def load(folders: list[Path]) -> tuple[list[Row], list[int]]:
     """Return every session of the folders, and every seed any of them planned, in order.
 
     Folders may hold different seeds of one comparison (seeds 0-9 run one day, 10-19
-    the next): the sessions pair up by seed, and the seeds listed are all of them.
+    the next): the sessions pair up by seed, and the seeds listed are all of them. An
+    equal-compute folder counts as its parts (:func:`comparisons`).
     """
     rows: list[Row] = []
     seeds: set[int] = set()
-    for folder in folders:
+    for folder in comparisons([Path(f) for f in folders]):
         for line in (folder / ROWS).read_text().splitlines():
             if line.strip():
                 rows.append(Row(**json.loads(line)))

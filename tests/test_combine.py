@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.combine import load
 from lgt_graph.compare.render import write_outputs
 from lgt_graph.compare.run import PLAN, ROWS
@@ -58,6 +60,24 @@ def test_parts_with_different_seeds_pair_up_over_all_of_them(tmp_path: Path) -> 
     assert "seeds 0, 1, 2;" in text
     # LGT leads by 0.1 on every seed: the paired gain is 0.1 over all three seeds.
     assert "gain +0.1000 paired over 3 seeds, 95% CI [+0.1000, +0.1000] → **win**" in text
+
+
+def test_an_equal_compute_folder_reads_as_its_parts_and_a_wrong_one_is_named(
+    tmp_path: Path,
+) -> None:
+    top = tmp_path / "eq"
+    top.mkdir()
+    _part(top / "part-lgt", [0, 1], {"lgt": [0.9, 0.8]})
+    _part(top / "part-grid", [0, 1], {"grid": [0.8, 0.7]})
+    (top / "part-grid.log").write_text("a stream's log, not a comparison\n")
+    rows, seeds = load([top])
+    assert seeds == [0, 1] and sorted({r.method for r in rows}) == ["grid", "lgt"]
+    for wrong, said in (
+        (tmp_path / "nothing", "does not exist"),
+        (top / "part-grid.log", "holds no"),
+    ):
+        with pytest.raises(SystemExit, match=said):
+            load([wrong])
 
 
 def test_chosen_shows_the_trial_the_session_refit(store_uri: str, tmp_path: Path) -> None:
