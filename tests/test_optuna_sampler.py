@@ -150,6 +150,47 @@ def test_a_parameter_seen_for_the_first_time_is_sampled_by_the_inner_sampler():
         inside(trial)
 
 
+def test_a_parameter_first_seen_on_the_agents_trial_takes_its_default_when_given():
+    seen = []
+
+    class Recording(optuna.samplers.RandomSampler):
+        def sample_independent(self, study, trial, name, distribution):
+            seen.append((trial.number, name))
+            return super().sample_independent(study, trial, name, distribution)
+
+    def growing(trial):
+        value = -((trial.suggest_float("x", -5, 5) - 1) ** 2)
+        if trial.number >= 3:
+            value -= trial.suggest_int("extra", 0, 10, step=2) * 0.01
+            value -= trial.suggest_categorical("kind", ["a", "b"]) == "a"
+        return value
+
+    sampler = LGTSampler(
+        seed=0, independent_sampler=Recording(seed=0), defaults={"extra": 4, "kind": "c"}
+    )
+    study = study_of(sampler)
+    study.optimize(growing, n_trials=5)
+    third = study.trials[3]
+    assert third.user_attrs["lgt_proposed_by"] == "lgt"
+    assert third.params["extra"] == 4  # its default, not a draw
+    assert third.user_attrs["lgt_defaulted"] == ["extra"]
+    assert (3, "extra") not in seen
+    assert (3, "kind") in seen  # "c" is not one of its choices: drawn
+    assert (0, "x") in seen and not [s for s in seen if s[0] in (1, 2, 4)]
+    for trial in study.trials:
+        inside(trial)
+
+
+def test_a_default_outside_the_distribution_is_not_taken():
+    from lgt_graph.optuna.space import inside as contains
+
+    stepped = IntDistribution(0, 10, step=2)
+    assert contains(stepped, 4) and not contains(stepped, 3) and not contains(stepped, 12)
+    assert contains(CategoricalDistribution(["a", True]), True)
+    assert not contains(CategoricalDistribution(["a", "b"]), "c")
+    assert not contains(FloatDistribution(0.0, 1.0), "text")
+
+
 def test_a_study_resumed_from_rdb_storage_continues_the_agents_history(tmp_path):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     first = study_of(LGTSampler(seed=0), storage=storage, study_name="s")
@@ -365,3 +406,22 @@ def test_the_hybrid_method_respects_its_share_in_a_session(tmp_path):
     assert [p["for_trial"] for p in proposals] == [2, 3, 4, 5, 6]
     assert by == ["proposed by lgt", "proposed by TPESampler"] * 2 + ["proposed by lgt"]
     assert "Proposed by lgt:" in proposals[0]["rationale"]
+
+
+def test_a_model_family_the_agents_switch_to_starts_from_the_task_defaults():
+    from lgt_graph.baselines.optuna_search import OptunaSearch
+    from lgt_graph.space import space_for
+
+    space = space_for("tabular_classification")
+    with scripted(proposal(("model", "random_forest"))) as server:
+        agents = {"llm": "openai:scripted", "base_url": server.url}
+        search = OptunaSearch(space, 6, 0, maximize=True, sampler="lgt", agents=agents)
+        first = search.ask()
+        search.tell(first, 0.5, curve=[0.4, 0.5])
+        second = search.ask()
+    assert first == space.default() and second["model"] == "random_forest"
+    forest = ("n_estimators", "tree_max_depth", "min_samples_leaf")
+    assert {k: second[k] for k in forest} == {k: space.default()[k] for k in forest}
+    trial = search.study.trials[-1]
+    assert trial.user_attrs["lgt_proposed_by"] == "lgt"
+    assert sorted(trial.user_attrs["lgt_defaulted"]) == sorted(forest)

@@ -131,6 +131,7 @@ class OptunaSearch:
                 llm_share=given.get("llm_share"),
                 stall=given.get("stall") or STALL,
                 follow=given.get("follow", True) is not False,
+                defaults=space.default(),
             )
         elif sampler == "gp":
             chosen = optuna.samplers.GPSampler(seed=seed)

@@ -15,7 +15,8 @@ fallback as ``python -m lgt_graph run`` — in charge of a user's own objective:
 
 The first trial, any parameter the study has not suggested yet, and any trial the
 agents cannot propose for (the model's reply unusable, the Advisor out of ideas) go
-to the inner sampler (TPE by default), and the trial says so (``lgt_proposed_by``).
+to the inner sampler (TPE by default), and the trial says so (``lgt_proposed_by``);
+with ``defaults``, a new parameter on the agents' trial takes its default instead.
 Single-objective studies only.
 """
 
@@ -34,7 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 from lgt_graph.context import TRIAL_CAP, Context, Settings
 from lgt_graph.errors import UserError
 from lgt_graph.optuna.records import StudyRecords
-from lgt_graph.optuna.space import params_of, space_of
+from lgt_graph.optuna.space import inside, params_of, space_of
 from lgt_graph.optuna.study_state import (
     FINISHED,
     PREFIX,
@@ -42,6 +43,7 @@ from lgt_graph.optuna.study_state import (
     StudyData,
     defaults_of,
     finished_copy,
+    mark,
     profile,
     rebuild,
     relative_space,
@@ -80,6 +82,8 @@ class LGTSampler(BaseSampler):
     when the sampler's own trials have not improved the best ``stall`` times in a row,
     default 5; with ``follow``, the default, also on the trial after one of theirs that
     improved the best; see :mod:`lgt_graph.optuna.turns`).
+    ``defaults``: a value per parameter that one first suggested on the agents' trial
+    takes (when inside its distribution; ``lgt_defaulted`` names them), not a draw.
     ``tracking_uri``: an MLflow store to record the study in (a run per trial, with its
     proposal and textual gradient; the prompt versions), under ``experiment``
     (default ``optuna-STUDY``).
@@ -105,6 +109,7 @@ class LGTSampler(BaseSampler):
         llm_share: float | None = None,
         stall: int | None = STALL,
         follow: bool = True,
+        defaults: Mapping[str, Any] | None = None,
     ) -> None:
         from lgt_graph.llm import make_chat_model
         from lgt_graph.registry import resolve
@@ -118,6 +123,7 @@ class LGTSampler(BaseSampler):
             raise UserError(f"stall must be at least 1 trial (or None), got {stall}")
         self.mode, self.share, self.stall = mode, share, stall if mode == "hybrid" else None
         self.follow = follow
+        self._defaults = dict(defaults or {})
         self._turns: dict[int, tuple[bool, str]] = {}
         self._inner = independent_sampler or TPESampler(seed=seed)
         self._settings = Settings(
@@ -210,20 +216,12 @@ class LGTSampler(BaseSampler):
             config = update["config"]
             params = params_of({k: config[k] for k in search_space}, search_space)
             prompt = state.get("prompts") or []
-            self._record(
-                study,
-                trial,
-                proposed_by="lgt",
-                base=proposal["base"],
-                changes=[dict(c) for c in proposal["changes"]],
-                rationale=proposal["rationale"],
-                expected_effect=proposal["expected_effect"],
-                expected_gain=proposal.get("expected_gain"),
-                proposal_status=proposal["status"],
-                route=why,
-                turn=turn_why,
-                prompt_version=prompt[-1]["version"] if prompt else 0,
-            )
+            told = ("base", "rationale", "expected_effect", "expected_gain")
+            mark(study, trial, proposed_by="lgt", **{k: proposal.get(k) for k in told})
+            version = prompt[-1]["version"] if prompt else 0
+            changes = [dict(c) for c in proposal["changes"]]
+            mark(study, trial, changes=changes, proposal_status=proposal["status"])
+            mark(study, trial, route=why, turn=turn_why, prompt_version=version)
             return params
 
     def sample_independent(
@@ -233,7 +231,12 @@ class LGTSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        """Sample a parameter outside the agents' proposal with the inner sampler."""
+        """Sample a parameter outside the agents' proposal: its default, or the inner sampler's."""
+        attrs, default = trial.user_attrs, self._defaults.get(param_name)
+        ours = attrs.get(f"{PREFIX}proposed_by") == "lgt" and param_name in self._defaults
+        if ours and inside(param_distribution, default):
+            mark(study, trial, defaulted=[*attrs.get(f"{PREFIX}defaulted", []), param_name])
+            return default
         return self._inner.sample_independent(study, trial, param_name, param_distribution)
 
     def after_trial(
@@ -289,11 +292,5 @@ class LGTSampler(BaseSampler):
 
     def _inner_trial(self, study: Study, trial: FrozenTrial, why: str) -> dict[str, Any]:
         name = type(self._inner).__name__
-        self._record(study, trial, proposed_by=name, why=why)
+        mark(study, trial, proposed_by=name, why=why)
         return {}
-
-    @staticmethod
-    def _record(study: Study, trial: FrozenTrial, **attrs: Any) -> None:
-        for key, value in attrs.items():
-            study._storage.set_trial_user_attr(trial._trial_id, f"{PREFIX}{key}", value)
-            trial.user_attrs[f"{PREFIX}{key}"] = value  # the running Trial's cached copy

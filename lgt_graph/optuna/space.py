@@ -97,6 +97,14 @@ def to_distribution(distribution: BaseDistribution, value: Any) -> Any:
     return float(number)
 
 
+def inside(distribution: BaseDistribution, value: Any) -> bool:
+    """Say whether ``value`` is one of ``distribution``'s values (in range, on its step)."""
+    try:
+        return bool(distribution._contains(distribution.to_internal_repr(value)))
+    except (TypeError, ValueError):
+        return False
+
+
 def params_of(
     config: Mapping[str, Value], distributions: Mapping[str, BaseDistribution]
 ) -> dict[str, Any]:

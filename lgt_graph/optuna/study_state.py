@@ -286,3 +286,10 @@ def defaults_of(
     """Return the first trial's parameters: the start the agents' changes are told against."""
     first = next((t for t in sorted(trials, key=lambda t: t.number) if t.params), None)
     return {k: v for k, v in (first.params if first else {}).items() if k in space}
+
+
+def mark(study: Study, trial: FrozenTrial, **attrs: Any) -> None:
+    """Set ``lgt_*`` user attributes on a trial, in the storage and on the running copy."""
+    for key, value in attrs.items():
+        study._storage.set_trial_user_attr(trial._trial_id, f"{PREFIX}{key}", value)
+        trial.user_attrs[f"{PREFIX}{key}"] = value  # the running Trial's cached copy
