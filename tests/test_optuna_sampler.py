@@ -38,6 +38,18 @@ def objective(trial):
     )
 
 
+class Recording(optuna.samplers.RandomSampler):
+    """A random sampler that keeps which (trial, parameter) it was asked to sample."""
+
+    def __init__(self, seed):
+        super().__init__(seed=seed)
+        self.seen = []
+
+    def sample_independent(self, study, trial, name, distribution):
+        self.seen.append((trial.number, name))
+        return super().sample_independent(study, trial, name, distribution)
+
+
 def study_of(sampler, **kwargs):
     return optuna.create_study(direction="maximize", sampler=sampler, **kwargs)
 
@@ -129,21 +141,15 @@ def test_failed_and_pruned_trials_are_judged_and_never_the_base():
 
 
 def test_a_parameter_seen_for_the_first_time_is_sampled_by_the_inner_sampler():
-    seen = []
-
-    class Recording(optuna.samplers.RandomSampler):
-        def sample_independent(self, study, trial, name, distribution):
-            seen.append((trial.number, name))
-            return super().sample_independent(study, trial, name, distribution)
-
     def growing(trial):
         value = -((trial.suggest_float("x", -5, 5) - 1) ** 2)
         if trial.number >= 3:
             value -= trial.suggest_int("extra", 0, 10) * 0.01
         return value
 
-    study = study_of(LGTSampler(seed=0, independent_sampler=Recording(seed=0)))
+    study = study_of(LGTSampler(seed=0, independent_sampler=(inner := Recording(seed=0))))
     study.optimize(growing, n_trials=6)
+    seen = inner.seen
     assert (0, "x") in seen and (3, "extra") in seen  # first seen: independent
     assert not [s for s in seen if s[0] in (1, 2, 4, 5)]  # after that: the agents' proposal
     for trial in study.trials:
@@ -151,13 +157,6 @@ def test_a_parameter_seen_for_the_first_time_is_sampled_by_the_inner_sampler():
 
 
 def test_a_parameter_first_seen_on_the_agents_trial_takes_its_default_when_given():
-    seen = []
-
-    class Recording(optuna.samplers.RandomSampler):
-        def sample_independent(self, study, trial, name, distribution):
-            seen.append((trial.number, name))
-            return super().sample_independent(study, trial, name, distribution)
-
     def growing(trial):
         value = -((trial.suggest_float("x", -5, 5) - 1) ** 2)
         if trial.number >= 3:
@@ -166,11 +165,11 @@ def test_a_parameter_first_seen_on_the_agents_trial_takes_its_default_when_given
         return value
 
     sampler = LGTSampler(
-        seed=0, independent_sampler=Recording(seed=0), defaults={"extra": 4, "kind": "c"}
+        seed=0, independent_sampler=(inner := Recording(seed=0)), defaults={"extra": 4, "kind": "c"}
     )
     study = study_of(sampler)
     study.optimize(growing, n_trials=5)
-    third = study.trials[3]
+    third, seen = study.trials[3], inner.seen
     assert third.user_attrs["lgt_proposed_by"] == "lgt"
     assert third.params["extra"] == 4  # its default, not a draw
     assert third.user_attrs["lgt_defaulted"] == ["extra"]
