@@ -424,3 +424,55 @@ def test_a_model_family_the_agents_switch_to_starts_from_the_task_defaults():
     trial = search.study.trials[-1]
     assert trial.user_attrs["lgt_proposed_by"] == "lgt"
     assert sorted(trial.user_attrs["lgt_defaulted"]) == sorted(forest)
+
+
+def test_given_the_whole_space_the_agents_set_a_new_familys_knobs_with_the_switch():
+    def conditional(trial):
+        model = trial.suggest_categorical("model", ["linear", "forest"])
+        if model == "linear":
+            return -abs(trial.suggest_float("alpha", 1e-3, 10.0, log=True) - 1)
+        trees = trial.suggest_int("trees", 10, 500)
+        leaf = trial.suggest_int("leaf", 1, 20)
+        return 1 - abs(trees - 300) / 1000 - abs(leaf - 5) / 100
+
+    space = {
+        "model": CategoricalDistribution(["linear", "forest"]),
+        "alpha": FloatDistribution(1e-3, 10.0, log=True),
+        "trees": IntDistribution(10, 500),
+        "leaf": IntDistribution(1, 40),  # wider than the objective asks: repaired into it
+    }
+    switch = proposal(("model", "forest"), ("trees", 300), ("leaf", 30))
+    with scripted(switch) as server:
+        sampler = LGTSampler(
+            "openai:scripted",
+            base_url=server.url,
+            max_retries=0,
+            independent_sampler=(inner := Recording(seed=0)),
+            space=space,
+            defaults={"model": "linear", "alpha": 1.0, "trees": 100, "leaf": 1},
+        )
+        study = study_of(sampler)
+        study.enqueue_trial({"model": "linear", "alpha": 0.5})
+        study.optimize(conditional, n_trials=2)
+    second = study.trials[1]
+    assert second.user_attrs["lgt_proposed_by"] == "lgt"
+    # the agents' values, not the defaults (100 trees, leaf 1) or draws; 30 clipped to 20
+    assert second.params == {"model": "forest", "trees": 300, "leaf": 20}
+    assert not [s for s in inner.seen if s[0] == 1]
+    assert "lgt_defaulted" not in second.user_attrs
+    advisor = next(r for r in server.requests if "Proposal" in json.dumps(r.get("tools", "")))
+    assert "trees" in json.dumps(advisor["messages"])  # the agents were shown the whole space
+    inside(second)
+
+
+def test_every_task_knob_has_the_distribution_the_baselines_suggest_it_with():
+    from lgt_graph.baselines.optuna_search import suggest
+    from lgt_graph.optuna.space import distribution_of
+    from lgt_graph.space import FAMILIES, space_for
+
+    for family in FAMILIES:
+        knobs = space_for(family).knobs.values()
+        trial = optuna.create_study().ask()
+        for knob in knobs:
+            suggest(trial, knob)
+        assert trial.distributions == {k.name: distribution_of(k) for k in knobs}, family

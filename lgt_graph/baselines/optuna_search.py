@@ -115,7 +115,8 @@ class OptunaSearch:
             chosen = tpe(seed, budget, batch=workers > 1)
         elif sampler in ("lgt", "hybrid"):
             from lgt_graph.optuna import LGTSampler
-            from lgt_graph.optuna.sampler import STALL
+            from lgt_graph.optuna.space import distribution_of
+            from lgt_graph.optuna.turns import STALL
 
             given = dict(agents or {})
             facts = dict(given.get("profile") or {})
@@ -131,6 +132,7 @@ class OptunaSearch:
                 llm_share=given.get("llm_share"),
                 stall=given.get("stall") or STALL,
                 follow=given.get("follow", True) is not False,
+                space={k.name: distribution_of(k) for k in space.knobs.values()},
                 defaults=space.default(),
             )
         elif sampler == "gp":

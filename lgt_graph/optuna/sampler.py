@@ -16,7 +16,9 @@ fallback as ``python -m lgt_graph run`` — in charge of a user's own objective:
 The first trial, any parameter the study has not suggested yet, and any trial the
 agents cannot propose for (the model's reply unusable, the Advisor out of ideas) go
 to the inner sampler (TPE by default), and the trial says so (``lgt_proposed_by``);
-with ``defaults``, a new parameter on the agents' trial takes its default instead.
+with ``space`` (the objective's whole space), the agents set a parameter no trial has
+suggested yet along with the change that brings it in (a model family and its own
+knobs), and with ``defaults`` a new parameter they leave alone takes its default.
 Single-objective studies only.
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -33,9 +36,9 @@ from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from lgt_graph.context import TRIAL_CAP, Context, Settings
-from lgt_graph.errors import UserError
+from lgt_graph.errors import ConfigError
 from lgt_graph.optuna.records import StudyRecords
-from lgt_graph.optuna.space import inside, params_of, space_of
+from lgt_graph.optuna.space import inside, params_of, space_of, to_distribution
 from lgt_graph.optuna.study_state import (
     FINISHED,
     PREFIX,
@@ -50,16 +53,11 @@ from lgt_graph.optuna.study_state import (
     single_objective,
     study_task,
 )
-from lgt_graph.optuna.turns import turn
+from lgt_graph.optuna.turns import STALL, checked_share, turn
 from lgt_graph.routing import decide
 from lgt_graph.state import State, applied
 from lgt_graph.tracking import check_uri
 
-MODES = ("lgt", "hybrid")
-SHARE = 0.25
-"""The share of the trials the agents propose in a hybrid study, unless told otherwise."""
-STALL = 5
-"""A hybrid study's sampler trials without improvement, in a row, that hand the agents a turn."""
 PROMPTS = f"{PREFIX}prompts"
 """The study user attribute that holds the Advisor's prompt versions."""
 
@@ -82,8 +80,12 @@ class LGTSampler(BaseSampler):
     when the sampler's own trials have not improved the best ``stall`` times in a row,
     default 5; with ``follow``, the default, also on the trial after one of theirs that
     improved the best; see :mod:`lgt_graph.optuna.turns`).
-    ``defaults``: a value per parameter that one first suggested on the agents' trial
-    takes (when inside its distribution; ``lgt_defaulted`` names them), not a draw.
+    ``space``: the objective's whole search space, when known (``{name: distribution}``,
+    what it may suggest): the agents may propose a parameter no trial has suggested yet,
+    which the trial takes when the objective asks for it (inside the distribution asked
+    with; ``lgt_planned``). ``defaults``: a value per parameter that one first suggested
+    on the agents' trial, and not proposed, takes (when inside its distribution;
+    ``lgt_defaulted`` names them) rather than a draw.
     ``tracking_uri``: an MLflow store to record the study in (a run per trial, with its
     proposal and textual gradient; the prompt versions), under ``experiment``
     (default ``optuna-STUDY``).
@@ -109,21 +111,16 @@ class LGTSampler(BaseSampler):
         llm_share: float | None = None,
         stall: int | None = STALL,
         follow: bool = True,
+        space: Mapping[str, BaseDistribution] | None = None,
         defaults: Mapping[str, Any] | None = None,
     ) -> None:
         from lgt_graph.llm import make_chat_model
         from lgt_graph.registry import resolve
 
-        if mode not in MODES:
-            raise UserError(f"LGTSampler mode must be one of {', '.join(MODES)}, got {mode!r}")
-        share = 1.0 if mode == "lgt" else SHARE if llm_share is None else llm_share
-        if not 0 < share <= 1:
-            raise UserError(f"llm_share must be in (0, 1], got {llm_share}")
-        if stall is not None and stall < 1:
-            raise UserError(f"stall must be at least 1 trial (or None), got {stall}")
+        share = checked_share(mode, llm_share, stall)
         self.mode, self.share, self.stall = mode, share, stall if mode == "hybrid" else None
         self.follow = follow
-        self._defaults = dict(defaults or {})
+        self._space, self._defaults = dict(space or {}), dict(defaults or {})
         self._turns: dict[int, tuple[bool, str]] = {}
         self._inner = independent_sampler or TPESampler(seed=seed)
         self._settings = Settings(
@@ -182,19 +179,17 @@ class LGTSampler(BaseSampler):
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
         """Ask the agents for the next configuration; {} leaves the trial to the inner sampler."""
-        agents, why = self._turns.pop(trial.number, (True, ""))
+        agents, turn_why = self._turns.pop(trial.number, (True, ""))
         if not agents:
-            self._inner_trial(study, trial, why)
+            self._inner_trial(study, trial, turn_why)
             return self._inner.sample_relative(study, trial, search_space)
         if not search_space:
             return self._inner_trial(study, trial, "the study's first trial: no parameter seen yet")
         with self._lock:
-            ctx = self._context(study, search_space)
-            runtime = Runtime(context=ctx)
+            runtime = Runtime(context=(ctx := self._context(study, search_space)))
             state = self._history(study, ctx)
             if not any(t["score"] is not None for t in state["trials"]):
                 return self._inner_trial(study, trial, "no trial has succeeded yet")
-            turn_why = why
             route, why = decide(state, ctx.settings, ctx.maximize)
             if route == "finalize":
                 return self._inner_trial(study, trial, f"the LGT session is over: {why}")
@@ -213,15 +208,17 @@ class LGTSampler(BaseSampler):
                 return self._inner_trial(study, trial, update.get("exhausted", "no proposal"))
             if str(proposal["status"]).startswith("fallback"):
                 return self._inner_trial(study, trial, f"the Advisor's {proposal['status']}")
-            config = update["config"]
-            params = params_of({k: config[k] for k in search_space}, search_space)
+            config, start = update["config"], ctx.space.default()
+            params = params_of(config, search_space)
+            unseen = {k: d for k, d in self._space.items() if k not in search_space}
+            planned = params_of(config, {k: d for k, d in unseen.items() if config[k] != start[k]})
             prompt = state.get("prompts") or []
             told = ("base", "rationale", "expected_effect", "expected_gain")
             mark(study, trial, proposed_by="lgt", **{k: proposal.get(k) for k in told})
             version = prompt[-1]["version"] if prompt else 0
             changes = [dict(c) for c in proposal["changes"]]
             mark(study, trial, changes=changes, proposal_status=proposal["status"])
-            mark(study, trial, route=why, turn=turn_why, prompt_version=version)
+            mark(study, trial, route=why, turn=turn_why, prompt_version=version, planned=planned)
             return params
 
     def sample_independent(
@@ -231,13 +228,17 @@ class LGTSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        """Sample a parameter outside the agents' proposal: its default, or the inner sampler's."""
-        attrs, default = trial.user_attrs, self._defaults.get(param_name)
-        ours = attrs.get(f"{PREFIX}proposed_by") == "lgt" and param_name in self._defaults
-        if ours and inside(param_distribution, default):
-            mark(study, trial, defaulted=[*attrs.get(f"{PREFIX}defaulted", []), param_name])
-            return default
-        return self._inner.sample_independent(study, trial, param_name, param_distribution)
+        """Sample a parameter new to the study: on the agents' trial, their value or its default."""
+        attrs, name = trial.user_attrs, param_name
+        if attrs.get(f"{PREFIX}proposed_by") == "lgt":
+            planned, default = attrs.get(f"{PREFIX}planned", {}), self._defaults.get(name)
+            if name in planned:  # repaired into the distribution the objective asks with
+                with suppress(ConfigError):
+                    return to_distribution(param_distribution, planned[name])
+            if name in self._defaults and inside(param_distribution, default):
+                mark(study, trial, defaulted=[*attrs.get(f"{PREFIX}defaulted", []), name])
+                return default
+        return self._inner.sample_independent(study, trial, name, param_distribution)
 
     def after_trial(
         self,
@@ -269,10 +270,12 @@ class LGTSampler(BaseSampler):
     def _context(self, study: Study, space: Mapping[str, BaseDistribution]) -> Context:
         task = study_task(study, self._metric, self._facts)
         trials = study._get_trials(deepcopy=False, use_cache=True)
+        whole = {**self._space, **space}  # a distribution the objective asked with wins
+        start = {k: v for k, v in self._defaults.items() if k in whole and inside(whole[k], v)}
         return Context(
             settings=self._settings,
             data=StudyData(task),
-            space=space_of(space, defaults_of(trials, space)),
+            space=space_of(whole, {**start, **defaults_of(trials, space)}),
             tracker=None,
             model=self._model,
             session_id=f"optuna:{study.study_name}",

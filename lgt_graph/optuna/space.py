@@ -29,6 +29,18 @@ FAMILY = "tabular_classification"
 """The family a study's space is filed under: a name only (no knob reads it)."""
 
 
+def distribution_of(knob: Knob) -> BaseDistribution:
+    """Return the distribution a define-by-run objective suggests one of our knobs with."""
+    if knob.kind == "choice":
+        return CategoricalDistribution(list(knob.choices))
+    if knob.kind == "bool":
+        return CategoricalDistribution([False, True])
+    assert knob.low is not None and knob.high is not None
+    if knob.kind == "int":
+        return IntDistribution(int(knob.low), int(knob.high), log=knob.log)
+    return FloatDistribution(knob.low, knob.high, log=knob.log)
+
+
 def knob_of(name: str, distribution: BaseDistribution, default: Any = _MIDDLE) -> Knob:
     """Return the knob of one distribution; ``default`` (a value of it) or its middle."""
     meaning = f"The study's parameter {name!r} ({type(distribution).__name__})."

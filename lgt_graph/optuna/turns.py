@@ -16,10 +16,28 @@ from collections.abc import Sequence
 
 from optuna.trial import FrozenTrial, TrialState
 
+from lgt_graph.errors import UserError
 from lgt_graph.metrics import better
 
 AGENTS = "lgt"
 """How a trial the agents proposed is marked (its ``lgt_proposed_by`` attribute)."""
+MODES = ("lgt", "hybrid")
+SHARE = 0.25
+"""The share of the trials the agents propose in a hybrid study, unless told otherwise."""
+STALL = 5
+"""A hybrid study's sampler trials without improvement, in a row, that hand the agents a turn."""
+
+
+def checked_share(mode: str, llm_share: float | None, stall: int | None) -> float:
+    """Return the agents' share of the trials in ``mode``; refuse a wrong mode, share or stall."""
+    if mode not in MODES:
+        raise UserError(f"LGTSampler mode must be one of {', '.join(MODES)}, got {mode!r}")
+    share = 1.0 if mode == "lgt" else SHARE if llm_share is None else llm_share
+    if not 0 < share <= 1:
+        raise UserError(f"llm_share must be in (0, 1], got {llm_share}")
+    if stall is not None and stall < 1:
+        raise UserError(f"stall must be at least 1 trial (or None), got {stall}")
+    return share
 
 
 def on_share(number: int, share: float) -> bool:
