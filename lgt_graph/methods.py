@@ -48,6 +48,9 @@ class Method:
     """Node choices in the epoch-level loop, when they differ from ``nodes``."""
     agents: bool = False
     """The searcher asks LGT's agents (an LGTSampler): it gets the session's chat model."""
+    inner: str | None = None
+    """At ``--loop both``, the method whose epoch-level loop runs inside each trial of a net,
+    for a searcher without one of its own (the agents' samplers run LGT's); None: its own."""
 
     @property
     def baseline(self) -> bool:
@@ -69,10 +72,15 @@ class Method:
         """Return the name under which the registry offers this baseline's Advisor."""
         return self.advisor or self.name
 
+    @property
+    def inner_method(self) -> str:
+        """Return the method whose epoch-level loop runs inside each trial at ``--loop both``."""
+        return self.inner or self.name
+
     def node_set(self, loop: str = "trial") -> dict[str, str]:
         """Return the node choices of this method (slots not named keep the loop's default)."""
-        if loop == "both":  # the trial loop outside, this method's epoch-level loop inside
-            inner = self.node_set("epoch")
+        if loop == "both":  # the trial loop outside, an epoch-level loop inside (inner_method)
+            inner = method(self.inner_method).node_set("epoch")
             if "trial" not in self.loops and not self.baseline:
                 # a variant of the epoch-level loop alone (unpaired segments): LGT's trial
                 # loop outside, the variant's own segments inside each trial
@@ -138,6 +146,7 @@ METHODS: dict[str, Method] = {
             searcher=_OPTUNA,
             options={"sampler": "lgt"},
             agents=True,
+            inner="lgt",
         ),
         Method(
             "hybrid",
@@ -145,6 +154,7 @@ METHODS: dict[str, Method] = {
             searcher=_OPTUNA,
             options={"sampler": "hybrid"},
             agents=True,
+            inner="lgt",
         ),
         Method("lgt", "LGT", loops=BOTH),
         Method(

@@ -20,18 +20,27 @@ from typing import Any
 from lgt_graph import budgets, history, interrupts
 from lgt_graph.context import Context
 from lgt_graph.epoch_loop import NEURAL, line_of, score_checkpoint
+from lgt_graph.methods import METHODS, method
 from lgt_graph.state import State
 from lgt_graph.training.result import TrialResult
 
+SEARCHERS = {m.advisor_name for m in METHODS.values() if m.baseline}
+"""The Advisors that are a baseline's searcher: they propose whole trainings, so at
+``--loop both`` they stay in the trial loop and the epoch-level loop keeps its own."""
 INNER_FINAL = {"finalize": "checkpoint"}
 """The inner run ends on its best checkpoint, scored on validation only: the test split
 is read once, by the outer finalize."""
 
 
 def inner_context(ctx: Context, config: dict[str, Any], index: int, epochs: int) -> Context:
-    """Return the context of trial ``index``'s epoch-level run: its budget, start, folder."""
+    """Return the context of trial ``index``'s epoch-level run: its budget, start, folder.
+
+    Its method is the one whose epoch-level loop runs inside the trial: the session's own,
+    or, for a searcher of whole trainings such as the hybrid, LGT's (``Method.inner``).
+    """
     settings = dataclasses.replace(
         ctx.settings,
+        method=method(ctx.settings.method).inner_method,
         loop="epoch",
         budget=epochs,
         budget_epochs=None,
@@ -54,6 +63,9 @@ def train_nested(state: State, ctx: Context) -> dict[str, Any]:
     left = budgets.epochs_room(state, ctx.settings) or 0
     if str(config.get("model")) not in NEURAL:
         result = fit(config, ctx.data, placement=ctx.placement)
+        # recorded as proposed: the fit fills in the knobs this loop does not search
+        # (lr_schedule …), which a searcher would not know as the configuration it asked for
+        result.config = config
         result.diagnostics["epochs_trained"] = 1
         return history.trial_update(state, result, ctx.primary)
     epochs = max(1, min(int(config["epochs"]), left))
@@ -78,7 +90,9 @@ def run_inner(ctx: Context, config: dict[str, Any], index: int, epochs: int) -> 
 
     inner = inner_context(ctx, config, index, epochs)
     chosen = {k: v for k, v in ctx.settings.nodes.items() if k not in ("train", "finalize")}
-    nodes = resolve({**chosen, **INNER_FINAL}, ctx.settings.method, "epoch")
+    if chosen.get("advisor") in SEARCHERS:  # --node advisor=hybrid proposes trials, not segments
+        del chosen["advisor"]
+    nodes = resolve({**chosen, **INNER_FINAL}, inner.settings.method, "epoch")
     graph = build_graph(nodes, checkpointer=ctx.checkpointer)
     thread = {
         "configurable": {"thread_id": f"{ctx.session_id}/trial-{index:03d}"},

@@ -351,6 +351,38 @@ def test_both_levels_run_the_unpaired_variant_inside_each_trial(store_uri, tmp_p
     assert any(s["paired"] for s in segments("lgt"))
 
 
+@pytest.mark.parametrize(
+    "how", [{"method": "hybrid"}, {"nodes": {"advisor": "hybrid"}}], ids=["method", "node"]
+)
+def test_the_hybrid_at_both_levels_runs_lgts_epoch_loop_inside_its_trials(store_uri, tmp_path, how):
+    # compare's method `hybrid`, or `run --node advisor=hybrid` in LGT's graph
+    start = {"epochs": 4, "learning_rate": 0.05, "batch_size": 16}
+    values = session(
+        store_uri, tmp_path, task="iris", loop="both", budget=12, start=start, **how
+    ).values
+    trials = values["trials"]
+    assert sum(t["result"]["diagnostics"]["epochs_trained"] for t in trials) <= 12
+    # the trial level is the hybrid's study: its first trial is the enqueued default, a net
+    first = trials[0]
+    assert first["config"]["model"] == "mlp" and first["config"]["epochs"] == 4
+    # inside each net trial, LGT's epoch-level loop: segments judged by its Evaluator, a
+    # change paired with a control branch (a regression is rolled back to the control)
+    nets = [t for t in trials if t["config"]["model"] == "mlp" and t["score"] is not None]
+    runs = [t["result"]["diagnostics"]["segments"] for t in nets]
+    assert len(runs) >= 2 and all(len(run) >= 2 for run in runs)
+    assert all(s["verdict"] for run in runs for s in run)
+    assert any(s["paired"] and s["changes"] for run in runs for s in run)
+    # the session ends on its best trial's best checkpoint, not a refit
+    final = values["final"]
+    assert final["status"] == "ok" and final["test"]
+    best = next(t for t in trials if t["index"] == final["trial"])
+    if "checkpoint" in best["result"]["diagnostics"]:
+        assert final["checkpoint"] == best["result"]["diagnostics"]["checkpoint"]
+    # a searcher without an epoch-level loop of its own is still refused at both levels
+    with pytest.raises(UserError, match="does not run the epoch-level loop"):
+        Settings.resolve(task="iris", loop="both", method="bayes")
+
+
 EPOCH_METHODS = [name for name, m in METHODS.items() if "epoch" in m.loops]
 
 

@@ -41,15 +41,22 @@ def make_pruner(name: str | None) -> Any:
 
 
 def suggest(trial: Any, knob: Knob) -> Any:
-    """Suggest a value of ``knob`` through an Optuna trial (the knob's distribution)."""
-    if knob.kind == "choice":
-        return trial.suggest_categorical(knob.name, list(knob.choices))
-    if knob.kind == "bool":
-        return trial.suggest_categorical(knob.name, [False, True])
-    assert knob.low is not None and knob.high is not None
-    if knob.kind == "int":
-        return trial.suggest_int(knob.name, int(knob.low), int(knob.high), log=knob.log)
-    return trial.suggest_float(knob.name, knob.low, knob.high, log=knob.log)
+    """Suggest a value of ``knob`` through an Optuna trial, with the knob's distribution.
+
+    The distribution is ``distribution_of(knob)``, the one ``LGTSampler(space=...)`` is
+    given for the same knob, so the baselines and the agents behind Optuna search one space.
+    """
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    from lgt_graph.optuna.space import distribution_of
+
+    dist = distribution_of(knob)
+    if isinstance(dist, CategoricalDistribution):
+        return trial.suggest_categorical(knob.name, list(dist.choices))
+    if isinstance(dist, IntDistribution):
+        return trial.suggest_int(knob.name, dist.low, dist.high, log=dist.log)
+    assert isinstance(dist, FloatDistribution)
+    return trial.suggest_float(knob.name, dist.low, dist.high, log=dist.log)
 
 
 def sample_config(trial: Any, space: Space) -> Config:
