@@ -1,4 +1,8 @@
-"""The user's errors: one clear line and exit status 2, never a traceback."""
+"""Our exception types, and how to tell a storage failure from the words of an error.
+
+The user's errors are one clear line and exit status 2, never a traceback; storage
+errors one line and exit status 4.
+"""
 
 
 class UserError(Exception):
@@ -23,3 +27,40 @@ class StorageError(Exception):
     A full disk or a read-only file stops the session where it was saved; once the
     cause is fixed, ``--resume`` continues it.
     """
+
+
+UNWRITABLE = (
+    "disk is full",
+    "no space left",
+    "file too large",
+    "readonly database",
+    "read-only file system",
+    "disk i/o error",
+    "permission denied",
+    "unable to open database",
+    "quota exceeded",
+)
+"""What a storage failure says, in SQLite's, the OS's or MLflow's words."""
+
+
+def unwritable(exc: BaseException) -> bool:
+    """Say whether an error means a file cannot be written: a full or read-only disk."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (
+        errno.ENOSPC,
+        errno.EFBIG,
+        errno.EROFS,
+        errno.EACCES,
+        errno.EDQUOT,
+        errno.EIO,
+    ):
+        return True
+    return any(words in str(exc).lower() for words in UNWRITABLE)
+
+
+def innermost(exc: BaseException) -> BaseException:
+    """Return the error at the bottom of a chain (SQLite's own, under SQLAlchemy's and MLflow's)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc

@@ -12,6 +12,8 @@ from typing import Literal
 
 import numpy as np
 
+from lgt_graph.errors import UserError
+
 Direction = Literal["maximize", "minimize"]
 Outcome = Literal["improved", "regressed", "neutral", "failed"]
 
@@ -32,6 +34,13 @@ DIRECTIONS: dict[str, Direction] = {
 }
 RARE = 0.5
 """A class is rare below this share of an even split (binary: under 25 % of the examples)."""
+
+
+def check_metric(metric: str | None, problem: str) -> None:
+    """Reject a ``--metric`` that does not score ``problem`` (classification or regression)."""
+    ok = CLASSIFICATION_METRICS if problem == "classification" else REGRESSION_METRICS
+    if metric is not None and metric not in ok:
+        raise UserError(f"--metric {metric} does not score {problem}; use one of {', '.join(ok)}")
 
 
 def default_metric(problem: str, class_shares: list[float] | None = None) -> tuple[str, str]:

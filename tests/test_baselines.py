@@ -6,10 +6,10 @@ import pytest
 from lgt_graph.baselines import make_searcher
 from lgt_graph.baselines.grid import GRIDS, distance, grid_points
 from lgt_graph.baselines.optuna_search import OptunaSearch
+from lgt_graph.compare.plan import parse_seeds
 from lgt_graph.compare.rank import summary
 from lgt_graph.compare.render import markdown
 from lgt_graph.compare.rows import Row
-from lgt_graph.compare.run import parse_seeds
 from lgt_graph.errors import UserError
 from lgt_graph.methods import METHODS
 from lgt_graph.space import FAMILIES, config_key, space_for

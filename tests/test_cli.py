@@ -152,6 +152,48 @@ def test_help_is_fast_and_imports_nothing_heavy():
     assert proc.stdout.strip().splitlines()[-1] == "[]"
 
 
+HEAVY = ("torch", "mlflow", "langgraph", "langchain_core", "sklearn", "optuna", "ray")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["run", "--task", "iris", "--seed", "-1"],
+            "--seed must be an integer from 0 to 2**32 - 1",
+        ),
+        (["run", "--task", "iris", "--budget", "0"], "--budget must be at least 1 trial, got 0"),
+        (["run", "--task", "iris", "--metric", "r2"], "--metric r2 does not score classification"),
+        (["compare", "--task", "iris", "--seeds", "0,-1", "--out", "o"], "--seed must be"),
+        (["compare", "--task", "iris", "--budget", "0", "--out", "o"], "--budget must be at"),
+        (["compare", "--task", "iris", "--metric", "r2", "--out", "o"], "--metric r2 does not"),
+    ],
+)
+def test_a_wrong_flag_is_one_line_before_any_heavy_library_loads(args, message, tmp_path):
+    # the checks ran after torch, MLflow and LangGraph had loaded: tens of seconds for a typo
+    code = (
+        "import sys\n"
+        "from lgt_graph.cli import main\n"
+        "status = main(sys.argv[1:])\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
+        "sys.exit(status)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert proc.stdout.strip() == "[]"
+    assert list(tmp_path.iterdir()) == []  # nothing written: no store, no --out folder
+
+
 class _Files(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass

@@ -11,7 +11,9 @@ budgeted trials, once each, and the session run is FINISHED.
 import contextlib
 import os
 import random
+import shlex
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -24,14 +26,16 @@ KILLS = 10
 BUDGET = 40
 
 
-def start(base, *args):
+def start(base, *args, cwd=None):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    env.pop("MLFLOW_TRACKING_URI", None)  # the store is the one the command names, or ./mlflow.db
     return subprocess.Popen(
         [*base, *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        cwd=cwd,
         start_new_session=True,
     )
 
@@ -171,7 +175,77 @@ def test_a_killed_comparison_resumes_from_its_out_folder(store_uri, tmp_path):
     ]
     # the resumed session holds each of its trials once
     for row in rows:
-        assert_each_trial_once(store_uri, row["session_id"], budget=20)
+        assert_each_trial_once(store_uri, row["session_id"], 20, ("FINISHED", "FAILED"))
+
+
+def read_checkpoints(checkpoints, query, *params):
+    """Return the rows a query finds in a checkpoint database ([] before its tables exist)."""
+    if not checkpoints.exists():
+        return []
+    with (
+        contextlib.closing(sqlite3.connect(checkpoints, timeout=30)) as db,
+        contextlib.suppress(sqlite3.OperationalError),  # its tables are not there yet
+    ):
+        return db.execute(query, params).fetchall()
+    return []
+
+
+def sessions_in(checkpoints):
+    """Return (id, status) of each session a checkpoint database records, oldest first."""
+    return read_checkpoints(checkpoints, "SELECT id, status FROM lgt_sessions ORDER BY created")
+
+
+def test_a_comparison_stopped_in_its_second_session_resumes_it_in_the_default_store(
+    store_uri, tmp_path
+):
+    # No --tracking-uri: MLflow exported the store of the first session as
+    # MLFLOW_TRACKING_URI, the second recorded it as the user's choice, and --resume
+    # found no session like it: it began again beside a KILLED one.
+    assert store_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"  # ./mlflow.db, made already
+    args = ["compare", "--task", "iris", "--methods", "none,lgt", "--budget", "6", "--out", "cmp"]
+    base = [sys.executable, "-m", "lgt_graph", *args]
+    process = start(base, cwd=tmp_path)
+    assert wait_for(process, "[2/2]"), "the second session did not start"
+    checkpoints = tmp_path / "cmp" / "lgt_checkpoints.db"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # Ctrl-C once the second session has trained a step
+        recorded = sessions_in(checkpoints)
+        steps = "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ?"
+        if len(recorded) == 2 and len(read_checkpoints(checkpoints, steps, recorded[1][0])) > 1:
+            break
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    again = f"python -m lgt_graph {shlex.join(args)} --resume"
+    said = [line for line in err.splitlines() if "continue with:" in line]
+    assert said == [f"interrupted: the comparison in cmp is saved; continue with: {again}"], err
+    first, second = sessions_in(checkpoints)
+    assert (first[1], second[1]) == ("finished", "interrupted")
+    assert MlflowClient(store_uri).get_run(second[0]).info.status == "KILLED"
+
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    resumed = subprocess.run(
+        [sys.executable, *shlex.split(again)[1:]],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"[2/2] iris seed 0: LGT (resuming session {second[0]})" in resumed.stderr
+    assert "[1/2]" not in resumed.stderr
+    # each session once, finished: no KILLED one beside a new one
+    assert sessions_in(checkpoints) == [(first[0], "finished"), (second[0], "finished")]
+    client = MlflowClient(store_uri)
+    runs = client.search_runs(
+        [client.get_experiment_by_name("lgt-iris").experiment_id], "tags.kind = 'session'"
+    )
+    assert sorted((r.info.run_id, r.info.status) for r in runs) == sorted(
+        [(first[0], "FINISHED"), (second[0], "FINISHED")]
+    )
+    assert_each_trial_once(store_uri, second[0], budget=6)
 
 
 @pytest.mark.parametrize(

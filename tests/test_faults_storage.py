@@ -149,3 +149,77 @@ def test_a_full_disk_stops_the_session_cleanly_and_resume_finishes_it(
     assert all(r.info.status == "FINISHED" for r in runs)
     with contextlib.suppress(OSError):
         shutil.rmtree(folder / "lgt_reports")
+
+
+def sessions(store: Path) -> list:
+    client = MlflowClient(f"sqlite:///{store}")
+    experiment = client.get_experiment_by_name("lgt-iris")
+    return client.search_runs([experiment.experiment_id], "tags.mlflow.parentRunId IS NULL")
+
+
+def test_a_disk_that_fills_while_the_stores_are_created_is_one_line_and_a_later_run_works(
+    tmp_path,
+):
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    # Too little room for the checkpoint database (a few pages and their log)
+    done = lgt("run", "--task", "iris", "--budget", "1", cwd=folder, limit=16_000)
+    assert done.returncode == 4, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    line = one_line(done.stderr)
+    assert f"checkpoint database {folder / 'lgt_checkpoints.db'}" in line and "disk is full" in line
+    # Room for it, not for the MLflow store: its migrations (about 1 MB of tables) stop midway
+    done = lgt("run", "--task", "iris", "--budget", "1", cwd=folder, limit=400_000)
+    assert done.returncode == 4, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    line = one_line(done.stderr)
+    assert f"cannot create the MLflow store {folder / 'mlflow.db'}" in line, line
+    assert "disk is full" in line
+    assert not [p.name for p in folder.iterdir() if "mlflow.db" in p.name and "lock" not in p.name]
+
+    done = lgt("run", "--task", "iris", "--budget", "1", cwd=folder)  # space is freed
+    assert done.returncode == 0, done.stderr
+    session = done.stderr.split("session ")[1].split(":")[0]
+    assert [(r.info.run_id, r.info.status) for r in sessions(folder / "mlflow.db")] == [
+        (session, "FINISHED")
+    ]
+
+
+def half_built(path: Path) -> None:
+    """Leave a store as a full disk left MLflow's in-place creation: a migration's tables
+    made, its revision not recorded (SQLite commits each CREATE TABLE on its own)."""
+    import sqlalchemy
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from mlflow.store.db.utils import _get_alembic_config
+    from mlflow.store.tracking.dbmodels.initial_models import Base
+
+    engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+    Base.metadata.create_all(engine)
+    config = _get_alembic_config(str(engine.url))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        for migration in reversed(list(ScriptDirectory.from_config(config).walk_revisions())):
+            before = set(sqlalchemy.inspect(connection).get_table_names())
+            command.upgrade(config, migration.revision)
+            tables = set(sqlalchemy.inspect(connection).get_table_names())
+            if tables > before and migration.down_revision:
+                connection.execute(
+                    sqlalchemy.text("UPDATE alembic_version SET version_num = :down"),
+                    {"down": migration.down_revision},
+                )
+                break
+    engine.dispose()
+
+
+def test_a_store_an_older_version_left_half_built_is_one_line_and_left_as_it_was(tmp_path):
+    store = tmp_path / "mlflow.db"
+    half_built(store)
+    before = store.read_bytes()
+    done = lgt("run", "--task", "iris", "--budget", "1", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    line = one_line(done.stderr)
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert f"the MLflow store {store} is half-built" in line and "holds 0 runs" in line
+    assert "move it aside" in line
+    assert store.read_bytes() == before

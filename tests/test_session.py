@@ -16,6 +16,7 @@ from lgt_graph.metrics import CLASSIFICATION_METRICS
 from lgt_graph.registry import resolve
 from lgt_graph.session import run_session
 from lgt_graph.tracking.session_runs import prompt_name
+from tests.conftest import needs_data
 from tests.openai_server import ScriptedOpenAI
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "graph.mmd"
@@ -293,6 +294,38 @@ def test_a_killed_run_resumes_to_the_uninterrupted_trials(store_uri, tmp_path, m
             k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in trial["config"].items()
         }
         assert configs[trial["index"]] == expected
+
+
+def test_an_interrupted_run_names_its_checkpoints_when_they_are_beside_another_store(
+    store_uri, tmp_path, monkeypatch
+):
+    # MLflow exported the session's store as MLFLOW_TRACKING_URI: the resume command took
+    # that store's folder for the default and left --checkpoints out, so, typed where the
+    # run was started, it found no checkpoint database.
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    said: list[str] = []
+
+    def ctrl_c_at_trial_2(line):
+        said.append(line)
+        if line.startswith("trial   2/"):
+            raise KeyboardInterrupt
+
+    settings = Settings.resolve(task="iris", method="random", budget=3, tracking_uri=store_uri)
+    with pytest.raises(KeyboardInterrupt):
+        run_session(settings, echo=ctrl_c_at_trial_2)
+    assert "MLFLOW_TRACKING_URI" not in os.environ  # a later session reads it as the user's
+    stop = next(line for line in said if "continue with:" in line)
+    session_id = stop.split("session ")[1].split(" ")[0]
+    command = stop.split("continue with: ")[1]
+    checkpoints = tmp_path / "lgt_checkpoints.db"
+    assert command == f"python -m lgt_graph run --resume {session_id} --checkpoints {checkpoints}"
+    resumed = run_session(
+        Settings(task=""), resume=session_id, checkpoints=shlex.split(command)[-1]
+    )
+    assert len(resumed.values["trials"]) == 3 and resumed.values["final"]["status"] == "ok"
 
 
 def test_threads_flag_or_the_free_cpus_set_each_trials_threads_recorded(store_uri, tmp_path):

@@ -35,7 +35,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command; return its exit status (130 after Ctrl-C, 143 after SIGTERM)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # as typed: an interrupted comparison says to run it again with --resume
     interrupts.install()  # SIGTERM closes like Ctrl-C: records kept, resumable
     try:
         return int(COMMANDS[args.command](args) or 0)

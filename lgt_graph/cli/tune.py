@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from lgt_graph.cli.flags import parse_drop, parse_limits, parse_start
+from lgt_graph.cli.parser import PROG
 from lgt_graph.cli.tools import check_data_dir, err, live_epochs, terminal_echo
 from lgt_graph.errors import StorageError, Terminated, UserError
 
@@ -15,8 +19,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Tune a task with the LGT graph; print a line per trial and the summary."""
     from lgt_graph.context import Settings
     from lgt_graph.registry import parse_node_flags
-    from lgt_graph.session import print_summary, run_session
-    from lgt_graph.tracking import ui_command
 
     if not args.task and not args.resume:
         raise UserError("run needs --task (or --resume ID)")
@@ -77,7 +79,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         experiment=args.experiment,
         limits=parse_limits(args.limit) or None,
     )
+    if not args.resume:
+        checked_task(
+            settings.task, settings.metric, settings.target, settings.problem, settings.drop
+        )
+    # Only now the heavy libraries (torch, MLflow, LangGraph): a wrong flag was one line at once.
     from lgt_graph.agents import EndpointUnavailable
+    from lgt_graph.session import print_summary, run_session
+    from lgt_graph.tracking import ui_command
 
     # On a terminal a trial's epochs show on one live line; piped, the output stays lines.
     live = sys.stderr.isatty()
@@ -111,15 +120,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run the comparison of LGT with the baselines; write and log the results."""
-    from lgt_graph.compare.log import log_comparison
-    from lgt_graph.compare.render import OUTPUTS, TITLES
-    from lgt_graph.compare.run import CSV_ONLY, parse_seeds, run_comparison
+    from lgt_graph.compare.plan import CSV_ONLY, parse_seeds, plan_sessions
+    from lgt_graph.methods import COMPARED, COMPARED_EPOCH, VARIANTS, VARIANTS_EPOCH
 
     check_data_dir(args.data_dir)
     kind = args.command
     tasks = [t.strip() for t in args.task.split(",") if t.strip()]
-    from lgt_graph.methods import COMPARED, COMPARED_EPOCH, VARIANTS, VARIANTS_EPOCH, method
-
     epoch = args.loop == "epoch"
     defaults = (
         (COMPARED_EPOCH if epoch else COMPARED)
@@ -127,10 +133,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
         else (VARIANTS_EPOCH if epoch else VARIANTS)
     )
     methods = [m.strip() for m in (args.methods or ",".join(defaults)).split(",") if m.strip()]
-    if args.budget is not None and args.budget < 1:
-        raise UserError(f"--budget must be at least 1 trial, got {args.budget}")
-    for name in methods:  # an unknown method is one line before any data is read
-        method(name)
     seeds = parse_seeds(args.seeds)
     common = {
         "target": args.target,
@@ -160,26 +162,30 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "budget_epochs": args.budget_epochs,
         "budget_seconds": args.budget_seconds,
     }
-    from lgt_graph.context import Settings
-    from lgt_graph.session.opening import data_line
-    from lgt_graph.tasks import get_task, load_task_data
-
     if (args.target or args.problem or args.drop) and not any(t.startswith("csv:") for t in tasks):
         raise UserError("--target, --problem and --drop apply to csv:<path> tasks only")
-    loaded = {}
-    for task in tasks:  # fail on a bad task or missing data before hours of work
+    nodes = {"bayes": {"advisor": "bayes-gp"}} if args.sampler == "gp" else None
+    # every session's settings, and each task's --metric, are one line before heavy imports
+    plan_sessions(tasks, methods, args.budget, seeds, common, nodes)
+    specs = {}
+    for task in tasks:
         csv = {k: common[k] for k in CSV_ONLY} if task.startswith("csv:") else {}
-        spec = get_task(task, **csv)
+        specs[task] = checked_task(task, args.metric, **csv)
+    from lgt_graph.compare.log import log_comparison
+    from lgt_graph.compare.render import OUTPUTS, TITLES
+    from lgt_graph.compare.run import run_comparison
+    from lgt_graph.context import Settings
+    from lgt_graph.session.opening import data_line
+    from lgt_graph.tasks import load_task_data
+
+    loaded = {}
+    for task, spec in specs.items():  # fail on missing data before hours of work
         loaded[task] = load_task_data(spec, 0, args.data_dir, args.max_train_samples)
     for task, data in loaded.items():  # what was inferred, once per task: every method sees it
         err(f"{task}: {data_line(Settings.resolve(task=task, metric=args.metric), data)}")
         for note in data.notes:
             err(f"  note: {note}")
     out = Path(args.out)
-    nodes = {"bayes": {"advisor": "bayes-gp"}} if args.sampler == "gp" else None
-    rows = run_comparison(
-        tasks, methods, args.budget, seeds, out, common, nodes, err, TITLES[kind], args.resume
-    )
     params = {
         "tasks": ",".join(tasks),
         "methods": ",".join(methods),
@@ -188,10 +194,46 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "sampler": args.sampler,
         **{k: v for k, v in common.items() if v is not None},
     }
-    run_id = log_comparison(rows, out, args.tracking_uri, params, kind)
+    try:
+        rows = run_comparison(
+            tasks, methods, args.budget, seeds, out, common, nodes, err, TITLES[kind], args.resume
+        )
+        run_id = log_comparison(rows, out, args.tracking_uri, params, kind)
+    except KeyboardInterrupt as exc:  # Terminated too: the sessions so far are saved in out
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        again = continue_command(args.argv)
+        study = "comparison" if kind == "compare" else "ablation"
+        err(f"{what}: the {study} in {out} is saved; continue with: {again}")
+        return 143 if isinstance(exc, Terminated) else 130
     print((out / "results.md").read_text())
     print(
         f"wrote {', '.join(str(out / name) for name in OUTPUTS)};"
         f" MLflow {'comparison' if kind == 'compare' else 'ablation'} run {run_id}"
     )
     return 0
+
+
+def checked_task(
+    task: str,
+    metric: str | None,
+    target: str | None = None,
+    problem: str | None = None,
+    drop: Sequence[str] | None = None,
+) -> Any:
+    """Return the task a ``--task`` names; reject a ``--metric`` that does not score it.
+
+    Before its data is read: a built-in task's problem is in its spec, a CSV's is read
+    from its label column (or given by ``--problem``).
+    """
+    from lgt_graph.metrics import check_metric
+    from lgt_graph.tasks import get_task
+
+    spec = get_task(task, target, problem, drop or ())  # type: ignore[arg-type]
+    check_metric(metric, spec.problem)
+    return spec
+
+
+def continue_command(argv: Sequence[str]) -> str:
+    """Return the command that continues a stopped comparison: the same one, with --resume."""
+    words = list(argv)
+    return f"{PROG} {shlex.join(words if '--resume' in words else [*words, '--resume'])}"

@@ -4,6 +4,7 @@ Each (task, seed, method) is a full session logged to MLflow like any other. The
 results are the test metrics of the configuration each method chose on validation,
 averaged over seeds.
 
+- :mod:`~lgt_graph.compare.plan`: the seeds and every session's settings, checked first.
 - :mod:`~lgt_graph.compare.run`: run the sessions, one row each.
 - :mod:`~lgt_graph.compare.rank`: means, spreads and ranks over seeds.
 - :mod:`~lgt_graph.compare.significance`: paired bootstrap verdicts, average ranks.

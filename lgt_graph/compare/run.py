@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lgt_graph import budgets
+from lgt_graph.compare.plan import for_task, plan_sessions
 from lgt_graph.compare.render import TITLES, write_csv, write_outputs
 from lgt_graph.compare.rows import Row, row_of
 from lgt_graph.context import Settings
@@ -23,19 +24,6 @@ from lgt_graph.executors.ray_tasks import shared_instance
 from lgt_graph.methods import METHODS, method
 from lgt_graph.session import run_session
 from lgt_graph.session.mirror import Echo
-
-
-def parse_seeds(text: str) -> list[int]:
-    """Read ``--seeds``: a count (3 means 0, 1, 2) or a comma list (0,5,9)."""
-    try:
-        if "," in text:
-            return [int(s) for s in text.split(",") if s.strip()]
-        count = int(text)
-    except ValueError:
-        raise UserError(f"--seeds {text!r}: give a count (3) or a list (0,1,2)") from None
-    if count < 1:
-        raise UserError("--seeds must be at least 1")
-    return list(range(count))
 
 
 def run_comparison(
@@ -58,27 +46,19 @@ def run_comparison(
     """
     for name in methods:
         method(name).node_set(common.get("loop") or "trial")
+    sessions = plan_sessions(tasks, methods, budget, seeds, common, nodes)
     plan = {"tasks": list(tasks), "methods": list(methods), "budget": budget,
             "seeds": list(seeds), "nodes": nodes or {},
             "common": {k: v for k, v in common.items() if v is not None}}  # fmt: skip
     rows = open_out(out, json.loads(json.dumps(plan, default=str)), resume)
     done = {(r.task, r.seed, r.method) for r in rows}
     checkpoints = out / "lgt_checkpoints.db"
-    total = len(tasks) * len(seeds) * len(methods)
-    sessions = [(t, s, m) for t in tasks for s in seeds for m in methods]
+    total = len(sessions)
     # one Ray instance for every session (each would start and stop its own)
     with shared_instance(common.get("executor"), common.get("ray_address")):
-        for number, (task, seed, name) in enumerate(sessions, 1):
+        for number, (task, seed, name, settings) in enumerate(sessions, 1):
             if (task, seed, name) in done:
                 continue
-            settings = Settings.resolve(
-                task=task,
-                seed=seed,
-                method=name,
-                budget=budget,
-                nodes=(nodes or {}).get(name),
-                **for_task(common, task),
-            )
             unfinished = unfinished_session(checkpoints, settings) if resume else None
             again = f" (resuming session {unfinished})" if unfinished else ""
             echo(f"[{number}/{total}] {task} seed {seed}: {METHODS[name].title}{again}")
@@ -108,17 +88,6 @@ def budget_note(tasks: Sequence[str], budget: int | None, common: dict[str, Any]
     settings = Settings.resolve(task=tasks[0], budget=budget, **for_task(common, tasks[0]))
     kind = "Equal compute" if settings.budget_seconds is not None else "Equal epochs"
     return f"{kind}: a budget of {budgets.describe(settings)} per method"
-
-
-CSV_ONLY = ("target", "problem", "drop")
-"""Settings that describe a CSV file: the comparison's other tasks go without them."""
-
-
-def for_task(common: dict[str, Any], task: str) -> dict[str, Any]:
-    """Return the comparison's settings for one of its tasks."""
-    if task.startswith("csv:"):
-        return common
-    return {k: v for k, v in common.items() if k not in CSV_ONLY}
 
 
 ROWS = "sessions.jsonl"

@@ -148,11 +148,13 @@ def recorded_settings(store_path: Path, resume: str, given: Settings) -> tuple[S
 def open_task(settings: Settings) -> tuple[Any, Any, Any, dict[str, Any]]:
     """Load the task's data and narrowed space; return (task, space, data, data profile)."""
     from lgt_graph.curves import profile
+    from lgt_graph.metrics import check_metric
     from lgt_graph.space import space_for
     from lgt_graph.space.shape import shaped_by_data
     from lgt_graph.tasks import get_task, load_task_data
 
     task = get_task(settings.task, settings.target, settings.problem, settings.drop)  # type: ignore[arg-type]
+    check_metric(settings.metric, task.problem)  # before the data is read, which may take long
     data = load_task_data(task, settings.seed, settings.data_dir, settings.max_train_samples)
     task = data.task = dataclasses.replace(task, primary=primary_metric(settings, data)[0])
     space = space_for(task.family).narrowed(settings.limits)
@@ -166,16 +168,11 @@ def open_task(settings: Settings) -> tuple[Any, Any, Any, dict[str, Any]]:
 
 def primary_metric(settings: Settings, data: Any) -> tuple[str, str]:
     """Return the primary metric of a session, and why: ``--metric``, or the data's default."""
-    from lgt_graph.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, default_metric
+    from lgt_graph.metrics import check_metric, default_metric
 
     problem = data.task.problem
-    allowed = CLASSIFICATION_METRICS if problem == "classification" else REGRESSION_METRICS
     if settings.metric is not None:
-        if settings.metric not in allowed:
-            raise UserError(
-                f"--metric {settings.metric} does not score {problem}; use one of"
-                f" {', '.join(allowed)}"
-            )
+        check_metric(settings.metric, problem)
         return settings.metric, "--metric"
     shares = None
     if problem == "classification":

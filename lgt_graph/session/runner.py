@@ -9,7 +9,6 @@ line, MLflow records and the report are the same for every method.
 from __future__ import annotations
 
 import contextlib
-import errno
 import signal
 import sqlite3
 import threading
@@ -19,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from lgt_graph import budgets, interrupts, rounds
+from lgt_graph import budgets, errors, interrupts, rounds
 from lgt_graph.agents import EndpointUnavailable
 from lgt_graph.context import Context, Settings
 from lgt_graph.epoch_story import story
@@ -71,7 +70,17 @@ def run_session(
     """
     started = time.perf_counter()
     interrupts.reset()
-    ctx, graph, store = open_session(settings, resume, checkpoints)
+    try:
+        ctx, graph, store = open_session(settings, resume, checkpoints)
+    except (sqlite3.Error, WriterError) as exc:  # the session's first records
+        if not unwritable(exc):
+            raise
+        problem = f"cannot write the session's records ({why(exc)})"
+        echo(f"{problem}: free space or fix permissions, then run again")
+        raise StorageError(problem) from None
+    except StorageError as exc:
+        echo(str(exc))  # the runner says why, as it does for a session that it stops
+        raise
     limit_threads(ctx.settings.threads)
     ctx.progress = echo
     ctx.epochs = epochs
@@ -211,32 +220,11 @@ def _close(ctx: Context, store: Any, values: Any, status: str, echo: Echo) -> No
         store.close()
 
 
-UNWRITABLE = (
-    "disk is full",
-    "no space left",
-    "readonly database",
-    "read-only file system",
-    "disk i/o error",
-    "permission denied",
-    "unable to open database",
-    "quota exceeded",
-)
-"""What a storage failure says, in SQLite's, the OS's or MLflow's words."""
-
-
 def unwritable(exc: BaseException) -> bool:
     """Say whether an error means the session's files cannot be written."""
     if isinstance(exc, WriterError):
         return True  # MLflow could not keep a record: the session must not train on
-    if isinstance(exc, OSError) and exc.errno in (
-        errno.ENOSPC,
-        errno.EROFS,
-        errno.EACCES,
-        errno.EDQUOT,
-        errno.EIO,
-    ):
-        return True
-    return any(words in str(exc).lower() for words in UNWRITABLE)
+    return errors.unwritable(exc)
 
 
 def why(exc: BaseException) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lgt_graph.errors import UserError
+from lgt_graph.errors import StorageError, UserError, unwritable
 
 DEFAULT_FILE = "lgt_checkpoints.db"
 
@@ -63,6 +63,11 @@ class SessionStore:
             _when_unlocked(self._create)
         except sqlite3.DatabaseError as exc:
             self.conn.close()
+            if unwritable(exc):  # its tables are created if missing: the next run completes them
+                raise StorageError(
+                    f"cannot write the checkpoint database {path}: its disk is full or cannot"
+                    f" be written ({exc}): free space on that disk, then run again"
+                ) from None
             raise UserError(f"{path}: not a usable checkpoint database ({exc})") from None
         self._beat: _Heartbeat | None = None
 

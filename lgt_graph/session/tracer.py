@@ -9,7 +9,9 @@ def llm_tracer(uri: str, experiment_id: str) -> Any:
     """Return MLflow's LangChain tracer for the agents' calls (real models only), or None."""
     import mlflow
 
-    mlflow.set_tracking_uri(uri)
+    from lgt_graph.tracking.store import use_globally
+
+    use_globally(uri)
     mlflow.set_experiment(experiment_id=experiment_id)
     try:
         from mlflow.langchain.langchain_tracer import MlflowLangchainTracer

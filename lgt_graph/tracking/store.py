@@ -12,7 +12,6 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -128,31 +127,6 @@ def artifact_root(uri: str, experiment: str) -> str | None:
     return str(Path(uri[len("sqlite:///") :]).parent / "mlartifacts" / folder)
 
 
-@contextlib.contextmanager
-def store_lock(uri: str) -> Iterator[None]:
-    """Hold a lock beside a SQLite store while it may be created or given an experiment.
-
-    MLflow creates a store's tables on first use; two processes that start at once on
-    a new store both try, and one dies in the migration. The lock is a hidden file
-    beside the database (not the database itself: a lock taken on SQLite's own file
-    would drop SQLite's locks when it is released).
-    """
-    if not uri.startswith("sqlite:///"):
-        yield
-        return
-    from filelock import FileLock, Timeout
-
-    path = Path(uri[len("sqlite:///") :])
-    lock = FileLock(str(path.parent / f".{path.name}.lock"), timeout=300)
-    try:
-        with lock:
-            yield
-    except Timeout:
-        raise UserError(
-            f"--tracking-uri {uri}: another process has held the store's lock for 5 minutes"
-        ) from None
-
-
 def open_client(uri: str) -> Any:
     """Return an MlflowClient on ``uri``, quiet, with SQLite stores in WAL mode."""
     if uri.startswith("sqlite:"):
@@ -161,12 +135,34 @@ def open_client(uri: str) -> Any:
     # database error with its traceback before raising it (which the caller reports).
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    import mlflow
     from mlflow.tracking import MlflowClient
 
+    from lgt_graph.tracking.schema import ready_store
+
+    ready_store(uri)  # not MLflow in place: a full disk would leave the store half-built
+
     # MLflow's prompt registry links prompt versions to runs through the global store.
-    mlflow.set_tracking_uri(uri)
+    use_globally(uri)
     return MlflowClient(tracking_uri=uri)
+
+
+def use_globally(uri: str) -> None:
+    """Point MLflow's global store (fluent API, prompt registry, traces) at ``uri``.
+
+    ``mlflow.set_tracking_uri`` also exports ``MLFLOW_TRACKING_URI`` for subprocesses to
+    inherit; in our settings that variable is the user's choice of store, so a later
+    session of this process (a comparison's next one) would record a store the user
+    never chose, and ``--resume`` would not find it. The environment stays as it was:
+    our own subprocesses (the tracker's writer) are handed the URI.
+    """
+    import mlflow
+
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
 
 
 def runs_links(uri: str, base: str) -> list[tuple[str, str]]:

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import Any
 
-from lgt_graph.errors import UserError
-from lgt_graph.tracking.store import artifact_root, check_uri, open_client, store_lock
+from lgt_graph.errors import StorageError, UserError, innermost, unwritable
+from lgt_graph.tracking.schema import store_lock
+from lgt_graph.tracking.store import artifact_root, check_uri, open_client
 from lgt_graph.tracking.writes import WRITES
 from lgt_graph.training.result import TrialResult
 
@@ -40,6 +41,11 @@ class Tracker:
                     else self.client.create_experiment(experiment, artifact_root(uri, experiment))
                 )
         except MlflowException as exc:
+            if unwritable(exc):
+                raise StorageError(
+                    f"cannot write the MLflow store {uri}: its disk is full or cannot be"
+                    f" written ({innermost(exc)}): free space on that disk, then run again"
+                ) from None
             raise UserError(f"cannot open the MLflow store at {uri}: {exc.message}") from None
         self._writer = None
         if background:
