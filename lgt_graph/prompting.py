@@ -130,6 +130,10 @@ def _history(state: State, ctx: Context) -> tuple[str, list[dict[str, Any]]]:
     return "\n".join(rows) or "(none yet)", facts
 
 
+def _changes(base: Config, config: Config) -> list[dict[str, Any]]:
+    return [{"knob": c.knob, "old": c.old, "new": c.new} for c in diff(base, config)]
+
+
 def task_line(profile: dict[str, Any]) -> str:
     """Write the data profile's facts on one line."""
     skip = {"task", "family", "problem", "primary_metric", "direction"}
@@ -159,6 +163,7 @@ def advisor_messages(
     summary = trial_summary(last, ctx) if last else {}
     base_config = base["config"] if base else ctx.space.default()
     avoid = history.regressed_changes(state)
+    taken = state.get("taken", [])  # running beside this proposal: no result yet
     budget_left, unit = budgets.left(state, ctx.settings)  # the tightest of the budgets
     facts = {
         "agent": "advisor",
@@ -192,11 +197,19 @@ def advisor_messages(
         "guidance": guidance,
         "budget_left": budget_left,
         "budget_unit": unit,
-        "tried_digests": sorted({digest(t["config"]) for t in history.trials(state)}),
+        "tried_digests": sorted(
+            {digest(t["config"]) for t in history.trials(state)}
+            | {digest(t["config"]) for t in taken}
+        ),
     }
+    if taken:
+        facts["taken"] = [
+            {"trial": t["trial"], "why": t["why"], "changes": _changes(base_config, t["config"])}
+            for t in taken
+        ]
     if round_size > 1:
         facts["round_size"] = round_size
-    changed = diff(ctx.space.default(), base_config)
+    changed = ctx.space.changed(base_config)
     return messages(
         "advisor",
         guidance=guidance,
@@ -224,6 +237,10 @@ def advisor_messages(
         ),
         history_text=history_text,
         avoid_text=", ".join(avoid) or "none",
+        taken_text="\n".join(
+            f"trial {t['trial']} ({t['why']}): {changes_text(_changes(base_config, t['config']))}"
+            for t in taken
+        ),
         budget_left=budget_left,
         budget_unit=BUDGET_UNITS[unit],
         round_size=round_size,

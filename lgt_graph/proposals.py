@@ -27,8 +27,9 @@ def start_of(state: State, ctx: Context, start_from: str = "current") -> Trial |
 
 
 def tried(state: State) -> dict[str, int]:
-    """Map the key of every configuration trained so far to its trial."""
-    return {config_key(t["config"]): t["index"] for t in history.trials(state)}
+    """Map the key of every configuration trained so far, or taken (running), to its trial."""
+    taken = {config_key(t["config"]): t["trial"] for t in state.get("taken", [])}
+    return {**taken, **{config_key(t["config"]): t["index"] for t in history.trials(state)}}
 
 
 def next_trial(state: State) -> int:

@@ -116,6 +116,16 @@ class RoundMember(TypedDict):
     changes: list[ChangeRecord]
 
 
+class Taken(TypedDict):
+    """A configuration the next proposal must not repeat, though no trial of the state has it."""
+
+    trial: int
+    """The trial that holds it."""
+    config: Config
+    why: str
+    """Why it is taken: the trial is still running, say."""
+
+
 class VerdictRecord(TypedDict):
     """The Evaluator's judgement of one trial."""
 
@@ -194,6 +204,10 @@ class State(TypedDict, total=False):
     round: list[RoundMember]
     """The round's other proposals, trained side by side with ``config`` (``--workers`` N:
     up to N - 1 of them; never set with one worker)."""
+    taken: list[Taken]
+    """Configurations the next proposal must differ from beyond the trials': those of trials
+    still running beside it (an Optuna study's other workers, ``n_jobs``). Set by
+    LGTSampler; the graph's own parallel rounds are proposed together and never need it."""
     exhausted: str
     """Why the Advisor has nothing left to propose (a searcher ran out); the graph finalizes."""
     searcher: dict[str, Any]

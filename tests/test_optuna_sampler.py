@@ -3,6 +3,8 @@
 import itertools
 import json
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import optuna
@@ -214,6 +216,54 @@ def test_parallel_workers_each_get_a_proposal_inside_the_distributions():
     for trial in study.trials:
         inside(trial)
         assert "lgt_verdict" in trial.user_attrs
+
+
+def test_trials_that_run_at_once_are_never_handed_the_same_proposal(tmp_path):
+    meet = threading.Barrier(2, timeout=60)
+
+    def together(trial):
+        meet.wait()  # both trials of a pair are running, and neither has asked, when one asks
+        return objective(trial)
+
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    study = study_of(LGTSampler(seed=0), storage=storage)
+    study.optimize(together, n_trials=6, n_jobs=2)
+    trials = study.trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 6
+    for first, second in (trials[2:4], trials[4:6]):  # each pair overlapped in time
+        assert max(first.datetime_start, second.datetime_start) < min(
+            first.datetime_complete, second.datetime_complete
+        )
+    params = [json.dumps(t.params, sort_keys=True) for t in trials]
+    assert len(set(params)) == len(params)  # no evaluation spent on a repeat
+    # the agents proposed both trials of each pair: told the other's, they proposed apart
+    assert [t.user_attrs["lgt_proposed_by"] for t in trials[2:]] == ["lgt"] * 4
+
+
+def test_two_processes_on_one_rdb_study_never_train_the_same_proposal(tmp_path):
+    """Two samplers share no lock, as two processes do: the claim keeps their trials apart."""
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    study_of(None, storage=storage, study_name="shared")
+    meet = threading.Barrier(2, timeout=60)
+
+    def together(trial):
+        meet.wait()
+        return objective(trial)
+
+    def worker(seed):  # seeded apart: two TPEs with one seed would draw the same first trial
+        sampler = LGTSampler(seed=seed)
+        study = optuna.load_study(study_name="shared", storage=storage, sampler=sampler)
+        study.optimize(together, n_trials=2)
+
+    with ThreadPoolExecutor(2) as pool:
+        for done in [pool.submit(worker, seed) for seed in (0, 1)]:
+            done.result()
+    trials = optuna.load_study(study_name="shared", storage=storage).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
+    params = [json.dumps(t.params, sort_keys=True) for t in trials]
+    assert len(set(params)) == len(params)
+    for trial in trials:
+        inside(trial)
 
 
 def test_a_multi_objective_study_is_refused_with_a_clear_error():

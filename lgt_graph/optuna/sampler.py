@@ -11,7 +11,8 @@ fallback as ``python -m lgt_graph run`` — in charge of a user's own objective:
   taken (roll back to the best after a regression), the Optimizer may rewrite the
   Advisor's prompt (kept in the study's ``lgt_prompts``), and the Advisor proposes
   changes with reasons, recorded in the new trial's ``lgt_*`` attributes and repaired
-  into the study's distributions (:mod:`lgt_graph.optuna.space`).
+  into the study's distributions (:mod:`lgt_graph.optuna.space`), never those of a
+  trial that runs at once or ran before (:mod:`lgt_graph.optuna.pending`).
 
 The first trial, any parameter the study has not suggested yet, and any trial the
 agents cannot propose for (the model's reply unusable, the Advisor out of ideas) go
@@ -37,8 +38,9 @@ from optuna.trial import FrozenTrial, TrialState
 
 from lgt_graph.context import TRIAL_CAP, Context, Settings
 from lgt_graph.errors import ConfigError
+from lgt_graph.optuna.pending import propose, running
 from lgt_graph.optuna.records import StudyRecords
-from lgt_graph.optuna.space import inside, params_of, space_of, to_distribution
+from lgt_graph.optuna.space import inside, space_of, to_distribution
 from lgt_graph.optuna.study_state import (
     FINISHED,
     PREFIX,
@@ -185,9 +187,9 @@ class LGTSampler(BaseSampler):
             return self._inner.sample_relative(study, trial, search_space)
         if not search_space:
             return self._inner_trial(study, trial, "the study's first trial: no parameter seen yet")
-        with self._lock:
+        with self._lock:  # threads (n_jobs) propose in turn, each seeing the others' claims
             runtime = Runtime(context=(ctx := self._context(study, search_space)))
-            state = self._history(study, ctx)
+            state = self._history(study, ctx, asking=trial.number)
             if not any(t["score"] is not None for t in state["trials"]):
                 return self._inner_trial(study, trial, "no trial has succeeded yet")
             route, why = decide(state, ctx.settings, ctx.maximize)
@@ -202,16 +204,11 @@ class LGTSampler(BaseSampler):
                 for version in update["prompts"] if self._records else ():
                     self._records.prompt(study, dict(version))  # type: ignore[union-attr]
             state = applied(state, update)
-            update = self._nodes["advise"](state, runtime)
-            proposal = (update.get("proposals") or [None])[-1]
-            if update.get("exhausted") or proposal is None:
-                return self._inner_trial(study, trial, update.get("exhausted", "no proposal"))
-            if str(proposal["status"]).startswith("fallback"):
-                return self._inner_trial(study, trial, f"the Advisor's {proposal['status']}")
-            config, start = update["config"], ctx.space.default()
-            params = params_of(config, search_space)
-            unseen = {k: d for k, d in self._space.items() if k not in search_space}
-            planned = params_of(config, {k: d for k, d in unseen.items() if config[k] != start[k]})
+            advise, whole = self._nodes["advise"], self._space
+            advised = propose(advise, study, trial, state, runtime, search_space, whole)
+            if isinstance(advised, str):
+                return self._inner_trial(study, trial, advised)
+            proposal, params, planned = advised
             prompt = state.get("prompts") or []
             told = ("base", "rationale", "expected_effect", "expected_gain")
             mark(study, trial, proposed_by="lgt", **{k: proposal.get(k) for k in told})
@@ -288,10 +285,14 @@ class LGTSampler(BaseSampler):
         study: Study,
         ctx: Context,
         last: tuple[FrozenTrial, TrialState, Sequence[float] | None] | None = None,
+        asking: int | None = None,
     ) -> State:
         trials = study._get_trials(deepcopy=False, use_cache=False)
         prompts = study.user_attrs.get(PROMPTS, [])
-        return rebuild(trials, ctx.space, ctx.maximize, prompts, last, ctx.primary)
+        state = rebuild(trials, ctx.space, ctx.maximize, prompts, last, ctx.primary)
+        if asking is not None:
+            state["taken"] = running(trials, ctx.space, asking)
+        return state
 
     def _inner_trial(self, study: Study, trial: FrozenTrial, why: str) -> dict[str, Any]:
         name = type(self._inner).__name__
