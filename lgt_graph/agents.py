@@ -191,11 +191,11 @@ def check_proposal(
         reasons[knob.name] = change.reason
     config = space.apply(base, values)
     model = str(config.get("model", ""))
-    idle = [n for n in values if n != "model" and not space[n].applies_to(model)]
+    idle = [n for n in values if n != "model" and not space[n].active_in(config)]
     if idle:
         raise ProposalError(
-            f"the model {model!r} does not read {', '.join(idle)}; change knobs it uses"
-            f" ({', '.join(k.name for k in space.active(config))})"
+            f"the configuration (model {model!r}) does not read {', '.join(idle)}; change"
+            f" knobs it uses ({', '.join(k.name for k in space.active(config))})"
         )
     changes = [
         ChangeRecord(knob=n, old=base.get(n), new=v, reason=reasons[n])

@@ -92,6 +92,7 @@ def _space(ctx: Context) -> tuple[str, dict[str, Any]]:
             **({"low": k.low, "high": k.high, "log": k.log} if k.kind in ("int", "float") else {}),
             "default": k.default,
             "used_by": list(k.used_by),
+            **({"when": [k.when[0], list(k.when[1])]} if k.when else {}),
         }
         for k in ctx.space.knobs.values()
     }

@@ -79,7 +79,8 @@ def test_our_own_bugs_still_raise():
         ({"knob": "dropout", "value": "lots"}, "dropout='lots' is not a number"),
         ({"knob": "optimizer", "value": "lion"}, "optimizer='lion' is not one of"),
         ({"knob": "dropout", "value": 0.0}, "changes nothing"),
-        ({"knob": "n_estimators", "value": 300}, "the model 'mlp' does not read n_estimators"),
+        ({"knob": "n_estimators", "value": 300}, r"\(model 'mlp'\) does not read n_estimators"),
+        ({"knob": "momentum", "value": 0.9}, r"\(model 'mlp'\) does not read momentum"),  # adam
     ],
 )
 def test_check_proposal_errors(change, message):

@@ -29,8 +29,9 @@ from lgt_graph.methods import METHODS
 from lgt_graph.metrics import CLASSIFICATION_METRICS
 from lgt_graph.registry import choices, resolve
 from lgt_graph.session import run_session
+from lgt_graph.session.opening import open_task
 from lgt_graph.session.store import SessionStore
-from lgt_graph.space import config_key, space_for
+from lgt_graph.space import config_key
 
 BUDGET = 4
 SEEDS = (0, 1)
@@ -91,7 +92,8 @@ def test_the_table_of_scores_is_the_stored_one(comparison):
 
 @pytest.mark.parametrize("name", list(TRIAL_METHODS))
 def test_every_method_spends_the_budget_in_the_space_from_the_default(comparison, name):
-    space = space_for("tabular_classification").narrowed(LIMITS)
+    # the session's space: iris shapes it (no imputation, no class weights), for every method
+    space = open_task(Settings.resolve(task="iris", limits=LIMITS))[1]
     for seed in SEEDS:
         values = comparison.states[(name, seed)]
         trials = values["trials"]

@@ -353,3 +353,28 @@ def test_threads_flag_or_the_free_cpus_set_each_trials_threads_recorded(store_ur
     assert default.values["trials"][0]["result"]["diagnostics"]["threads"] == 1
     with pytest.raises(UserError, match="--threads must be at least 1"):
         Settings.resolve(task="iris", threads=0)
+
+
+@needs_data
+@pytest.mark.parametrize(("optimizer", "listed"), [("adam", False), ("sgd", True)])
+def test_the_summary_lists_momentum_as_changed_only_under_an_optimizer_that_reads_it(
+    optimizer, listed
+):
+    from lgt_graph.context import Context
+    from lgt_graph.session.mirror import summary_markdown
+    from lgt_graph.space import space_for
+    from lgt_graph.tasks import TASKS, load_task_data
+
+    space = space_for("tabular_classification")  # its default optimizer is adam
+    data = load_task_data(TASKS["iris"])
+    ctx = Context(Settings.resolve(task="iris"), data, space, None, None, "s")
+    config = space.apply(space.default(), {"optimizer": optimizer, "momentum": 0.9})
+    scores = {"accuracy": 0.9}
+    final = {"status": "ok", "trial": 2, "config": config, "val": scores, "test": scores}
+    summary = summary_markdown({"trials": [], "final": final}, ctx)
+    changed = [line for line in summary.splitlines() if line.startswith("Changed from the default")]
+    assert changed == [
+        "Changed from the default: optimizer: adam -> sgd, momentum: 0 -> 0.9"
+        if listed
+        else "Changed from the default: nothing"
+    ]

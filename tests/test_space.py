@@ -1,7 +1,15 @@
+import numpy as np
+import pandas as pd
 import pytest
 
+from lgt_graph.context import Settings
 from lgt_graph.errors import ConfigError
+from lgt_graph.session import run_session
+from lgt_graph.session.opening import open_task
 from lgt_graph.space import DIMENSIONS, FAMILIES, Change, config_key, diff, shape, space_for
+from lgt_graph.tasks import get_task, load_task_data
+from lgt_graph.training import train
+from tests.conftest import needs_data
 
 REQUIRED = {
     "image": {
@@ -195,6 +203,23 @@ def test_active_knobs_follow_the_model():
     assert "learning_rate" not in names and "n_estimators" not in names
 
 
+def test_momentum_and_the_selected_fraction_count_only_where_the_configuration_reads_them():
+    space = space_for("tabular_classification")
+    adam = space.apply(space.default(), {"optimizer": "adam", "momentum": 0.9})
+    sgd = space.apply(adam, {"optimizer": "sgd"})
+    assert "momentum" not in {k.name for k in space.active(adam)}
+    assert "momentum" in {k.name for k in space.active(sgd)}
+    assert space.changed(adam) == []  # adam is the default: nothing trains differently
+    assert space.changed(sgd) == [Change("optimizer", "adam", "sgd"), Change("momentum", 0, 0.9)]
+    half = space.apply(space.default(), {"selected_fraction": 0.5})
+    assert space.changed(half) == []
+    assert [c.knob for c in space.changed(space.apply(half, {"feature_selection": "f_test"}))] == [
+        "feature_selection",
+        "selected_fraction",
+    ]
+    assert "read only when optimizer is sgd or rmsprop" in space["momentum"].describe()
+
+
 def test_the_data_shapes_the_space_for_every_method():
     space = space_for("tabular_classification")
     shaped, notes = shape.shaped(space, rows=40, numeric=30)
@@ -230,3 +255,61 @@ def test_a_target_that_reaches_minus_one_takes_no_log_transform():
     # a target above -1 keeps it, and so does a classification task (no target_low)
     kept, none = shape.shaped(space, rows=5000, numeric=8, target_low=-0.5)
     assert none == [] and "log" in kept["target_transform"].choices
+
+
+@needs_data
+def test_knobs_the_data_makes_inert_are_left_out_of_the_session_space(store_uri, tmp_path):
+    # iris: no value missing and three classes of 32 training examples each, so neither the
+    # imputation strategy nor class weights change a fit; a short session never tries them
+    outcome = run_session(
+        Settings.resolve(
+            task="iris",
+            method="random",
+            budget=3,
+            limits={"epochs": (1, 5)},
+            tracking_uri=store_uri,
+        ),
+        checkpoints=str(tmp_path / "ck.db"),
+        echo=lambda line: None,
+    )
+    assert "imputation" not in outcome.ctx.space and "class_weighting" not in outcome.ctx.space
+    assert (
+        "space: imputation left out (no number is missing in the training and validation rows:"
+        " every strategy fits the same model; a gap in the held-out test rows is filled with"
+        " the mean)" in outcome.ctx.data.notes
+    )
+    assert (
+        "space: class_weighting left out (the 3 classes are equally frequent in the training"
+        " split (32 examples each), so balanced weights are all 1)" in outcome.ctx.data.notes
+    )
+    trials = outcome.values["trials"]
+    assert len(trials) == 3 and outcome.values["final"]["status"] == "ok"
+    for trial in trials:
+        assert not {"imputation", "class_weighting"} & set(trial["config"])
+        assert not {c["knob"] for c in trial["changes"]} & {"imputation", "class_weighting"}
+    # a knob the user sets stays, with the user's value
+    _, kept, _, _ = open_task(Settings.resolve(task="iris", start={"imputation": "median"}))
+    assert kept["imputation"].default == "median" and "class_weighting" not in kept
+    # water keeps its missing values and its unequal classes: both knobs are searched
+    _, water, _, _ = open_task(Settings.resolve(task="water"))
+    assert "imputation" in water and "class_weighting" in water
+
+
+def test_a_gap_in_the_held_out_rows_alone_is_filled_with_the_default(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    frame["y"] = (frame["a"] + frame["b"] > 0).astype(int)
+    path = tmp_path / "gap.csv"
+    frame.to_csv(path, index=False)
+    task = get_task(f"csv:{path}", "y")
+    # the split depends on the labels alone: a gap written into a test row stays there
+    frame.loc[load_task_data(task, 0).index["test"][0], "a"] = np.nan
+    frame.to_csv(path, index=False)
+    data = load_task_data(task, 0)
+    space, _ = shape.shaped_by_data(space_for(task.family), data)
+    assert "imputation" not in space
+    config = space.apply(space.default(), {"model": "linear"})
+    with data.open_test():  # as the final refit scores the best configuration
+        assert int(data.X_test["a"].isna().sum()) == 1
+        result = train(config, data, score_test=True)
+    assert result.ok and np.isfinite(list(result.test_metrics.values())).all()

@@ -60,12 +60,16 @@ def suggest(trial: Any, knob: Knob) -> Any:
 
 
 def sample_config(trial: Any, space: Space) -> Config:
-    """Sample a configuration: the model first, then the knobs that model reads."""
+    """Sample a configuration: the model first, then the knobs it reads, in declaration order.
+
+    In that order a knob's ``when`` (momentum: optimizer sgd or rmsprop) sees the value
+    already drawn for the knob it hangs on.
+    """
     config = space.default()
     if "model" in space:
         config["model"] = suggest(trial, space["model"])
-    for knob in space.active(config):
-        if knob.name != "model":
+    for knob in space.knobs.values():
+        if knob.name != "model" and knob.active_in(config):
             config[knob.name] = suggest(trial, knob)
     return space.validate(config)
 

@@ -200,10 +200,9 @@ def plan(facts: dict[str, Any]) -> Plan:
         if len(changes) > MAX_CHANGES or not affordable(changes, base, facts):
             continue
         config = {**base, **changes}
-        model = str(config.get("model"))
         if (
             not changes
-            or any(k != "model" and not knobs.reads(model, k) for k in changes)
+            or any(k != "model" and not knobs.reads(config, k) for k in changes)
             or any(f"{k}={v}" in avoid for k, v in changes.items())
             or _touches(Candidate(changes, "", ""), guidance["avoid"], base)
             or digest(config) in tried
@@ -259,8 +258,7 @@ def random_step(
 ) -> tuple[Candidate, dict[str, Any]]:
     """Move one knob the model reads a little, at random, when every idea is used up."""
     rng = random.Random(seed)
-    model = str(base.get("model"))
-    names = [n for n, s in knobs.space.items() if n != "model" and knobs.reads(model, n)]
+    names = [n for n in knobs.space if n != "model" and knobs.reads(base, n)]
     for _ in range(200):
         name = rng.choice(names)
         spec = knobs.space[name]

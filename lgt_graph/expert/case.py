@@ -42,10 +42,13 @@ class Knobs:
             return round(value) if spec["kind"] == "int" else float(f"{value:.3g}")
         return float(f"{value:.3g}") if isinstance(value, float) else value
 
-    def reads(self, model: str, name: str) -> bool:
-        """Say whether a configuration with this model reads the knob."""
+    def reads(self, config: dict[str, Any], name: str) -> bool:
+        """Say whether a configuration reads the knob: its model does, and the knob's ``when``."""
         spec = self.space.get(name)
-        return spec is not None and (not spec["used_by"] or model in spec["used_by"])
+        if spec is None or (spec["used_by"] and str(config.get("model")) not in spec["used_by"]):
+            return False
+        when = spec.get("when")  # (knob, values): momentum is read by sgd and rmsprop alone
+        return not when or when[0] not in config or config[when[0]] in when[1]
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,8 @@ def open_task(settings: Settings) -> tuple[Any, Any, Any, dict[str, Any]]:
     data = load_task_data(task, settings.seed, settings.data_dir, settings.max_train_samples)
     task = data.task = dataclasses.replace(task, primary=primary_metric(settings, data)[0])
     space = space_for(task.family).narrowed(settings.limits)
-    space, notes = shaped_by_data(space, data)  # what the data can take, for every method alike
+    # what the data can take, for every method alike; a knob set with --set stays
+    space, notes = shaped_by_data(space, data, keep=settings.start)
     data.notes += notes
     space = space.with_defaults(settings.start)
     if settings.loop != "trial":

@@ -118,7 +118,8 @@ def _knobs(family: Family) -> list[Knob]:
                 "Keep the features with the highest univariate score (F-test or mutual"
                 " information).", choices=("none", "f_test", "mutual_info")),
            Knob("selected_fraction", "feature_engineering", "float", 1.0,
-                "Share of the features kept when feature_selection is on.", low=0.1, high=1.0)]),
+                "Share of the features kept when feature_selection is on.", low=0.1, high=1.0,
+                when=("feature_selection", ("f_test", "mutual_info")))]),
         *([Knob("target_transform", "feature_engineering", "choice", "standardize",
                 "Transform of the regression target before fitting; predictions are mapped back.",
                 choices=("none", "log", "standardize"))] if family == "tabular_regression"
@@ -131,7 +132,8 @@ def _knobs(family: Family) -> list[Knob]:
              "L2 penalty on the weights (decoupled for adamw).", low=0.0, high=0.1,
              used_by=neural),
         Knob("momentum", "hyperparameters", "float", 0.0,
-             "Momentum of sgd and rmsprop.", low=0.0, high=0.99, used_by=neural),
+             "Momentum of sgd and rmsprop.", low=0.0, high=0.99, used_by=neural,
+             when=("optimizer", ("sgd", "rmsprop"))),
         *([Knob("min_samples_leaf", "hyperparameters", "int", 1,
                 "Fewest training examples in a tree leaf.", low=1, high=100, log=True,
                 used_by=trees),

@@ -30,6 +30,15 @@ class Space:
                 raise ValueError(f"knob {knob.name!r} declared twice in the {family} space")
             knob.validate(knob.default)
             self.knobs[knob.name] = knob
+        order = list(self.knobs)
+        for knob in self.knobs.values():
+            if knob.when is None or knob.when[0] not in self.knobs:
+                continue
+            # configurations are drawn in declaration order: the value a knob hangs on first
+            if order.index(knob.when[0]) > order.index(knob.name):
+                raise ValueError(f"knob {knob.name!r} is declared before {knob.when[0]!r}")
+            for value in knob.when[1]:  # a misspelt value would silence the knob for good
+                self.knobs[knob.when[0]].validate(value)
 
     def __contains__(self, name: object) -> bool:
         return name in self.knobs
@@ -131,9 +140,17 @@ class Space:
         return groups
 
     def active(self, config: Mapping[str, Value]) -> list[Knob]:
-        """Return the knobs that the configuration's model actually reads."""
-        model = str(config.get("model", ""))
-        return [k for k in self.knobs.values() if k.applies_to(model)]
+        """Return the knobs that the configuration actually reads (its model, their ``when``)."""
+        return [k for k in self.knobs.values() if k.active_in(config)]
+
+    def changed(self, config: Mapping[str, Value]) -> list[Change]:
+        """Name the knobs ``config`` reads whose values differ from the default configuration.
+
+        A knob the configuration does not read (momentum under adam) trains nothing
+        differently, whatever value it was left at.
+        """
+        read = {k.name for k in self.active(config)}
+        return [c for c in diff(self.default(), config) if c.knob in read]
 
     def describe(self) -> str:
         """Render the space as text, one knob a line, grouped by dimension.

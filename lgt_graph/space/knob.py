@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -47,6 +47,9 @@ class Knob:
     choices: tuple[str, ...] = ()
     used_by: tuple[str, ...] = ()
     """Model families that read this knob; empty means every model does."""
+    when: tuple[str, tuple[str, ...]] | None = None
+    """``(knob, values)``: the knob is read only while that other knob, declared before it,
+    takes one of ``values`` (momentum by sgd and rmsprop alone); None: always."""
     live: bool = False
     """Whether the knob can change in the middle of a training run (``--loop epoch``): the
     weights carry over. Architecture, features and model family cannot."""
@@ -63,7 +66,10 @@ class Knob:
 
     def describe(self) -> str:
         """Return one line: name, allowed values, default, meaning and who reads it."""
-        users = f" (used by {', '.join(self.used_by)})" if self.used_by else ""
+        notes = [f"used by {', '.join(self.used_by)}"] if self.used_by else []
+        if self.when is not None:
+            notes.append(f"read only when {self.when[0]} is {' or '.join(self.when[1])}")
+        users = f" ({'; '.join(notes)})" if notes else ""
         return f"{self.name}: {self.allowed()}; default {fmt(self.default)}. {self.meaning}{users}"
 
     def parse(self, text: str) -> Value:
@@ -137,6 +143,18 @@ class Knob:
     def applies_to(self, model: str) -> bool:
         """Say whether a configuration whose model is ``model`` reads this knob."""
         return not self.used_by or model in self.used_by
+
+    def active_in(self, config: Mapping[str, Value]) -> bool:
+        """Say whether ``config`` reads this knob: its model does, and its ``when`` holds.
+
+        A configuration without the knob that ``when`` names (a space that left it out)
+        cannot tell, and counts the knob as read.
+        """
+        if not self.applies_to(str(config.get("model", ""))):
+            return False
+        if self.when is None or self.when[0] not in config:
+            return True
+        return config[self.when[0]] in self.when[1]
 
 
 @dataclass(frozen=True)

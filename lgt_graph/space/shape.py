@@ -3,12 +3,14 @@
 A polynomial expansion past the feature limit, a leaf larger than half the training
 split, a batch larger than the split, a log transform of a target that reaches -1: no
 trial of any method should fail, or waste its budget, on a setting that could be known to
-be impossible before it starts. The shaped space is the one the Advisor's prompt shows and
-the samplers draw from.
+be impossible before it starts, nor on one known to change nothing: an imputation
+strategy where no value is missing, class weights where the classes are equally frequent.
+The shaped space is the one the Advisor's prompt shows and the samplers draw from.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from math import comb
 from typing import Any
@@ -58,8 +60,13 @@ def shaped(
     return Space(space.family, knobs), notes
 
 
-def shaped_by_data(space: Space, data: Any) -> tuple[Space, list[str]]:
-    """Shape ``space`` by a task's loaded data (its training split); images pass unshaped."""
+def shaped_by_data(space: Space, data: Any, keep: Collection[str] = ()) -> tuple[Space, list[str]]:
+    """Shape ``space`` by a task's training and validation splits; images pass unshaped.
+
+    Knobs whose every value fits the same model on these splits are left out, but for those
+    in ``keep`` (the user set them: their value must hold); configurations, and the final
+    refit, then take the knob's default.
+    """
     if data.task.family == "image":
         return space, []
     import pandas as pd
@@ -67,7 +74,35 @@ def shaped_by_data(space: Space, data: Any) -> tuple[Space, list[str]]:
     frame = pd.DataFrame(data.X_train)
     numeric = sum(pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns)
     low = float(np.min(data.y_train)) if data.task.family == "tabular_regression" else None
-    return shaped(space, len(data.y_train), numeric, low)
+    space, notes = shaped(space, len(data.y_train), numeric, low)
+    inert = {k: why for k, why in _inert(space, data).items() if k not in keep}
+    notes += [f"space: {name} left out ({why})" for name, why in inert.items()]
+    return space.without(inert), notes
+
+
+def _inert(space: Space, data: Any) -> dict[str, str]:
+    """Name the knobs of ``space`` whose every value fits the same model on the data, and why."""
+    import pandas as pd
+
+    out = {}
+    train, val = pd.DataFrame(data.X_train), pd.DataFrame(data.X_val)
+    # the knob fills the numeric columns (as the trainer tells them); text takes the most frequent
+    numeric = [c for c in train.columns if pd.api.types.is_numeric_dtype(train[c])]
+    gaps = train[numeric].isna().to_numpy().any() or val[numeric].isna().to_numpy().any()
+    if "imputation" in space and not gaps:
+        out["imputation"] = (
+            "no number is missing in the training and validation rows: every strategy fits"
+            " the same model; a gap in the held-out test rows is filled with the"
+            f" {space['imputation'].default}"
+        )
+    classification = data.task.problem == "classification"
+    counts = np.bincount(data.y_train, minlength=data.n_classes) if classification else None
+    if "class_weighting" in space and counts is not None and counts.min() == counts.max():
+        out["class_weighting"] = (
+            f"the {len(counts)} classes are equally frequent in the training split ({counts[0]}"
+            " examples each), so balanced weights are all 1"
+        )
+    return out
 
 
 def _without_log(knob: Knob, target_low: float, notes: list[str]) -> Knob:

@@ -24,6 +24,9 @@ __all__ = ["TrialResult", "available_threads", "limit_threads", "train"]
 
 def prepare_arrays(config: Config, data: TaskData, with_test: bool = False) -> Arrays:
     """Apply the configuration's feature engineering; fit every statistic on train only."""
+    # A session's space may leave knobs out (inert on its data, or planned per trial, as
+    # in a continued run): they take the family's defaults, as in train().
+    config = space_for(data.task.family).validate(config)
     classification = data.task.problem == "classification"
     others = [data.X_val, data.X_test] if with_test else [data.X_val]
     if data.task.family == "image":
@@ -70,10 +73,13 @@ def train(
     never raise out of here.
     """
     started = time.perf_counter()
-    config = space_for(data.task.family).validate(config)
+    full = space_for(data.task.family).validate(config)
+    # The result names the knobs asked for: a session's space leaves out the knobs its data
+    # makes inert, and its trials are compared with what its searchers asked.
+    config = {name: full[name] for name in config}
     seed = data.seed if seed is None else seed
     try:
-        fitted = _fit(config, data, seed, progress, score_test, placement)
+        fitted = _fit(full, data, seed, progress, score_test, placement)
     except SealedSplitError:
         raise  # a tuner read the test split: our bug, never a failed trial
     except Exception as exc:
