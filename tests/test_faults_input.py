@@ -33,6 +33,18 @@ CASES = [
     (["run", "--task", "csv:{d}/empty.csv", "--target", "y"], "not a readable CSV file"),
     (["run", "--task", "csv:{d}/binary.csv", "--target", "y"], "not a readable CSV file"),
     (["run", "--task", "csv:{d}/nocol.csv"], "need --target COLUMN"),
+    # a header naming a column twice: pandas would rename the copy (a.1), a feature beside
+    # its twin as the target; refused whichever name --target or --drop gives
+    (
+        ["run", "--task", "csv:{d}/twice.csv", "--target", "a"],
+        "csv: the header names a column more than once: 'a' (columns 1 and 2, which pandas"
+        " would read as 'a' and 'a.1'); give each column a name of its own",
+    ),
+    (["trial", "--task", "csv:{d}/twice.csv", "--target", "a.1"], "names a column more than"),
+    (
+        ["compare", "--task", "csv:{d}/twice.csv", "--target", "y", "--drop", "a.1", "--out", "o"],
+        "names a column more than once: 'a'",
+    ),
     (["run", "--task", "csv:{d}/missing.csv", "--target", "y"], "no such CSV file"),
     (
         ["trial", "--task", "csv:{d}/text.csv", "--target", "b", "--problem", "regression"],
@@ -109,6 +121,9 @@ def files(tmp_path_factory):
     (d / "text.csv").write_text("a,b,y\n" + rows)
     (d / "oneclass.csv").write_text("a,b,y\n" + "".join(f"{i},{2 * i},cat\n" for i in range(20)))
     (d / "norows.csv").write_text("a,b,y\n")
+    (d / "twice.csv").write_text(
+        "a,a,b,y\n" + "".join(f"{i},{i},{i % 3},{i % 2}\n" for i in range(40))
+    )
     (d / "empty.csv").write_text("")
     (d / "binary.csv").write_bytes(bytes(range(256)) * 8)
     (d / "one.csv").write_text("a,y\n1,2.5\n")

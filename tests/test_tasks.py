@@ -372,6 +372,22 @@ def test_a_churn_export_loads_as_it_comes(tmp_path):
     ]
 
 
+def test_columns_the_header_leaves_unnamed_are_dropped_when_empty_else_named(tmp_path):
+    # a comma at the end of every line makes an empty, unnamed column; the third has values
+    rows = "".join(f"{i},{i % 7},{i % 2},\n" for i in range(40))
+    path = tmp_path / "trailing.csv"
+    path.write_text("a,,label,\n" + rows)
+    data = load_csv(path, "label", None)
+    assert list(data.X.columns) == ["a", "Unnamed: 1"]
+    assert data.notes == [
+        "column 'Unnamed: 1' has no name in the header: kept under the name pandas gives it"
+        " (--drop 'Unnamed: 1' leaves it out)",
+        "column 'Unnamed: 3' has no name in the header and no values: dropped",
+    ]
+    kept = load_csv(path, "label", None, drop=("Unnamed: 1",))
+    assert list(kept.X.columns) == ["a"]
+
+
 def test_drop_leaves_columns_out_and_says_what_there_is(tmp_path):
     path = tmp_path / "churn.csv"
     write_churn(path)

@@ -9,7 +9,8 @@ values cannot be read as dates consistently is dropped, with a note either way.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -141,10 +142,63 @@ def _day_first(text: pd.Series) -> bool:
 
 
 SAVED_INDEX = re.compile(r"Unnamed: \d+")
-"""The name pandas gives a CSV's unnamed first column: a saved row index."""
+"""The name pandas gives a column the header leaves unnamed; the first one is a saved row index."""
 
 MAX_TOKENS = 5
 """A numeric column may hold at most this many distinct non-numbers (?, n/a, -) to be coerced."""
+
+
+def check_header(path: Path, header: Sequence[str], read: Sequence[object]) -> None:
+    """Refuse a header that names a column more than once, naming the repeats and their columns.
+
+    pandas would rename the copies (``a``, ``a.1``) without a word, so ``--target a`` left
+    the other copy in as a feature. ``header`` is the header as written, ``read`` the names
+    pandas gave; names equal but for surrounding spaces count as the same name.
+    """
+    places: dict[str, list[int]] = {}
+    for position, name in enumerate(header):
+        if name.strip():  # pandas gives each unnamed column a name of its own
+            places.setdefault(name.strip(), []).append(position)
+    repeated = {name: where for name, where in places.items() if len(where) > 1}
+    if not repeated:
+        return
+    parts = []
+    for name, where in repeated.items():
+        renamed = ""
+        if len(read) == len(header):
+            renamed = f", which pandas would read as {_listed(repr(str(read[i])) for i in where)}"
+        parts.append(f"{name!r} (columns {_listed(str(i + 1) for i in where)}{renamed})")
+    raise UserError(
+        f"{path}: the header names {'a column' if len(parts) == 1 else 'columns'} more than"
+        f" once: {'; '.join(parts)}; give each column a name of its own"
+    )
+
+
+def _listed(items: Iterable[str]) -> str:
+    words = list(items)
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
+
+
+def unnamed(frame: pd.DataFrame, skip: str) -> tuple[pd.DataFrame, list[str]]:
+    """Drop the columns the header leaves unnamed that hold nothing; name the others in a note.
+
+    A delimiter at the end of every line makes an unnamed, empty column; one with values
+    is kept under the name pandas gives it, which the note tells (for ``--drop``).
+    """
+    notes = []
+    empty = []
+    for column in frame.columns:
+        if column == skip or not SAVED_INDEX.fullmatch(str(column)):
+            continue
+        if frame[column].isna().all():
+            empty.append(column)
+            notes.append(f"column {column!r} has no name in the header and no values: dropped")
+        else:
+            notes.append(
+                f"column {column!r} has no name in the header: kept under the name pandas"
+                f" gives it (--drop '{column}' leaves it out)"
+            )
+    return (frame.drop(columns=empty) if empty else frame), notes
 
 
 def drop_columns(frame: pd.DataFrame, drop: Sequence[str], target: str) -> pd.DataFrame:

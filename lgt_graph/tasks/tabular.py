@@ -16,6 +16,7 @@ import pandas as pd
 from lgt_graph.errors import UserError
 from lgt_graph.tasks.base import Dataset, Problem
 from lgt_graph.tasks.columns import (
+    check_header,
     comma_hint,
     date_hint,
     decimal_commas,
@@ -23,6 +24,7 @@ from lgt_graph.tasks.columns import (
     expand_dates,
     identifiers,
     numbers_with_gaps,
+    unnamed,
 )
 from lgt_graph.tasks.files import first_match, missing
 
@@ -165,7 +167,8 @@ def load_csv(path: Path, target: str, problem: Problem | None, drop: Sequence[st
 
     The ``drop`` columns are left out; numbers written with decimal commas, or with
     blanks and a few tokens among them, are read as numbers; dates become their numeric
-    parts; columns that only name rows (IDs) are dropped. Each change is a note.
+    parts; columns that only name rows (IDs), and unnamed ones without values, are dropped.
+    Each change is a note; a header that names a column twice is refused.
     """
     frame = _read_csv(path)
     if target not in frame.columns:
@@ -176,7 +179,8 @@ def load_csv(path: Path, target: str, problem: Problem | None, drop: Sequence[st
     notes = decimal_commas(frame) + numbers_with_gaps(frame, skip=target)
     frame, dates = expand_dates(frame, skip=target)
     frame, ids = identifiers(frame, skip=target)
-    notes += dates + ids
+    frame, nameless = unnamed(frame, skip=target)
+    notes += dates + ids + nameless
     data = _split_target(frame, target, problem, source=str(path), name=f"csv:{path}")
     data.notes[:0] = notes
     return data
@@ -184,14 +188,17 @@ def load_csv(path: Path, target: str, problem: Problem | None, drop: Sequence[st
 
 def _read_csv(path: Path, sep: str | None = None) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(path, sep=sep or ",")
-        if sep is None and frame.shape[1] == 1:
+        sep = sep or ","
+        frame = pd.read_csv(path, sep=sep)
+        if sep == "," and frame.shape[1] == 1:
             # A one-column read of a file whose header holds ; or tabs: European CSV or TSV.
-            header = str(frame.columns[0])
             for other in (";", "\t"):
-                if other in header:
-                    frame = pd.read_csv(path, sep=other)
+                if other in str(frame.columns[0]):
+                    sep = other
+                    frame = pd.read_csv(path, sep=sep)
                     break
+        # The header as written: pandas renames a repeated name (a, a.1) in ``frame``.
+        header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False)
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
     except PermissionError:
@@ -200,6 +207,7 @@ def _read_csv(path: Path, sep: str | None = None) -> pd.DataFrame:
         raise UserError(f"{path}: not a readable CSV file ({exc})") from None
     if frame.empty:
         raise UserError(f"{path}: the file has no data rows")
+    check_header(path, header.iloc[0].tolist(), list(frame.columns))
     return frame
 
 
