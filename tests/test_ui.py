@@ -15,8 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +23,9 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from lgt_graph.cli.serve import serve
 from lgt_graph.context import Settings
+from lgt_graph.errors import UserError
 from lgt_graph.report import publish_report
 from lgt_graph.session import Outcome, run_session
 
@@ -63,6 +63,7 @@ class Served:
     store_uri: str
     outcome: Outcome
     banner: list[str]
+    first_answer: int | str
 
 
 @pytest.fixture(scope="module")
@@ -84,22 +85,19 @@ def served(_template_store: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     )
     try:
         banner = [server.stdout.readline(), server.stdout.readline()]
-        # keep reading: the UI's access log would fill the pipe and stall the server
-        threading.Thread(target=server.stdout.read, daemon=True).start()
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                get(base + "/")
-                break
-            except OSError:
-                assert server.poll() is None, "the UI exited"
-                assert time.monotonic() < deadline, "the UI did not start"
-                time.sleep(0.5)
-        yield Served(base, store_uri, outcome, banner)
+        # at once, without a retry: whoever clicks the printed link gets the UI, not a refusal
+        link = banner[1].split(": ", 1)[-1].strip()
+        try:
+            first_answer: int | str = get(link)[0]
+        except OSError as exc:
+            first_answer = repr(exc)
+        yield Served(base, store_uri, outcome, banner, first_answer)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)  # the UI and its workers
-        server.wait(timeout=30)
+        os.killpg(server.pid, signal.SIGINT)  # as Ctrl-C at the terminal
+        assert server.wait(timeout=60) == 130
+        with pytest.raises(ConnectionRefusedError):  # stopped with it, not left behind
+            socket.create_connection(("127.0.0.1", port), timeout=5)
 
 
 def test_ui_serves_the_store_with_its_session_and_trials(served):
@@ -108,6 +106,7 @@ def test_ui_serves_the_store_with_its_session_and_trials(served):
     experiment_id = MlflowClient(served.store_uri).get_experiment_by_name("lgt-iris").experiment_id
     runs_link = f"{served.base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
     assert served.banner[1].strip() == f"lgt-iris: {runs_link}"
+    assert served.first_answer == 200  # the link was printed once the server answered
     status, page = get(served.base + "/")
     assert status == 200 and b"<html" in page.lower()
     status, body = get(f"{served.base}/api/2.0/mlflow/runs/get?run_id={served.outcome.session_id}")
@@ -222,3 +221,34 @@ def test_ui_without_a_store_is_a_clear_error(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2 and "no MLflow store at" in proc.stderr
     assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_ui_on_a_port_in_use_is_a_clear_error_and_prints_no_link(served):
+    port = served.base.rsplit(":", 1)[1]
+    proc = subprocess.run(
+        [sys.executable, "-m", "lgt_graph", "ui", "--tracking-uri", served.store_uri,
+         "--port", port], capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert f"--port {port}: the port is in use" in proc.stderr
+    assert get(served.base + "/")[0] == 200  # the UI already there is left alone
+
+
+@pytest.mark.parametrize(
+    ("script", "limit", "why"),
+    [
+        ("print('loading'); raise SystemExit('ERROR: no such app')", 60, "exited (status 1)"),
+        ("import time; print('loading', flush=True); time.sleep(60)", 1, "did not answer"),
+    ],
+)
+def test_a_ui_server_that_dies_or_stays_silent_is_one_line_with_its_last_output(
+    script, limit, why, capsys
+):
+    base = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(UserError) as failure:
+        serve([sys.executable, "-c", script], base, ["the link"], limit=limit)
+    assert str(failure.value).startswith(f"the MLflow UI server {why}")
+    assert "\n" not in str(failure.value)
+    out, err = capsys.readouterr()
+    assert "the link" not in out
+    assert "last output of the MLflow UI server:\n  loading\n" in err

@@ -149,6 +149,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     """Serve the MLflow UI on the store at 127.0.0.1 until interrupted."""
     import os
 
+    from lgt_graph.cli.serve import check_port_free, serve
     from lgt_graph.tracking import check_uri, tracking_uri
     from lgt_graph.tracking.store import runs_links
 
@@ -158,15 +159,16 @@ def cmd_ui(args: argparse.Namespace) -> int:
         raise UserError(f"no MLflow store at {uri} yet; run a session first (or --tracking-uri)")
     if not 0 < args.port < 65536:
         raise UserError(f"--port {args.port}: give a port between 1 and 65535")
+    check_port_free(args.port)
+    # MLflow's job consumers (seven processes) run GenAI jobs we never submit; on two busy
+    # cores they double the time to the first answer and make Ctrl-C take most of a minute.
+    os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
     command += ["--host", "127.0.0.1", "--port", str(args.port), "--workers", "1"]
     base = f"http://127.0.0.1:{args.port}"
-    print(f"MLflow UI on {base} for {uri} (Ctrl-C stops it)")
-    for name, link in runs_links(uri, base):
-        print(f"  {name}: {link}")
-    sys.stdout.flush()
-    os.execv(sys.executable, command)  # the UI becomes this process: signals reach it
-    return 0  # pragma: no cover - execv does not return
+    banner = [f"MLflow UI on {base} for {uri} (Ctrl-C stops it)"]
+    banner += [f"  {name}: {link}" for name, link in runs_links(uri, base)]
+    return serve(command, base, banner)
 
 
 def _progress(primary: str):  # type: ignore[no-untyped-def]
