@@ -19,9 +19,9 @@ from typing import Any
 
 from lgt_graph import budgets, history, interrupts
 from lgt_graph.context import Context
-from lgt_graph.metrics import better, gain
+from lgt_graph.metrics import SETBACKS, better, gain
 from lgt_graph.space import Config
-from lgt_graph.state import Branch, ChangeRecord, CheckpointRef, Segment, State
+from lgt_graph.state import Branch, ChangeRecord, CheckpointRef, Segment, State, Trial
 from lgt_graph.training.result import TrialResult
 
 NEURAL = ("mlp", "cnn")
@@ -179,8 +179,22 @@ def _track_best(
                 run["improved_at"] = index
 
 
+def kept(trial: Trial, outcome: str | None) -> bool:
+    """Say whether the run goes on from a segment's candidate branch: its change is kept.
+
+    The better branch is kept: a change that failed, regressed, or was only *neutral*
+    against its paired control (a tie, or a loss within ``--tolerance``) is rolled back to
+    the control's weights and configuration. Unpaired, a neutral change stays.
+    """
+    if outcome in SETBACKS:
+        return False
+    segment = trial.get("segment")
+    paired = segment is not None and segment["reference_is"] == "control"
+    return not (outcome == "neutral" and paired and bool(trial["changes"]))
+
+
 def rollback_update(state: State, ctx: Context) -> dict[str, Any]:
-    """Restore the weights a regressing segment replaced: the control's end, or its start."""
+    """Restore the weights a rejected change replaced: the control's end, or its start."""
     run = run_of(state)
     last = history.last_trial(state)
     assert last is not None

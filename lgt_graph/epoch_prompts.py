@@ -16,13 +16,12 @@ from langchain_core.messages import BaseMessage
 from lgt_graph import budgets, history
 from lgt_graph.context import Context
 from lgt_graph.curves import describe, summarize
-from lgt_graph.epoch_loop import line_of, run_of, spent
-from lgt_graph.metrics import SETBACKS
+from lgt_graph.epoch_loop import kept, line_of, run_of, spent
 from lgt_graph.prompting import INITIAL_GUIDANCE, changes_text, messages, task_line
 from lgt_graph.state import State, Trial
 
 RECENT = 3
-"""A change that regressed within this many segments is not proposed again."""
+"""A change rolled back within this many segments is not proposed again."""
 LINE_TAIL = 30
 """The run's last epochs shown to the agents, one line each."""
 
@@ -75,6 +74,7 @@ def _history(state: State) -> tuple[str, list[dict[str, Any]]]:
                 ],
                 "score": item["score"],
                 "outcome": outcome,
+                "kept": kept(item, outcome) if verdict else None,
                 "delta": delta,
                 "paired": segment["paired"],
                 "model": item["config"].get("model"),
@@ -83,13 +83,13 @@ def _history(state: State) -> tuple[str, list[dict[str, Any]]]:
     return "\n".join(rows) or "(none yet)", facts
 
 
-def recent_regressions(state: State) -> list[str]:
-    """Return the changes that regressed within the last few segments."""
+def recently_rolled_back(state: State) -> list[str]:
+    """Return the changes rolled back within the last few segments (lost, or no better)."""
     out: list[str] = []
     done = history.trials(state)
     for item in done[-RECENT:]:
         verdict = history.verdict_for(state, item["index"])
-        if verdict is not None and verdict["outcome"] in SETBACKS:
+        if verdict is not None and not kept(item, verdict["outcome"]):
             out += [history.change_key(c) for c in item["changes"]]
     return out
 
@@ -119,7 +119,7 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
     space_text, space_facts = _space(ctx, base_config)
     history_text, history_facts = _history(state)
     line_text, line_facts = _line_text(line, ctx.primary)
-    avoid = recent_regressions(state)
+    avoid = recently_rolled_back(state)
     horizon = budgets.epoch_horizon(state, ctx.settings)  # a seconds budget may come first
     budget_left = horizon - spent(state)
     best = run.get("best")

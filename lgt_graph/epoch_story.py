@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from lgt_graph import history
-from lgt_graph.epoch_loop import line_of, run_of
+from lgt_graph.epoch_loop import kept, line_of, run_of
 from lgt_graph.state import State
 
 
@@ -33,6 +33,7 @@ def story(state: State) -> dict[str, Any]:
                 "end_epoch": segment["start_epoch"] + segment["epochs"],
                 "changes": [f"{c['knob']}={c['new']}" for c in trial["changes"]],
                 "outcome": outcome,
+                "kept": kept(trial, outcome),
                 "score": trial["score"],
                 "reference": segment["reference"],
                 "paired": segment["paired"],

@@ -11,6 +11,7 @@ from langgraph.runtime import Runtime
 
 from lgt_graph import budgets, history
 from lgt_graph.context import Context, Settings
+from lgt_graph.epoch_loop import kept
 from lgt_graph.metrics import SETBACKS, reached
 from lgt_graph.state import State
 
@@ -67,7 +68,11 @@ def decide(state: State, settings: Settings, maximize: bool) -> tuple[Route, str
 
 
 def _decide_segment(state: State, settings: Settings, maximize: bool) -> tuple[Route, str]:
-    """Decide as the epoch-level loop does: the budget counts epochs, rollback restores weights."""
+    """Decide as the epoch-level loop does: the budget counts epochs, rollback restores weights.
+
+    The run goes on from the better branch (:func:`lgt_graph.epoch_loop.kept`): a change
+    that did not beat its control is rolled back, whatever its verdict's name.
+    """
     run = state.get("run") or {}
     last = history.trials(state)[-1]
     best = run.get("best")
@@ -85,7 +90,7 @@ def _decide_segment(state: State, settings: Settings, maximize: bool) -> tuple[R
                 f" (patience {settings.patience})"
             )
     verdict = history.verdict_for(state, last["index"])
-    if verdict is not None and verdict["outcome"] in SETBACKS:
+    if verdict is not None and not kept(last, verdict["outcome"]):
         back = run.get("fallback")
         to = "a fresh start"
         if back:
@@ -93,9 +98,11 @@ def _decide_segment(state: State, settings: Settings, maximize: bool) -> tuple[R
                 "the control branch" if back["trial"] == last["index"] else "the segment's start"
             )
             to = f"the checkpoint at epoch {back['epoch']} ({which})"
-        what = (
-            "failed" if verdict["outcome"] == "failed" else f"regressed ({verdict['delta']:+.4g})"
-        )
+        what = {
+            "failed": "failed",
+            "regressed": f"regressed ({verdict['delta']:+.4g})",
+            "neutral": f"was neutral ({verdict['delta']:+.4g}: the control did as well)",
+        }[verdict["outcome"]]
         return "rollback", (
             f"segment {last['index']} {what}: the weights, optimiser and RNG state go back to {to}"
         )

@@ -70,9 +70,10 @@ def completed(
 def _segment_numbers(ctx: Context, trial: Trial) -> tuple[str, float, str]:
     """Judge a segment against its reference: the control branch, or the score at its start.
 
-    A change whose branch ends worse than its reference by more than ``--tolerance`` (a
-    fraction of the reference) regressed, and its weights are rolled back; within it the
-    change is kept (neutral), so noise of a few examples does not undo every change.
+    Any gain over the reference improved; a loss by more than ``--tolerance`` (a fraction
+    of the reference) regressed; a tie or a smaller loss is neutral, and is not called a
+    harm. Which branch the run goes on from is :func:`lgt_graph.epoch_loop.kept`: the
+    better one, so a neutral change against its control is rolled back too.
     """
     segment = trial["segment"]
     score, reference = trial["score"], segment["reference"]

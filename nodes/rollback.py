@@ -2,7 +2,8 @@
 
 Between whole trainings the next proposal starts from the best configuration. In the
 epoch-level loop the run's weights, optimiser and RNG state go back to the checkpoint
-the regressing change replaced (the control branch's end, or the segment's start).
+the rejected change replaced (the control branch's end, or the segment's start): after a
+regression, and after a change no better than its control (:func:`~lgt_graph.epoch_loop.kept`).
 """
 
 from __future__ import annotations

@@ -141,3 +141,12 @@ class ChangeEveryTimeAdvisor:
         trials = len(state.get("trials", []))
         rate = float(state["config"]["learning_rate"]) * (2.0 if trials % 2 else 0.5)
         return propose(state, runtime, {"learning_rate": rate}, "alternate the rate")
+
+
+class NoOpLiveAdvisor:
+    """Mid-run: continue once, then clip gradients far above their norm (changes nothing)."""
+
+    def __call__(self, state, runtime):
+        if len(state.get("trials", [])) < 2:
+            return propose(state, runtime, {}, "keep training")
+        return propose(state, runtime, {"grad_clip": 10.0}, "clip the gradients")

@@ -127,6 +127,37 @@ def test_a_regressing_segment_rolls_the_weights_back_bit_for_bit(store_uri, tmp_
     assert final["verdicts"][checked[0] - 1]["outcome"] == "regressed"
 
 
+def test_a_neutral_change_goes_back_to_the_control_and_the_table_shows_both(store_uri, tmp_path):
+    from lgt_graph.epoch_prompts import recently_rolled_back
+    from lgt_graph.session.mirror import summary_markdown
+
+    outcome = session(
+        store_uri,
+        tmp_path,
+        task="iris",
+        budget=6,
+        start={"learning_rate": 0.05, "batch_size": 16},
+        nodes={"advisor": "tests.custom_nodes:NoOpLiveAdvisor"},
+    )
+    values = outcome.values
+    # segment 3 clips far above the gradients' norm: both branches end the same, a tie
+    third = values["trials"][2]
+    assert third["changes"][0]["knob"] == "grad_clip" and third["segment"]["paired"]
+    verdict = values["verdicts"][2]
+    assert verdict["outcome"] == "neutral" and verdict["delta"] == 0.0
+    # the run went on from the control branch, with the control's configuration
+    fourth = values["trials"][3]
+    assert fourth["segment"]["start"] == third["segment"]["control"]["checkpoint"]
+    assert fourth["changes"][0]["old"] == 0  # proposed again over the control's grad_clip
+    assert [t["source"] for t in values["transitions"]].count("rollback") >= 1
+    assert "grad_clip=10.0" in recently_rolled_back(values)  # not proposed again soon
+    table = summary_markdown(values, outcome.ctx)
+    control = third["segment"]["control"]["score"]
+    assert f"| 3 | {third['score']:.4f} (control {control:.4f}) | neutral, control kept |" in table
+    # the reported best is a score the table shows
+    assert f"{values['final']['val'][outcome.ctx.primary]:.4f}" in table.split("Best")[0]
+
+
 def test_budget_counts_both_branches_and_mlflow_keeps_each_segment(store_uri, tmp_path):
     outcome = session(
         store_uri,

@@ -34,10 +34,10 @@ def _direction(old: Any, new: Any) -> str:
 
 
 def recently_hurt(facts: dict[str, Any]) -> set[tuple[str, str]]:
-    """Return (knob, direction) of the changes that lost their paired segment lately."""
+    """Return (knob, direction) of the changes rolled back lately: lost, or no better."""
     out = set()
     for entry in facts.get("history", [])[-RECENT:]:
-        if entry.get("outcome") in SETBACKS:
+        if entry.get("outcome") in SETBACKS or entry.get("kept") is False:
             out |= {(c["knob"], _direction(c["old"], c["new"])) for c in entry["changes"]}
     return out
 

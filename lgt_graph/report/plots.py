@@ -116,7 +116,7 @@ def plot_run_line(view: SessionView) -> bytes:
     kept = rejected = False
     for event in line.get("events", []):
         text = ", ".join(event["changes"])
-        if event["outcome"] in SETBACKS:
+        if not event.get("kept", event["outcome"] not in SETBACKS):  # older runs: no "kept"
             if event["score"] is not None:
                 metric.plot([event["end_epoch"]], [event["score"]], "x", color="#d62728", ms=8,
                             label=None if rejected else "change rolled back")  # fmt: skip

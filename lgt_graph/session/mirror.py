@@ -15,9 +15,9 @@ from typing import Any
 
 from lgt_graph import history
 from lgt_graph.context import Context
+from lgt_graph.epoch_loop import kept
 from lgt_graph.history import trial_epochs, trial_seconds
 from lgt_graph.prompting import advisor_system
-from lgt_graph.space import diff
 from lgt_graph.state import State
 
 Echo = Callable[[str], None]
@@ -144,11 +144,17 @@ def segment_line(trial: Any, verdict: Any, primary: str, change: str | None = No
     last = segment["start_epoch"] + segment["epochs"]
     span = f"epoch {last}" if first == last else f"epochs {first}-{last}"
     against = " vs control" if segment["paired"] else ""
+    if segment["control"] is not None and not kept(trial, verdict["outcome"]):
+        change = f"[control {_score(segment['control']['score'])} kept] {change}"
     text = (
         f"segment {trial['index']:>3} {span:<11} val_{primary} {score:>8}"
         f"  {verdict['outcome']:<9} {verdict['delta']:+.4f}{against}  {change}"
     )
     return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _score(value: float | None) -> str:
+    return "failed" if value is None else f"{value:.4f}"
 
 
 def summary_markdown(values: Any, ctx: Context) -> str:
@@ -163,14 +169,20 @@ def summary_markdown(values: Any, ctx: Context) -> str:
     ]
     for trial in history.trials(values):
         verdict = history.verdict_for(values, trial["index"])
-        score = "failed" if trial["score"] is None else f"{trial['score']:.4f}"
+        score = _score(trial["score"])
         changes = ", ".join(f"{c['knob']}: {c['old']} -> {c['new']}" for c in trial["changes"])
         outcome = verdict["outcome"] if verdict else "-"
+        segment = trial.get("segment")
+        control = segment["control"] if segment is not None else None
+        if control is not None:  # a paired segment: both branches, and the one the run kept
+            score += f" (control {_score(control['score'])})"
+            if verdict and not kept(trial, outcome):
+                outcome += ", control kept"
         lines.append(f"| {trial['index']} | {score} | {outcome} | {changes or 'default'} |")
     final = values.get("final", {})
     lines.append("")
     if final.get("status") == "ok":
-        changed = diff(ctx.space.default(), final["config"])
+        changed = ctx.space.changed(final["config"])
         how = f"Best: trial {final['trial']}; refit on train, scored once on the test split:"
         picked = final.get("selection", {})
         if picked.get("best_trial") not in (None, final["trial"]):
