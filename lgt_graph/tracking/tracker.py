@@ -48,39 +48,43 @@ class Tracker:
                 ) from None
             raise UserError(f"cannot open the MLflow store at {uri}: {exc.message}") from None
         self._writer = None
+        self._sent: list[Future[Any]] = []
+        """The writes this tracker queued that may still fail or be waited for."""
         if background:
-            from lgt_graph.tracking.writer import BackgroundWriter
+            from lgt_graph.tracking.writer import shared_writer
 
-            self._writer = BackgroundWriter(uri, self.experiment_id)
+            self._writer = shared_writer()
 
     def submit(self, name: str, **kwargs: Any) -> Future[Any]:
         """Run the write ``WRITES[name]`` now, or queue it for the writer process."""
         if self._writer is not None:
-            return self._writer.submit(name, kwargs)
-        future: Future[Any] = Future()
+            future = self._writer.submit(self.uri, self.experiment_id, name, kwargs)
+            self._sent.append(future)
+            return future
+        future = Future()
         future.set_result(WRITES[name](self.client, self.experiment_id, **kwargs))
         return future
 
     def check(self) -> None:
-        """Raise WriterError if a queued write has failed, or the writer is gone."""
-        if self._writer is not None and (self._writer.failure or self._writer.dead):
-            from lgt_graph.tracking.writer import WriterError
+        """Raise WriterError if a write of this tracker has failed, or the writer is gone."""
+        if self._writer is None:
+            return
+        from lgt_graph.tracking.writer import WriterError
 
-            raise WriterError(self._writer.failure or self._writer.dead)
+        failed = [f for f in self._sent if f.done() and f.exception() is not None]
+        if failed or self._writer.dead:
+            why = str(failed[0].exception()).strip() if failed else self._writer.dead
+            raise WriterError(why.splitlines()[-1])
+        self._sent = [f for f in self._sent if not f.done()]  # the written ones are done with
 
     def flush(self) -> None:
-        """Wait for every queued write; raise if one failed."""
-        if self._writer is not None:
-            for future in self._writer.pending():
-                future.result()
+        """Wait for every write of this tracker still queued; raise if one failed."""
+        for future in [f for f in self._sent if not f.done()]:
+            future.result()
 
     def close(self) -> None:
-        """Flush, then stop the writer process."""
-        if self._writer is not None:
-            try:
-                self.flush()
-            finally:
-                self._writer.close()
+        """Flush. The writer process stays for this process's next tracker."""
+        self.flush()
 
     def log_trial(
         self,

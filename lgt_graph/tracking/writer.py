@@ -3,18 +3,22 @@
 MLflow's SQLAlchemy store spends tens of milliseconds of Python per run; in a thread
 that time holds the GIL the training loop needs, so only another process keeps the
 trainer at full speed. The child is ``python -m lgt_graph.tracking.writer`` (it never
-re-imports the parent's main module), fed length-prefixed pickles on stdin. Jobs are
-``(name, kwargs)`` pairs naming a write of ``lgt_graph.tracking.writes.WRITES``, run in
-submission order; each result comes back as a future. When the parent dies, the child
-reads what was already sent, writes it, and exits at end of input; it ignores
-SIGINT and SIGTERM and runs in a session of its own, so an interrupt of the parent's
-process group never cuts a write short.
+re-imports the parent's main module), fed length-prefixed pickles on stdin. A job names
+its store, its experiment and a write of ``lgt_graph.tracking.writes.WRITES``; jobs run
+in submission order and each result comes back as a future. One child serves every
+tracker of its parent (:func:`shared_writer`): the sessions of a comparison, one after
+another, pay for its start (MLflow's imports, seconds of CPU) once, not once each. When
+the parent dies, the child reads what was already sent, writes it, and exits at end of
+input; it ignores SIGINT and SIGTERM and runs in a session of its own, so an interrupt
+of the parent's process group never cuts a write short.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
+import os
 import pickle
 import struct
 import subprocess
@@ -50,12 +54,12 @@ def _receive(stream: IO[bytes]) -> Any:
 class BackgroundWriter:
     """Run tracking writes in a child process, in the order they are submitted."""
 
-    def __init__(self, uri: str, experiment_id: str) -> None:
+    def __init__(self) -> None:
         # A session of its own: a Ctrl-C at the terminal (SIGINT to the foreground
         # process group) must reach the trainer only, so that the writer drains what
         # the trainer sent while the trainer closes the session.
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "lgt_graph.tracking.writer", uri, experiment_id],
+            [sys.executable, "-m", "lgt_graph.tracking.writer"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             start_new_session=True,
@@ -64,13 +68,13 @@ class BackgroundWriter:
         self._futures: dict[int, Future[Any]] = {}
         self._lock = threading.Lock()
         self._dead = ""
-        self.failure = ""
-        """The first write that failed (its traceback's last line), empty while none has."""
         self._reader = threading.Thread(target=self._read_results, daemon=True)
         self._reader.start()
 
-    def submit(self, name: str, kwargs: dict[str, Any]) -> Future[Any]:
-        """Queue the write ``name(**kwargs)``; return the future of its result."""
+    def submit(
+        self, uri: str, experiment_id: str, name: str, kwargs: dict[str, Any]
+    ) -> Future[Any]:
+        """Queue the write ``name(**kwargs)`` to a store's experiment; return its future."""
         future: Future[Any] = Future()
         with self._lock:
             if self._dead:
@@ -79,7 +83,7 @@ class BackgroundWriter:
             self._futures[job] = future
             try:
                 assert self._process.stdin is not None
-                _send(self._process.stdin, (job, name, kwargs))
+                _send(self._process.stdin, (job, uri, experiment_id, name, kwargs))
             except (BrokenPipeError, OSError):
                 self._futures.pop(job)
                 raise WriterError("the MLflow writer process is gone") from None
@@ -90,28 +94,11 @@ class BackgroundWriter:
         """Why the writer process is gone; empty while it runs."""
         return self._dead
 
-    def pending(self) -> list[Future[Any]]:
-        """Return the futures not yet resolved."""
-        with self._lock:
-            return list(self._futures.values())
-
-    def close(self, wait: bool = False, timeout: float = 120.0) -> None:
-        """Close the child's input: it finishes every queued write, then exits.
-
-        Callers flush first, so every write has been acknowledged; the child's own
-        shutdown (a second of interpreter teardown) is only waited for on request.
-        """
+    def close(self) -> None:
+        """Close the child's input: it finishes every queued write, then exits."""
         with self._lock:
             if self._process.stdin is not None and not self._process.stdin.closed:
                 self._process.stdin.close()
-        if not wait:
-            return
-        try:
-            self._process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-        self._reader.join(timeout=10)
-        self._fail_all("the MLflow writer stopped before finishing this write")
 
     def _read_results(self) -> None:
         assert self._process.stdout is not None
@@ -128,7 +115,6 @@ class BackgroundWriter:
                 if ok:
                     future.set_result(value)
                 else:
-                    self.failure = self.failure or str(value).strip().splitlines()[-1]
                     future.set_exception(WriterError(value))
 
     def _fail_all(self, reason: str) -> None:
@@ -140,22 +126,49 @@ class BackgroundWriter:
                 future.set_exception(WriterError(reason))
 
 
-def serve(uri: str, experiment_id: str, jobs: IO[bytes], results: IO[bytes]) -> None:
+_SHARED: list[BackgroundWriter] = []
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_writer() -> BackgroundWriter:
+    """Return this process's writer, started on first use and again if it died."""
+    with _SHARED_LOCK:
+        if not _SHARED or _SHARED[0].dead:
+            _SHARED[:] = [BackgroundWriter()]
+        return _SHARED[0]
+
+
+def _close_shared() -> None:
+    """Close the writer's input at exit: it writes what it was sent, then ends."""
+    for writer in _SHARED:
+        with contextlib.suppress(OSError):
+            writer.close()
+
+
+atexit.register(_close_shared)
+# A forked child must not write into its parent's pipe: it starts a writer of its own.
+os.register_at_fork(after_in_child=_SHARED.clear)
+
+CLIENTS = 8
+"""Stores the child keeps a client open on (a comparison writes one; a test suite, many)."""
+
+
+def serve(jobs: IO[bytes], results: IO[bytes]) -> None:
     """Run each job read from ``jobs`` and send back (job, ok, value) until end of input."""
-    import os
     import time
     import traceback
     from collections import defaultdict
 
-    from lgt_graph.tracking.store import open_client
+    from lgt_graph.tracking.store import open_client, use_globally
     from lgt_graph.tracking.writes import WRITES
 
-    client = open_client(uri)
+    clients: dict[str, Any] = {}
+    current = ""
     table = WRITES
     spent: dict[str, list[float]] = defaultdict(list)
     while True:
         try:
-            job, name, kwargs = _receive(jobs)
+            job, uri, experiment_id, name, kwargs = _receive(jobs)
         except EOFError:
             if os.environ.get("LGT_WRITER_TIMES"):
                 for key, times in spent.items():
@@ -166,7 +179,14 @@ def serve(uri: str, experiment_id: str, jobs: IO[bytes], results: IO[bytes]) -> 
             return
         started = time.perf_counter()
         try:
-            value = table[name](client, experiment_id, **kwargs)
+            if uri not in clients:
+                clients[uri] = open_client(uri)  # MLflow's global store is set to it too
+                while len(clients) > CLIENTS:
+                    clients.pop(next(iter(clients)))
+            elif uri != current:
+                use_globally(uri)  # the prompt registry writes through the global store
+            current = uri
+            value = table[name](clients[uri], experiment_id, **kwargs)
         except Exception:
             reply = (job, False, traceback.format_exc(limit=8))
         else:
@@ -184,4 +204,4 @@ if __name__ == "__main__":
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _results = sys.stdout.buffer
     sys.stdout = sys.stderr  # whatever a library prints must not corrupt the result stream
-    serve(sys.argv[1], sys.argv[2], sys.stdin.buffer, _results)
+    serve(sys.stdin.buffer, _results)
