@@ -199,3 +199,22 @@ def test_flip_mirrors_and_shift_moves_pixels():
     shifted = augment(x, "shift", g)
     assert shifted.shape == x.shape
     assert set(shifted.unique().tolist()) <= set(x.unique().tolist()) | {0.0}
+
+
+def test_class_weighted_boosting_cuts_its_bins_as_an_unweighted_fit_and_still_weighs():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from lgt_graph.training.boosting import BoostingClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 6))
+    y = (X[:, 0] + 0.5 * rng.normal(size=400) > 1.2).astype(int)  # about 12 % positives
+    weighted = BoostingClassifier(class_weight="balanced", max_iter=20, random_state=0).fit(X, y)
+    plain = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(X, y)
+    # the bins: the plain quantiles, not scikit-learn's per-feature, per-bin weighted ones
+    for ours, theirs in zip(
+        weighted._bin_mapper.bin_thresholds_, plain._bin_mapper.bin_thresholds_, strict=True
+    ):
+        np.testing.assert_array_equal(ours, theirs)
+    # the class weights still weigh the fit: the rare class is called more often
+    assert weighted.predict(X).sum() > plain.predict(X).sum()

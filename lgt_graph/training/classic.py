@@ -56,12 +56,13 @@ def model_outputs(model: Any, data: Arrays, X: np.ndarray) -> np.ndarray:
 def build_classic(config: Config, data: Arrays, seed: int, threads: int) -> Any:
     """Return the unfitted scikit-learn estimator the configuration names."""
     from sklearn.ensemble import (
-        HistGradientBoostingClassifier,
         HistGradientBoostingRegressor,
         RandomForestClassifier,
         RandomForestRegressor,
     )
     from sklearn.linear_model import LogisticRegression, Ridge
+
+    from lgt_graph.training.boosting import BoostingClassifier
 
     model = config["model"]
     depth = int(config["tree_max_depth"]) or None
@@ -76,7 +77,7 @@ def build_classic(config: Config, data: Arrays, seed: int, threads: int) -> Any:
             random_state=seed,
         )
         if data.classification:
-            return HistGradientBoostingClassifier(class_weight=weight, **common)
+            return BoostingClassifier(class_weight=weight, **common)
         return HistGradientBoostingRegressor(**common)
     if model == "random_forest":
         common = dict(
