@@ -82,3 +82,20 @@ def local_ray():
     start_ray(num_cpus=2)
     yield
     ray.shutdown()
+
+
+def final_state(checkpoints: Path, session: str) -> dict:
+    """Read a session's final state back from its checkpoint database."""
+    from lgt_graph.context import Settings
+    from lgt_graph.graph import build_graph
+    from lgt_graph.registry import resolve
+    from lgt_graph.session.store import SessionStore
+
+    store = SessionStore(checkpoints)
+    try:
+        settings = Settings.from_dict(store.get(session)["settings"])
+        nodes = resolve(settings.nodes, settings.method, settings.loop)
+        graph = build_graph(nodes, checkpointer=store.saver)
+        return dict(graph.get_state({"configurable": {"thread_id": session}}).values)
+    finally:
+        store.close()

@@ -26,7 +26,7 @@ from lgt_graph.session.runner import initial_state
 from lgt_graph.session.store import SessionStore
 from lgt_graph.training import available_threads
 from lgt_graph.training.segments import NeuralRun, load_model, read_checkpoint
-from tests.conftest import needs_data
+from tests.conftest import final_state, needs_data
 from tests.openai_server import ScriptedOpenAI
 
 pytestmark = needs_data
@@ -239,12 +239,14 @@ def test_a_frozen_knob_proposed_mid_run_is_refused_and_the_reason_sent_back(
 def test_a_killed_epoch_session_resumes_mid_segment_with_nothing_lost_or_repeated(
     store_uri, tmp_path
 ):
-    args = ["--task", "mnist", "--max-train-samples", "2000", "--loop", "epoch", "--budget", "8"]
+    # a CNN on scikit-learn's 8x8 digits: a net of images, at a size a test can afford
+    args = ["--task", "digits", "--loop", "epoch", "--budget", "8"]
     args += ["--threads", str(THREADS)]  # the same float sums in both runs, whatever the load
     args += [item for k, v in CNN.items() for item in ("--set", f"{k}={v}")]
     args += ["--node", "advisor=tests.custom_nodes:ChangeEveryTimeAdvisor"]
-    # SIGKILL 0.4 s after segment 2's line: into segment 3's paired training
-    session_id, _ = kill_and_resume(store_uri, tmp_path, args, "segment   2", 0.4)
+    # SIGKILL 0.05 s after segment 2's line: into segment 3's paired training
+    session_id, resumed = kill_and_resume(store_uri, tmp_path, args, "segment   2", 0.05)
+    assert "resuming session" in resumed.stderr and "segment   3" in resumed.stderr
     client = MlflowClient(store_uri)
     parent = client.get_run(session_id)
     runs = client.search_runs(
@@ -255,8 +257,7 @@ def test_a_killed_epoch_session_resumes_mid_segment_with_nothing_lost_or_repeate
     straight = session(
         store_uri,
         tmp_path / "straight",
-        task="mnist",
-        max_train_samples=2000,
+        task="digits",
         budget=8,
         threads=THREADS,
         start=CNN,
@@ -424,7 +425,9 @@ def epoch_comparison(_template_store, tmp_path_factory):
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     common = {"tracking_uri": uri, "loop": "epoch", "start": {"learning_rate": 0.02}}
     rows = run_comparison(["iris"], EPOCH_METHODS, 6, [0], folder / "out", common, echo=print)
-    return SimpleNamespace(rows={r.method: r for r in rows}, uri=uri, folder=folder)
+    checkpoints = folder / "out" / "lgt_checkpoints.db"
+    states = {r.method: final_state(checkpoints, r.session_id) for r in rows}
+    return SimpleNamespace(rows={r.method: r for r in rows}, states=states, uri=uri, folder=folder)
 
 
 def test_compare_at_the_epoch_level_counts_epochs(epoch_comparison):
@@ -461,7 +464,7 @@ def test_every_epoch_level_method_spends_the_epoch_budget_and_resumes(
         SessionStore(Path(checkpoints)).conn.execute("SELECT id FROM lgt_sessions").fetchone()[0]
     )
     resumed = run_session(Settings(task=""), resume=session_id, checkpoints=checkpoints)
-    straight = run_session(settings, checkpoints=str(tmp_path / "straight.db"))
+    straight = epoch_comparison.states[name]  # the comparison's session: the same settings
     values = resumed.values
     used = values["run"]["epochs_trained"]
     assert used <= 6 and (used >= 5 or name == "plateau")  # a paired step may not fit the last
@@ -470,8 +473,8 @@ def test_every_epoch_level_method_spends_the_epoch_budget_and_resumes(
     def story(v):
         return [(t["index"], t["config"]["learning_rate"], t["score"]) for t in v["trials"]]
 
-    assert story(values) == story(straight.values)  # nothing lost, nothing trained twice
-    assert values["final"]["test"] == straight.values["final"]["test"]
+    assert story(values) == story(straight)  # nothing lost, nothing trained twice
+    assert values["final"]["test"] == straight["final"]["test"]
     client = MlflowClient(epoch_comparison.uri)
     runs = client.search_runs(
         [resumed.ctx.tracker.experiment_id], f"tags.mlflow.parentRunId = '{session_id}'"
@@ -482,17 +485,18 @@ def test_every_epoch_level_method_spends_the_epoch_budget_and_resumes(
 
 
 def test_a_killed_both_level_session_resumes_inside_its_trial(store_uri, tmp_path):
-    args = ["--task", "mnist", "--max-train-samples", "1500", "--loop", "both", "--budget", "9"]
+    args = ["--task", "digits", "--loop", "both", "--budget", "9"]
     args += ["--set", "epochs=3", "--threads", str(THREADS)]
-    # SIGKILL 0.3 s after trial 2's first segment line: into trial 2's inner run
-    session_id, resumed = kill_and_resume(store_uri, tmp_path, args, "  trial 2 segment   1", 0.3)
-    # the inner run went on from its last saved segment: trial 2's segment 1 is not redone
+    # SIGKILL 0.05 s after trial 2's first segment line: into trial 2's inner run
+    session_id, resumed = kill_and_resume(store_uri, tmp_path, args, "  trial 2 segment   1", 0.05)
+    # the inner run went on from its last saved segment: trial 2's segment 1 is not redone,
+    # its later segments are trained by the resumed process
     assert "  trial 2 segment   1 " not in resumed.stderr
+    assert "  trial 2 segment   2 " in resumed.stderr
     straight = session(
         store_uri,
         tmp_path / "straight",
-        task="mnist",
-        max_train_samples=1500,
+        task="digits",
         loop="both",
         budget=9,
         threads=THREADS,

@@ -22,8 +22,10 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-KILLS = 10
-BUDGET = 40
+KILLS = int(os.environ.get("LGT_FAULT_KILLS", "4"))
+"""Kills (and, apart, interrupts) per session: 4 in the suite; LGT_FAULT_KILLS=10 for the
+soak run docs/RELIABILITY.md reports. Each costs a process start of several seconds."""
+BUDGET = 4 * KILLS
 
 
 def start(base, *args, cwd=None):
@@ -63,7 +65,7 @@ def assert_each_trial_once(store_uri, session, budget=BUDGET, ended=("FINISHED",
 
 
 @pytest.mark.slow
-def test_ten_random_sigkills_lose_and_duplicate_nothing(store_uri, tmp_path):
+def test_random_sigkills_lose_and_duplicate_nothing(store_uri, tmp_path):
     rng = random.Random(20261129)
     base = [sys.executable, "-m", "lgt_graph", "run", "--tracking-uri", store_uri]
     base += ["--checkpoints", str(tmp_path / "ck.db")]
@@ -93,7 +95,7 @@ def test_ten_random_sigkills_lose_and_duplicate_nothing(store_uri, tmp_path):
 
 
 @pytest.mark.slow
-def test_ten_ctrl_c_and_sigterms_stop_cleanly_and_resume_with_each_trial_once(store_uri, tmp_path):
+def test_ctrl_c_and_sigterms_at_random_stop_cleanly_and_resume_each_trial_once(store_uri, tmp_path):
     rng = random.Random(130)
     checkpoints = tmp_path / "ck.db"
     base = [sys.executable, "-m", "lgt_graph", "run", "--tracking-uri", store_uri]

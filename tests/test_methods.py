@@ -24,14 +24,14 @@ from mlflow.tracking import MlflowClient
 from lgt_graph.compare.log import log_comparison
 from lgt_graph.compare.run import run_comparison
 from lgt_graph.context import Settings
-from lgt_graph.graph import build_graph
 from lgt_graph.methods import METHODS
 from lgt_graph.metrics import CLASSIFICATION_METRICS
-from lgt_graph.registry import choices, resolve
+from lgt_graph.registry import choices
 from lgt_graph.session import run_session
 from lgt_graph.session.opening import open_task
 from lgt_graph.session.store import SessionStore
 from lgt_graph.space import config_key
+from tests.conftest import final_state
 
 BUDGET = 4
 SEEDS = (0, 1)
@@ -40,17 +40,6 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "methods_iris.csv"
 TRIAL_METHODS = {n: m for n, m in METHODS.items() if "trial" in m.loops}
 """The methods of the trial loop (the epoch-level ones: tests/test_epoch_loop.py)."""
 COLUMNS = ("method", "seed", "trials", "best_val", "test_accuracy", "test_macro_f1")
-
-
-def state_of(checkpoints: Path, session: str) -> dict:
-    """Read a session's final state back from its checkpoint database."""
-    store = SessionStore(checkpoints)
-    try:
-        settings = Settings.from_dict(store.get(session)["settings"])
-        graph = build_graph(resolve(settings.nodes, settings.method), checkpointer=store.saver)
-        return dict(graph.get_state({"configurable": {"thread_id": session}}).values)
-    finally:
-        store.close()
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +57,8 @@ def comparison(_template_store, tmp_path_factory):
         {"tracking_uri": uri, "limits": LIMITS},
         echo=lambda line: None,
     )
-    states = {(r.method, r.seed): state_of(out / "lgt_checkpoints.db", r.session_id) for r in rows}
+    checkpoints = out / "lgt_checkpoints.db"
+    states = {(r.method, r.seed): final_state(checkpoints, r.session_id) for r in rows}
     return SimpleNamespace(rows=rows, out=out, uri=uri, states=states, folder=folder)
 
 
