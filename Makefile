@@ -39,6 +39,7 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.trainer_throughput
 	$(BIN)/python -m bench.mlflow_overhead
+	$(BIN)/python -m bench.session_overhead
 
 clean:
 	rm -rf $(VENV) build *.egg-info

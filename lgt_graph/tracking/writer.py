@@ -84,15 +84,17 @@ class BackgroundWriter:
             try:
                 assert self._process.stdin is not None
                 _send(self._process.stdin, (job, uri, experiment_id, name, kwargs))
-            except (BrokenPipeError, OSError):
+            except (BrokenPipeError, OSError, ValueError):  # ValueError: its input was closed
                 self._futures.pop(job)
                 raise WriterError("the MLflow writer process is gone") from None
         return future
 
     @property
     def dead(self) -> str:
-        """Why the writer process is gone; empty while it runs."""
-        return self._dead
+        """Why the writer process is gone (or going: its input is closed); empty while it runs."""
+        stdin = self._process.stdin
+        closed = stdin is None or stdin.closed
+        return self._dead or ("the MLflow writer's input is closed" if closed else "")
 
     def close(self) -> None:
         """Close the child's input: it finishes every queued write, then exits."""
