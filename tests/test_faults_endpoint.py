@@ -143,3 +143,25 @@ def test_with_fallback_a_lasting_outage_is_recorded_and_the_session_finishes(sto
     assert all(c["error"].startswith("endpoint error: ") and "503" in c["error"] for c in calls)
     parent = MlflowClient(store_uri).get_run(outcome.session_id)
     assert parent.data.metrics["llm/fallbacks"] == len(calls)
+
+
+def test_a_comparison_stopped_by_an_outage_says_how_to_go_on_and_resumes(
+    store_uri, tmp_path, capsys, monkeypatch
+):
+    from lgt_graph.cli import main
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    switch = Switch(FAULTS["500"][0])
+    with ScriptedOpenAI(responder=switch) as server:
+        args = ["compare", "--task", "iris", "--methods", "lgt", "--budget", "2"]
+        args += ["--out", str(tmp_path / "out"), "--tracking-uri", store_uri]
+        args += ["--llm", "openai:scripted", "--base-url", server.url]
+        assert main(args) == 3
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        (said,) = [line for line in err.splitlines() if "continue with" in line]
+        assert said.startswith("the LLM endpoint still failed after its retries")
+        assert said.endswith(f"continue with: python -m lgt_graph {' '.join(args)} --resume")
+        switch.down = False
+        assert main([*args, "--resume"]) == 0
+    assert "[1/1] iris seed 0: LGT (resuming session" in capsys.readouterr().err

@@ -194,17 +194,29 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "sampler": args.sampler,
         **{k: v for k, v in common.items() if v is not None},
     }
+    from lgt_graph.agents import EndpointUnavailable
+
+    # A session that stops keeps what it did (and the sessions before it, in out): say how
+    # to go on. The sessions' own lines are not shown in a comparison, so the reason goes here.
+    saved = f"the {'comparison' if kind == 'compare' else 'ablation'} in {out} is saved"
+    again = continue_command(args.argv)
     try:
         rows = run_comparison(
             tasks, methods, args.budget, seeds, out, common, nodes, err, TITLES[kind], args.resume
         )
         run_id = log_comparison(rows, out, args.tracking_uri, params, kind)
-    except KeyboardInterrupt as exc:  # Terminated too: the sessions so far are saved in out
+    except KeyboardInterrupt as exc:  # Terminated too
         what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        again = continue_command(args.argv)
-        study = "comparison" if kind == "compare" else "ablation"
-        err(f"{what}: the {study} in {out} is saved; continue with: {again}")
+        err(f"{what}: {saved}; continue with: {again}")
         return 143 if isinstance(exc, Terminated) else 130
+    except EndpointUnavailable as exc:
+        err(f"the LLM endpoint still failed after its retries ({exc}); {saved}: once the"
+            f" endpoint is back, continue with: {again}")  # fmt: skip
+        return 3
+    except StorageError as exc:
+        err(f"{exc}; {saved} up to its last complete step: free space or fix permissions,"
+            f" then continue with: {again}")  # fmt: skip
+        return 4
     print((out / "results.md").read_text())
     print(
         f"wrote {', '.join(str(out / name) for name in OUTPUTS)};"
