@@ -378,3 +378,32 @@ def test_the_summary_lists_momentum_as_changed_only_under_an_optimizer_that_read
         if listed
         else "Changed from the default: nothing"
     ]
+
+
+def test_a_stop_while_a_resume_replays_its_records_says_how_to_continue(store_uri, tmp_path):
+    checkpoints = str(tmp_path / "ck.db")
+    settings = Settings.resolve(task="iris", budget=3, tracking_uri=store_uri)
+    lines: list[str] = []
+
+    def stop_at(prefix):
+        def echo(line):
+            lines.append(line)
+            if line.startswith(prefix) and not any(x.startswith("interrupted") for x in lines):
+                raise KeyboardInterrupt
+
+        return echo
+
+    with pytest.raises(KeyboardInterrupt):
+        run_session(settings, checkpoints=checkpoints, echo=stop_at("trial   2/"))
+    session_id = lines[0].split("session ")[1].split(":")[0]
+    lines.clear()
+    # a Ctrl-C lands while the resume replays the trials it holds: it is said, and closed
+    with pytest.raises(KeyboardInterrupt):
+        run_session(Settings(task=""), session_id, checkpoints, echo=stop_at("resuming session"))
+    assert lines[-1] == (
+        f"interrupted: session {session_id} is saved; continue with: python -m lgt_graph run"
+        f" --resume {session_id} --checkpoints {checkpoints}"
+    )
+    assert MlflowClient(store_uri).get_run(session_id).info.status == "KILLED"
+    finished = run_session(Settings(task=""), session_id, checkpoints, echo=lambda line: None)
+    assert [t["index"] for t in finished.values["trials"]] == [1, 2, 3]

@@ -48,14 +48,14 @@ def open_session(
     from lgt_graph.llm import make_chat_model
     from lgt_graph.registry import choices, resolve
     from lgt_graph.session.naming import experiment_name, start_parent_run, tag_placement
-    from lgt_graph.session.store import SessionStore, default_path
+    from lgt_graph.session.store import SessionStore, checkpoints_path
     from lgt_graph.session.tracer import llm_tracer
     from lgt_graph.tracking import Tracker, check_uri, tracking_uri
     from lgt_graph.training.device import resolve_placement, warm_up
 
     uri = tracking_uri(settings.tracking_uri)
     check_uri(uri)
-    store_path = Path(checkpoints) if checkpoints else default_path(uri)
+    store_path = checkpoints_path(settings, checkpoints)
     if resume:
         settings, uri = recorded_settings(store_path, resume, settings)
     # before any data is read or run recorded: --device cuda without a GPU is one line
@@ -88,8 +88,7 @@ def open_session(
             store.close()
             raise
         if resume:
-            session = resume
-            tracker.submit("status", run_id=session, status="RUNNING").result()
+            session = resume  # marked RUNNING by the runner, where a stop marks it KILLED again
             # the machine may differ from the first run's
             tag_placement(tracker, session, placement)
         else:

@@ -26,7 +26,7 @@ from lgt_graph.errors import StorageError, Terminated
 from lgt_graph.prompting import INITIAL_GUIDANCE
 from lgt_graph.session.mirror import Echo, Mirror, summary_markdown
 from lgt_graph.session.opening import data_line, open_session
-from lgt_graph.session.store import resume_command
+from lgt_graph.session.store import checkpoints_path, resume_command
 from lgt_graph.state import PromptVersion, State
 from lgt_graph.tracking.writer import WriterError
 from lgt_graph.training import limit_threads
@@ -72,6 +72,14 @@ def run_session(
     interrupts.reset()
     try:
         ctx, graph, store = open_session(settings, resume, checkpoints)
+    except KeyboardInterrupt as exc:
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        if resume:  # the session is as it was: the same command continues it
+            again = resume_command(resume, checkpoints_path(settings, checkpoints))
+            echo(f"{what}: session {resume} is saved; continue with: {again}")
+        else:
+            echo(f"{what} while the session opened: nothing was trained; run the command again")
+        raise
     except (sqlite3.Error, WriterError) as exc:  # the session's first records
         if not unwritable(exc):
             raise
@@ -95,37 +103,13 @@ def run_session(
         "recursion_limit": 6 * ctx.settings.budget + 20,
     }
     values: Any = {}
-    if resumed:
-        values = graph.get_state(config).values
-        echo(f"resuming session {parent} after {len(values.get('trials', []))} trials")
-        mirror.sync(values)
-        inputs = None if values else initial_state(ctx)
-    else:
-        echo(
-            f"session {parent}: {ctx.data.task.name}, method {ctx.settings.method},"
-            f" budget {budgets.describe(ctx.settings)}, llm {ctx.settings.llm}"
-        )
-        echo(data_line(ctx.settings, ctx.data))
-        for note in ctx.data.notes:
-            echo(f"note: {note}")
-        if ctx.settings.loop == "both":
-            echo(
-                "both levels: each trial of a net is one epoch-level run (its epochs knob, or"
-                " what is left of the budget); the budget counts every epoch trained"
-            )
-        if ctx.settings.loop == "epoch":
-            echo(
-                f"epoch-level loop: one {ctx.space.default()['model']} training run in segments of"
-                f" {ctx.settings.segment} epoch(s); only live knobs change (the loop moves the"
-                " rate and stops by itself: lr_schedule, epochs and early stopping do not apply)"
-            )
-        inputs = initial_state(ctx)
     status = "FAILED"
     # Each step's state is saved before the next step runs: a crash never takes the session
     # back past a trial that MLflow already holds, and the epoch-level loop's pruned
     # checkpoint files are never the ones a resume points at.
     trials = -1
-    try:
+    try:  # from here on, a stop says how to continue: the resume's replay included
+        inputs = _replay(ctx, graph, config, mirror, echo) if resumed else _announce(ctx, echo)
         for values in graph.stream(
             inputs, config, context=ctx, stream_mode="values", durability="sync"
         ):
@@ -169,6 +153,38 @@ def run_session(
             _close(ctx, store, values, status, echo)
     seconds["finish"] = time.perf_counter() - started
     return Outcome(parent, dict(values), ctx, seconds)
+
+
+def _replay(ctx: Context, graph: Any, config: Any, mirror: Mirror, echo: Echo) -> State | None:
+    """Say where a resumed session stands, replay its records; return the graph's input."""
+    ctx.tracker.submit("status", run_id=ctx.session_id, status="RUNNING").result()
+    values = graph.get_state(config).values
+    echo(f"resuming session {ctx.session_id} after {len(values.get('trials', []))} trials")
+    mirror.sync(values)
+    return None if values else initial_state(ctx)
+
+
+def _announce(ctx: Context, echo: Echo) -> State:
+    """Print a new session's first lines: what it tunes, the data, the loop; its first state."""
+    echo(
+        f"session {ctx.session_id}: {ctx.data.task.name}, method {ctx.settings.method},"
+        f" budget {budgets.describe(ctx.settings)}, llm {ctx.settings.llm}"
+    )
+    echo(data_line(ctx.settings, ctx.data))
+    for note in ctx.data.notes:
+        echo(f"note: {note}")
+    if ctx.settings.loop == "both":
+        echo(
+            "both levels: each trial of a net is one epoch-level run (its epochs knob, or"
+            " what is left of the budget); the budget counts every epoch trained"
+        )
+    if ctx.settings.loop == "epoch":
+        echo(
+            f"epoch-level loop: one {ctx.space.default()['model']} training run in segments of"
+            f" {ctx.settings.segment} epoch(s); only live knobs change (the loop moves the"
+            " rate and stops by itself: lr_schedule, epochs and early stopping do not apply)"
+        )
+    return initial_state(ctx)
 
 
 @contextmanager

@@ -31,6 +31,13 @@ def default_path(tracking_uri: str) -> Path:
     return Path.cwd() / DEFAULT_FILE
 
 
+def checkpoints_path(settings: Any, checkpoints: str | None) -> Path:
+    """Return the checkpoint database of a session: ``--checkpoints``, or beside its store."""
+    from lgt_graph.tracking import tracking_uri
+
+    return Path(checkpoints) if checkpoints else default_path(tracking_uri(settings.tracking_uri))
+
+
 def resume_command(session: str, path: Path) -> str:
     """Return the command that resumes ``session`` from the checkpoint file ``path``."""
     from lgt_graph.tracking import tracking_uri

@@ -20,10 +20,12 @@ import contextlib
 import itertools
 import os
 import pickle
+import signal
 import struct
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import IO, Any
 
@@ -51,6 +53,25 @@ def _receive(stream: IO[bytes]) -> Any:
     return pickle.loads(blob)
 
 
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while a job is queued; they arrive as soon as it is.
+
+    A Ctrl-C that cut a job's bytes short would garble every later job on the pipe (the
+    session's closing records among them), and one between queueing a job's future and
+    sending it would leave the future waiting for ever.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # Python runs signal handlers in the main thread only
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 class BackgroundWriter:
     """Run tracking writes in a child process, in the order they are submitted."""
 
@@ -76,7 +97,7 @@ class BackgroundWriter:
     ) -> Future[Any]:
         """Queue the write ``name(**kwargs)`` to a store's experiment; return its future."""
         future: Future[Any] = Future()
-        with self._lock:
+        with _signals_held(), self._lock:
             if self._dead:
                 raise WriterError(self._dead)
             job = next(self._ids)
@@ -199,8 +220,6 @@ def serve(jobs: IO[bytes], results: IO[bytes]) -> None:
 
 
 if __name__ == "__main__":
-    import signal
-
     # Interrupts are the parent's to handle; the writer stops at the end of its input.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
