@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lgt_graph.errors import UserError
-from lgt_graph.methods import LOOPS, method
+from lgt_graph.methods import LOOPS, check_installed, method
 from lgt_graph.metrics import DIRECTIONS
 from lgt_graph.settings_env import ENV, coerce
 
@@ -128,6 +128,12 @@ class Settings:
         if self.loop not in LOOPS:
             raise UserError(f"--loop must be one of {', '.join(LOOPS)}, got {self.loop!r}")
         method(self.method).node_set(self.loop)  # a method that cannot run this loop says so
+        check_installed(self.method)  # a missing extra is one line, before anything loads
+        if method(self.method).peer is not None and self.budget_seconds is None:
+            raise UserError(
+                f"method {self.method} runs {method(self.method).title} for a time: give"
+                " --budget-seconds (its time limit; in a comparison, every method's seconds)"
+            )
         if not 0 <= self.seed < 2**32:
             raise UserError(f"--seed must be an integer from 0 to 2**32 - 1, got {self.seed}")
         if self.metric is not None and self.metric not in DIRECTIONS:

@@ -79,13 +79,13 @@ def _branch(
 def prune(workdir: Path | None, run: dict[str, Any]) -> None:
     """Delete the run's checkpoint files that no reference of the state needs any more.
 
-    Kept: the current state, the one a rollback would restore, and the best.
+    Kept: the current state, the one a rollback would restore, the best, PBT's members.
     """
     if workdir is None or not Path(workdir).is_dir():
         return
-    keep = {
-        Path(r["path"]).name for r in (run.get(k) for k in ("current", "fallback", "best")) if r
-    }
+    refs = [run.get(k) for k in ("current", "fallback", "best")]
+    refs += [m.get("ref") for m in run.get("members", [])]
+    keep = {Path(r["path"]).name for r in refs if r}
     for path in Path(workdir).glob("segment-*.pt*"):
         if path.name not in keep:
             path.unlink(missing_ok=True)

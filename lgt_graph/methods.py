@@ -6,7 +6,9 @@ nodes. A baseline puts a searcher behind the Advisor and judges by the metric al
 refit, resume, tracking and reports are the same for every method by construction.
 ``run --method``, ``compare`` and ``ablate`` read this table, and the node registry
 offers each baseline's Advisor by name: a new baseline is a searcher module (see
-:mod:`lgt_graph.baselines`) and one line here.
+:mod:`lgt_graph.baselines`) and one line here; a peer (a whole tool run on the session's
+splits) is a module of :mod:`lgt_graph.peers` and one line here. The module is long because
+the table is one literal with a row per method, kept in the one place a reader looks.
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ class Method:
     inner: str | None = None
     """At ``--loop both``, the method whose epoch-level loop runs inside each trial of a net,
     for a searcher without one of its own (the agents' samplers run LGT's); None: its own."""
+    peer: str | None = None
+    """``module:function`` of a whole tool with its own space and models (FLAML, AutoGluon)
+    that runs on the session's splits instead of the graph (:mod:`lgt_graph.peers`)."""
+    requires: tuple[str, ...] = ()
+    """Modules the method imports that the core install lacks (FLAML, SMAC3, …)."""
+    extra: str | None = None
+    """The optional extra that brings them (``pip install 'lgt_graph[EXTRA]'``)."""
 
     @property
     def baseline(self) -> bool:
@@ -58,8 +67,28 @@ class Method:
         return self.searcher is not None
 
     @property
+    def ours(self) -> bool:
+        """Say whether the method is LGT or a variant of it: never a baseline or a peer.
+
+        The agents propose (LGT, its ablations, the hybrid and lgt-optuna samplers); a
+        variant whose Advisor is not the language model (random-advisor) is a control.
+        """
+        if self.peer is not None:
+            return False
+        if self.baseline:
+            return self.agents
+        return self.epoch_nodes is None and self.nodes.get("advisor", "llm") == "llm"
+
+    @property
+    def kind(self) -> str:
+        """Return ``lgt`` (LGT or a variant), ``peer`` (a whole tool) or ``baseline``."""
+        return "lgt" if self.ours else "peer" if self.peer is not None else "baseline"
+
+    @property
     def language(self) -> bool:
         """Say whether a language model (LGT's agents) takes part in the method."""
+        if self.peer is not None:
+            return False
         if self.baseline:
             return self.agents
         nodes = self.epoch_nodes if self.epoch_nodes is not None else self.nodes
@@ -78,7 +107,17 @@ class Method:
         return self.inner or self.name
 
     def node_set(self, loop: str = "trial") -> dict[str, str]:
-        """Return the node choices of this method (slots not named keep the loop's default)."""
+        """Return the node choices of this method (slots not named keep the loop's default).
+
+        A peer runs no graph: it has no nodes, and no loop but its own search.
+        """
+        if self.peer is not None:
+            if loop != "trial":
+                raise UserError(
+                    f"method {self.name!r} runs {self.title}'s own search once on the session's"
+                    f" splits; it has no {loop}-level loop (drop --loop {loop})"
+                )
+            return {}
         if loop == "both":  # the trial loop outside, an epoch-level loop inside (inner_method)
             inner = method(self.inner_method).node_set("epoch")
             if "trial" not in self.loops and not self.baseline:
@@ -123,6 +162,12 @@ METHODS: dict[str, Method] = {
             epoch_nodes={**SCHEDULE_NODES, "advisor": "plateau"},
         ),
         Method(
+            "pbt",
+            "Population Based Training (4 members; Ray Tune's exploit and explore)",
+            loops=("epoch",),
+            epoch_nodes={**SCHEDULE_NODES, "advisor": "pbt"},
+        ),
+        Method(
             "random",
             "RandomSearch",
             searcher=_OPTUNA,
@@ -140,6 +185,27 @@ METHODS: dict[str, Method] = {
             options={"sampler": "tpe", "pruner": "hyperband"},
         ),
         Method("nas", "NAS", searcher="lgt_graph.baselines.evolution:ArchitectureEvolution"),
+        Method(
+            "smac",
+            "SMAC3 (random-forest Bayesian optimisation)",
+            searcher="lgt_graph.baselines.smac_search:SmacSearch",
+            requires=("smac",),
+            extra="smac",
+        ),
+        Method(
+            "flaml",
+            "FLAML AutoML (its own models and search)",
+            peer="lgt_graph.peers.flaml_automl:fit",
+            requires=("flaml", "lightgbm"),
+            extra="flaml",
+        ),
+        Method(
+            "autogluon",
+            "AutoGluon-Tabular (its own models, ensembled)",
+            peer="lgt_graph.peers.autogluon_tabular:fit",
+            requires=("autogluon.tabular",),
+            extra="autogluon",
+        ),
         Method(
             "lgt-optuna",
             "LGT in Optuna (LGTSampler, TPE for the rest)",
@@ -200,8 +266,9 @@ METHODS: dict[str, Method] = {
 COMPARED = ("none", "random", "grid", "bayes", "cmaes", "hyperband", "nas", "lgt")
 """What ``compare`` runs unless told otherwise: the paper's baselines, CMA-ES, Hyperband,
 and LGT."""
-COMPARED_EPOCH = ("none", "cosine", "plateau", "random-advisor", "lgt")
-"""What ``compare --loop epoch`` runs unless told otherwise: the epoch-level baselines, LGT."""
+COMPARED_EPOCH = ("none", "cosine", "plateau", "random-advisor", "pbt", "lgt")
+"""What ``compare --loop epoch`` runs unless told otherwise: the epoch-level baselines, PBT,
+LGT."""
 VARIANTS = tuple(
     name
     for name, m in METHODS.items()
@@ -212,6 +279,23 @@ VARIANTS_EPOCH = tuple(
     name for name, m in METHODS.items() if m.epoch_nodes is None and "epoch" in m.loops
 )
 """What ``ablate --loop epoch`` runs unless told otherwise: LGT's variants on that loop."""
+
+
+def check_installed(name: str) -> None:
+    """Raise a user error naming the install command when a method's extra is missing."""
+    import importlib.util
+
+    m = method(name)
+    for module in m.requires:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:  # its parent package is missing
+            found = False
+        if not found:
+            raise UserError(
+                f"method {name} needs {module.partition('.')[0]}, an optional extra:"
+                f" pip install 'lgt_graph[{m.extra}]'"
+            )
 
 
 def method(name: str) -> Method:

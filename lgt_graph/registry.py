@@ -52,6 +52,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "keep": "lgt_graph.nodes.schedules:keep",
         "cosine": "lgt_graph.nodes.schedules:cosine",
         "plateau": "lgt_graph.nodes.schedules:Plateau",
+        "pbt": "lgt_graph.nodes.population:Population",
         **{
             m.advisor_name: f"lgt_graph.nodes.search:SearchAdvisor?method={m.name}"
             for m in METHODS.values()

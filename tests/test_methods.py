@@ -37,8 +37,9 @@ BUDGET = 4
 SEEDS = (0, 1)
 LIMITS = {"epochs": (1, 20)}
 SNAPSHOT = Path(__file__).parent / "snapshots" / "methods_iris.csv"
-TRIAL_METHODS = {n: m for n, m in METHODS.items() if "trial" in m.loops}
-"""The methods of the trial loop (the epoch-level ones: tests/test_epoch_loop.py)."""
+TRIAL_METHODS = {n: m for n, m in METHODS.items() if "trial" in m.loops and m.peer is None}
+"""The methods of the trial loop (the epoch-level ones: tests/test_epoch_loop.py; the peers,
+which run no graph and are budgeted in seconds: tests/test_peers.py)."""
 COLUMNS = ("method", "seed", "trials", "best_val", "test_accuracy", "test_macro_f1")
 
 

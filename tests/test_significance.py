@@ -19,6 +19,7 @@ from lgt_graph.compare.significance import (
     record,
     verdict,
 )
+from lgt_graph.methods import METHODS
 
 
 def row(task, method, seed, test, maximize=True):
@@ -157,3 +158,39 @@ def test_an_ablation_without_baselines_has_average_ranks_and_no_verdicts():
     text = markdown(rows, 5, [0])
     assert "| LGT | 1.00 | 1 |" in text
     assert "LGT against |" not in text and "best baseline" not in text
+
+
+def test_lgts_own_methods_are_never_the_best_baseline_and_each_gets_its_verdicts():
+    """The hybrid is LGT's own method: best by mean here, it is still not "the best
+    baseline"; it is measured against the rivals in its own table and line."""
+    rows = [
+        row("wine", "lgt", 0, 0.30, False),
+        row("wine", "hybrid", 0, 0.20, False),
+        row("wine", "lgt-optuna", 0, 0.25, False),
+        row("wine", "bayes", 0, 0.35, False),
+        row("wine", "random", 0, 0.40, False),
+        row("wine", "lgt", 1, 0.31, False),
+        row("wine", "hybrid", 1, 0.21, False),
+        row("wine", "lgt-optuna", 1, 0.26, False),
+        row("wine", "bayes", 1, 0.36, False),
+        row("wine", "random", 1, 0.41, False),
+    ]
+    table = summary(rows)
+    assert best_baseline(table["wine"]) == "bayes"
+    assert focus(rows) == "lgt"
+    assert set(record(rows, table, "hybrid")) == {"bayes", "random"}  # never against LGT's own
+    text = markdown(rows, 5, [0, 1])
+    hybrid = METHODS["hybrid"].title
+    assert f"| {hybrid} against | wins | ties | losses | no interval (1 seed) |" in text
+    assert "| LGT against | wins | ties | losses | no interval (1 seed) |" in text
+    assert f"| {hybrid} | 2 | 0 | 0 | 0 |" not in text.split("## wine")[0].split("LGT against |")[1]
+    assert f"{hybrid} against the best baseline, Bayesian (Optuna): test mae gain +0.1500" in text
+    assert "LGT against the best baseline, Bayesian (Optuna): test mae gain +0.0500" in text
+
+
+def test_a_control_variant_and_the_epoch_schedules_are_rivals_not_lgt():
+    assert not METHODS["random-advisor"].ours and METHODS["random-advisor"].kind == "baseline"
+    assert not METHODS["cosine"].ours and not METHODS["none"].ours
+    assert METHODS["no-optimizer"].ours and METHODS["hybrid"].ours and METHODS["lgt"].ours
+    rows = [row("digits", "lgt", 0, 0.9), row("digits", "cosine", 0, 0.95)]
+    assert best_baseline(summary(rows)["digits"]) == "cosine"

@@ -13,6 +13,7 @@ from lgt_graph.cli.flags import parse_drop, parse_limits, parse_start
 from lgt_graph.cli.parser import PROG
 from lgt_graph.cli.tools import check_data_dir, err, live_epochs, terminal_echo
 from lgt_graph.errors import StorageError, Terminated, UserError
+from lgt_graph.methods import METHODS
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -90,14 +91,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     # On a terminal a trial's epochs show on one live line; piped, the output stays lines.
     live = sys.stderr.isatty()
+    peer = not args.resume and METHODS[settings.method].peer is not None
     try:
-        outcome = run_session(
-            settings,
-            args.resume,
-            args.checkpoints,
-            echo=terminal_echo if live else err,
-            epochs=live_epochs if live else None,
-        )
+        if peer:  # a whole tool's search on the session's splits, not the graph
+            from lgt_graph.peers.session import run_peer
+
+            outcome = run_peer(settings, args.checkpoints, echo=err)
+        else:
+            outcome = run_session(
+                settings,
+                args.resume,
+                args.checkpoints,
+                echo=terminal_echo if live else err,
+                epochs=live_epochs if live else None,
+            )
     except Terminated:
         return 143
     except StorageError:
@@ -106,11 +113,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 130
     except EndpointUnavailable:
         return 3
-    print_summary(outcome.values, outcome.ctx, print)
+    if peer:
+        final = outcome.values["final"]
+        print(f"{final['tool']}: chose {final['config']}")
+        print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in final["test"].items()))
+    else:
+        print_summary(outcome.values, outcome.ctx, print)
     print(
         f"\nMLflow: session run {outcome.session_id} in experiment"
         f" {outcome.ctx.tracker.experiment!r}; browse: {ui_command(outcome.ctx.tracker.uri)}"
     )
+    if peer:
+        return 0
     from lgt_graph.report import publish_report
 
     page = publish_report(outcome.ctx.tracker.uri, outcome.session_id)

@@ -99,6 +99,7 @@ def markdown(
         " test metrics of the configuration each method chose on validation, mean ± sd over"
         " seeds. Rank 1 is best on the test primary metric (ties share a rank).",
         "",
+        *_peer_note(rows),
         "| task | metric | winner | LGT rank |",
         "|---|---|---|---|",
     ]
@@ -145,6 +146,24 @@ def markdown(
             )
         lines += task_lines(rows, table, task)
     return "\n".join(lines) + "\n"
+
+
+PEER_NOTE = (
+    "Peers ({names}) are whole tools with their own models and search: each got the same"
+    " rows as every method (the loaded columns as they are, with their gaps and categories,"
+    " prepared by the tool its own way), searched on the training and validation splits"
+    " only, and its chosen model was scored once on the same test split. Their seconds are"
+    " their own time limit, their whole search; the other methods' seconds count their"
+    " trials' training. `trials` of a peer counts the models it scored."
+)
+"""What results.md says of the peers, next to the tables, when any ran."""
+
+
+def _peer_note(rows: list[Row]) -> list[str]:
+    peers = [METHODS[m] for m in dict.fromkeys(r.method for r in rows) if METHODS[m].peer]
+    if not peers:
+        return []
+    return [PEER_NOTE.format(names=", ".join(m.title for m in peers)), ""]
 
 
 def _seconds(value: float | None) -> str:

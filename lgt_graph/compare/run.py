@@ -59,14 +59,22 @@ def run_comparison(
         for number, (task, seed, name, settings) in enumerate(sessions, 1):
             if (task, seed, name) in done:
                 continue
+            peer = METHODS[name].peer is not None  # a whole tool: never resumed, run again
             unfinished = unfinished_session(checkpoints, settings) if resume else None
-            again = f" (resuming session {unfinished})" if unfinished else ""
+            again = f" (resuming session {unfinished})" if unfinished and not peer else ""
+            if unfinished and peer:
+                again = f" (session {unfinished} stopped: its search starts again)"
             echo(f"[{number}/{total}] {task} seed {seed}: {METHODS[name].title}{again}")
             started = time.perf_counter()
             quiet: Echo = lambda line: None  # noqa: E731 - one line per session is enough
-            outcome = run_session(
-                settings, resume=unfinished, checkpoints=str(checkpoints), echo=quiet
-            )
+            if peer:
+                from lgt_graph.peers.session import run_peer
+
+                outcome = run_peer(settings, str(checkpoints), echo=quiet)
+            else:
+                outcome = run_session(
+                    settings, resume=unfinished, checkpoints=str(checkpoints), echo=quiet
+                )
             row = row_of(task, name, seed, outcome, time.perf_counter() - started)
             rows.append(row)
             with (out / ROWS).open("a") as f:  # kept as each session ends: --resume reads them

@@ -105,21 +105,38 @@ def paired(rows: list[Row], task: str, method: str, baseline: str) -> Paired | N
     return Paired(method, baseline, first.primary, gains, bootstrap_interval(gains))
 
 
-def focus(rows: list[Row]) -> str | None:
-    """Return the method measured against the baselines, or None without baselines.
+def ours(rows: list[Row]) -> list[str]:
+    """Return LGT's methods in the comparison, LGT first, then the plan's order.
 
-    ``lgt`` when it ran, else the first other non-baseline method in the plan's order.
+    None when no baseline or peer ran beside them: nothing to measure them against.
     """
     names = list(dict.fromkeys(r.method for r in rows))
-    tuned = [n for n in names if not METHODS[n].baseline]
-    if len(tuned) == len(names) or not tuned:
-        return None
-    return "lgt" if "lgt" in tuned else tuned[0]
+    tuned = [n for n in names if METHODS[n].ours]
+    if len(tuned) == len(names):
+        return []
+    return sorted(tuned, key=lambda n: n != "lgt")
+
+
+def focus(rows: list[Row]) -> str | None:
+    """Return the method measured first against the rivals, or None without rivals.
+
+    ``lgt`` when it ran, else the first other of LGT's methods in the plan's order.
+    """
+    return next(iter(ours(rows)), None)
+
+
+def rivals_word(per: dict[str, dict[str, Any]]) -> str:
+    """Say what LGT is measured against on a task: baselines, peers, or both."""
+    kinds = {METHODS[m].kind for m in per} - {"lgt"}
+    return " and ".join(f"{k}s" for k in ("baseline", "peer") if k in kinds) or "baselines"
 
 
 def best_baseline(per: dict[str, dict[str, Any]]) -> str | None:
-    """Return the baseline with the best mean test primary metric in one task's summary."""
-    scored = [m for m, v in per.items() if METHODS[m].baseline and v["primary"] in v["test"]]
+    """Return the rival with the best mean test primary metric in one task's summary.
+
+    A rival is a baseline or a peer, never one of LGT's methods (the hybrid included).
+    """
+    scored = [m for m, v in per.items() if not METHODS[m].ours and v["primary"] in v["test"]]
     return max(  # the first of equals, in the plan's order
         scored,
         key=lambda m: oriented(per[m]["test"][per[m]["primary"]][0], per[m]["maximize"]),
@@ -144,11 +161,11 @@ def average_ranks(table: dict[str, dict[str, dict[str, Any]]]) -> dict[str, tupl
 def record(
     rows: list[Row], table: dict[str, dict[str, dict[str, Any]]], method: str
 ) -> dict[str, Counter[str]]:
-    """Count, per baseline, the tasks on which ``method`` wins, ties, loses or has no interval."""
+    """Count, per rival, the tasks on which ``method`` wins, ties, loses or has no interval."""
     out: dict[str, Counter[str]] = {}
     for task, per in table.items():
         for baseline in per:
-            pair = paired(rows, task, method, baseline) if METHODS[baseline].baseline else None
+            pair = None if METHODS[baseline].ours else paired(rows, task, method, baseline)
             if pair is not None:
                 out.setdefault(baseline, Counter())[pair.verdict] += 1
     return out
@@ -169,49 +186,53 @@ def summary_lines(rows: list[Row], table: dict[str, dict[str, dict[str, Any]]]) 
         "|---|---|---|",
         *(f"| {METHODS[m].title} | {mean:.2f} | {n} |" for m, (mean, n) in averages),
     ]
-    name = focus(rows)
-    if name is None:
-        return lines
-    title = METHODS[name].title
-    lines += [
-        "",
-        f"{title} against each baseline, task by task: the gain is {title}'s test primary"
-        " metric minus the baseline's on the same seed (the same data split), turned so that"
-        f" positive means {title} is better, averaged over seeds, with a {LEVEL:.0%} percentile"
-        f" bootstrap interval over seeds (all ordered resamples up to {EXACT} of them, else"
-        f" {RESAMPLES} drawn). win: the interval lies above 0; loss: below 0; tie: it holds 0;"
-        " -: one seed, no interval.",
-        "",
-        f"| {title} against | wins | ties | losses | no interval (1 seed) |",
-        "|---|---|---|---|---|",
-    ]
-    for baseline, counts in record(rows, table, name).items():
-        cells = " | ".join(str(counts[v]) for v in VERDICTS)
-        lines.append(f"| {METHODS[baseline].title} | {cells} |")
+    for name in ours(rows):
+        title = METHODS[name].title
+        lines += [
+            "",
+            f"{title} against each baseline and peer, task by task: the gain is {title}'s"
+            " test primary metric minus the rival's on the same seed (the same data split),"
+            f" turned so that positive means {title} is better, averaged over seeds, with a"
+            f" {LEVEL:.0%} percentile bootstrap interval over seeds (all ordered resamples up"
+            f" to {EXACT} of them, else {RESAMPLES} drawn). win: the interval lies above 0;"
+            " loss: below 0; tie: it holds 0; -: one seed, no interval.",
+            "",
+            f"| {title} against | wins | ties | losses | no interval (1 seed) |",
+            "|---|---|---|---|---|",
+        ]
+        for baseline, counts in record(rows, table, name).items():
+            cells = " | ".join(str(counts[v]) for v in VERDICTS)
+            lines.append(f"| {METHODS[baseline].title} | {cells} |")
     return lines
 
 
 def task_lines(
     rows: list[Row], table: dict[str, dict[str, dict[str, Any]]], task: str
 ) -> list[str]:
-    """Render one task's verdict: the focus method against the best baseline, paired by seed."""
-    name, baseline = focus(rows), best_baseline(table[task])
-    pair = paired(rows, task, name, baseline) if name and baseline else None
-    if pair is None:
-        return []
-    seeds = len(pair.gains)
-    if pair.interval is None:
-        spread = f"no interval ({seeds} seed) → -"
-    else:
-        low, high = pair.interval
-        spread = f"{LEVEL:.0%} CI [{_signed(low)}, {_signed(high)}] → **{pair.verdict}**"
-    return [
-        "",
-        f"{METHODS[pair.method].title} against the best baseline,"
-        f" {METHODS[pair.baseline].title}:"
-        f" test {pair.metric} gain {_signed(pair.mean)} paired over {seeds}"
-        f" seed{'s' if seeds != 1 else ''}, {spread}",
-    ]
+    """Render one task's verdicts: each of LGT's methods against the best rival, by seed."""
+    baseline = best_baseline(table[task])
+    lines: list[str] = []
+    for name in ours(rows) if baseline else []:
+        pair = paired(rows, task, name, baseline)  # type: ignore[arg-type]
+        if pair is None:
+            continue
+        seeds = len(pair.gains)
+        if pair.interval is None:
+            spread = f"no interval ({seeds} seed) → -"
+        else:
+            low, high = pair.interval
+            spread = f"{LEVEL:.0%} CI [{_signed(low)}, {_signed(high)}] → **{pair.verdict}**"
+        best = "the best baseline" if METHODS[pair.baseline].kind == "baseline" else "the best peer"
+        if rivals_word(table[task]) == "baselines and peers":
+            best = "the best of the baselines and peers"
+        lines += [
+            "",
+            f"{METHODS[pair.method].title} against {best},"
+            f" {METHODS[pair.baseline].title}:"
+            f" test {pair.metric} gain {_signed(pair.mean)} paired over {seeds}"
+            f" seed{'s' if seeds != 1 else ''}, {spread}",
+        ]
+    return lines
 
 
 def _signed(value: float) -> str:

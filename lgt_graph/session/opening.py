@@ -132,6 +132,14 @@ def recorded_settings(store_path: Path, resume: str, given: Settings) -> tuple[S
     if record["status"] == "finished":
         raise UserError(f"session {resume} already finished; start a new one")
     recorded = Settings.from_dict(record["settings"])
+    from lgt_graph.methods import method
+
+    peer = method(recorded.method)
+    if peer.peer is not None:
+        raise UserError(
+            f"--resume {resume}: a {peer.title} session cannot be resumed (the tool's search"
+            f" is not checkpointed); start it again with --method {peer.name}"
+        )
     # What a resumed session may change: its budget, where the data is, and how
     # the LLM endpoint is reached (it may have moved while the session waited).
     overrides = {
