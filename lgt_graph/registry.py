@@ -63,6 +63,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "default": "lgt_graph.nodes.finalize:finalize",
         "checkpoint": "lgt_graph.nodes.finalize:best_checkpoint",
         "one-se": "lgt_graph.nodes.finalize:one_se",
+        "ensemble": "lgt_graph.nodes.finalize:ensemble",
     },
 }
 """Each slot's built-ins: ``module:Name``, with ``?key=value`` for a class's arguments."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from langgraph.runtime import Runtime
 
+from lgt_graph import ensemble as ensemble_rule
 from lgt_graph import history
 from lgt_graph.context import Context
 from lgt_graph.epoch_loop import best_on_validation, score_best
@@ -100,3 +102,64 @@ def one_se(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 def best_checkpoint(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """End an inner epoch-level run (``--loop both``) on its best state, without the test split."""
     return {"final": best_on_validation(state, runtime.context)}
+
+
+def ensemble(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Record an ensemble of the best trials, weighted greedily on validation (trial loop).
+
+    Caruana's selection (:mod:`lgt_graph.ensemble`); each chosen configuration is refit on
+    train, and their weighted test outputs are scored once. With one trial chosen (or the
+    epoch-level loops) it is :func:`finalize`.
+    """
+    ctx = runtime.context
+    if ctx.settings.loop != "trial":
+        return finalize(state, runtime)
+    data = ctx.data
+    outputs = ensemble_rule.pool(state, ctx.workdir, ctx.maximize)
+    if len(outputs) < 2:
+        return finalize(state, runtime)
+    weights = ensemble_rule.select(outputs, data.y_val, data.n_classes, ctx.primary, ctx.maximize)
+    lead = max(weights, key=lambda i: (weights[i], -i))
+    if len(weights) == 1:
+        final = refit_best(state, data, ctx.maximize, ctx.placement, history.trial(state, lead))
+        return {"final": {**final, "selection": {"rule": "ensemble", "weights": {str(lead): 1.0}}}}
+    test = np.zeros(1)
+    seconds = 0.0
+    with data.open_test():  # the one place a session reads the test split
+        for index, weight in weights.items():
+            trial = history.trial(state, index)
+            assert trial is not None
+            cut = history.cut_at(trial)
+            result = train(
+                trial["config"],
+                data,
+                progress=None if cut is None else stop_after(cut),
+                score_test=True,
+                placement=ctx.placement,
+            )
+            if result.test_output is None:  # a refit that failed: the best trial alone
+                return finalize(state, runtime)
+            test = test + weight * result.test_output
+            seconds += result.wall_time
+        scored = ensemble_rule.score_outputs(np.asarray(test), data.y_test, data.n_classes)
+    val = ensemble_rule.score_outputs(
+        ensemble_rule.blend(outputs, weights), data.y_val, data.n_classes
+    )
+    best = history.trial(state, lead)
+    assert best is not None
+    return {
+        "final": {
+            "status": "ok",
+            "trial": lead,
+            "config": best["config"],
+            "val": val,
+            "test": scored,
+            "reason": "",
+            "wall_time": seconds,
+            "selection": {
+                "rule": "ensemble",
+                "weights": {str(i): w for i, w in weights.items()},
+                "pool": sorted(outputs),
+            },
+        }
+    }

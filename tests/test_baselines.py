@@ -287,3 +287,20 @@ def test_hyperband_prunes_trials_epoch_by_epoch_and_replays_the_same_way():
     assert [t.system_attrs for t in again.study.trials[:20]] == [
         t.system_attrs for t in searcher.study.trials[:20]
     ]
+
+
+def test_smac_goes_on_past_failed_trials_with_a_finite_cost():
+    """SMAC's default crash cost is infinite, which its log-scaled model turns into NaN:
+    a failure is told as the worst cost so far, so it keeps modelling (here the first
+    trial and every third fail; a failure before any success waits for one)."""
+    space = space_for("tabular_regression")
+    searcher = make_searcher("smac", space, 15, 0, maximize=False)
+    asked = []
+    for n in range(15):
+        config = searcher.ask()
+        assert config is not None
+        asked.append(config)
+        searcher.tell(config, None if n % 3 == 0 else objective(config) ** 2 + n)
+    assert len({config_key(c) for c in asked}) == 15
+    costs = [v.cost for v in searcher.smac.runhistory._data.values()]
+    assert len(costs) == 15 and all(math.isfinite(c) for c in costs)

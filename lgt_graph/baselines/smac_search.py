@@ -136,6 +136,8 @@ class SmacSearch:
         )
         self.scores: dict[str, float | None] = {}
         self.pending: dict[str, Any] = {}
+        self._costs: list[float] = []
+        self._failed: list[Any] = []
 
     def ask(self) -> Config | None:
         """Return SMAC's next configuration not trained yet; first, the default one.
@@ -171,12 +173,28 @@ class SmacSearch:
             self._tell(info, score)
 
     def _tell(self, info: Any, score: float | None) -> None:
+        """Tell SMAC a cost; a failed trial costs as much as the worst one so far.
+
+        SMAC's default crash cost is infinite, which its log-scaled cost model turns into
+        NaN; a failure told before any success waits for the first one's scale.
+        """
         from smac.runhistory import StatusType, TrialValue
 
         if score is None or not math.isfinite(score):
-            value = TrialValue(cost=math.inf, status=StatusType.CRASHED)
+            self._failed.append(info)
         else:
-            value = TrialValue(cost=-score if self.maximize else score)
+            cost = -score if self.maximize else score
+            self._costs.append(cost)
+            self._send(info, TrialValue(cost=cost))
+        if self._costs:
+            while self._failed:
+                worst = max(self._costs)
+                crashed = TrialValue(
+                    cost=worst + abs(worst) * 0.1 + 1e-9, status=StatusType.CRASHED
+                )
+                self._send(self._failed.pop(0), crashed)
+
+    def _send(self, info: Any, value: Any) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             self.smac.tell(info, value)

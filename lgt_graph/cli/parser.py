@@ -145,6 +145,12 @@ def _comparison_options(
     parser.add_argument("--out", required=True, help="folder for results.csv, .md and curves.png")
     parser.add_argument("--resume", action="store_true", help="continue the comparison in --out")
     parser.add_argument(
+        "--finalize",
+        choices=("default", "ensemble", "one-se"),
+        help="every graph method's final choice: the best trial refit (default), a greedy"
+        " ensemble of its best trials weighted on validation, or the one-SE rule",
+    )
+    parser.add_argument(
         "--sampler",
         default="tpe",
         choices=("tpe", "gp"),

@@ -178,7 +178,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     }
     if (args.target or args.problem or args.drop) and not any(t.startswith("csv:") for t in tasks):
         raise UserError("--target, --problem and --drop apply to csv:<path> tasks only")
-    nodes = {"bayes": {"advisor": "bayes-gp"}} if args.sampler == "gp" else None
+    nodes = {"bayes": {"advisor": "bayes-gp"}} if args.sampler == "gp" else {}
+    if args.finalize:  # every method that runs the graph; a peer makes its own final choice
+        for name in methods:
+            if METHODS[name].peer is None:
+                nodes[name] = {**nodes.get(name, {}), "finalize": args.finalize}
     # every session's settings, and each task's --metric, are one line before heavy imports
     plan_sessions(tasks, methods, args.budget, seeds, common, nodes)
     specs = {}

@@ -191,6 +191,12 @@ def summary_markdown(values: Any, ctx: Context) -> str:
                 f" ({picked['standard_error']:.4g}) of trial {picked['best_trial']}, the best on"
                 " validation; refit on train, scored once on the test split:"
             )
+        if picked.get("rule") == "ensemble" and len(picked.get("weights", {})) > 1:
+            parts = ", ".join(f"{i} ({w:.2f})" for i, w in picked["weights"].items())
+            how = (
+                f"Ensemble of trials {parts}, weighted greedily on validation; each refit on"
+                " train, their weighted outputs scored once on the test split:"
+            )
         if "checkpoint" in final and ctx.settings.loop == "both":
             how = (
                 f"Best: trial {final['trial']}, its run's checkpoint after epoch {final['epoch']}"

@@ -116,6 +116,7 @@ def _fit(
 
             logits = predict(fitted["model"], torch.from_numpy(arrays.X_test), placement)
             fitted["test_metrics"] = arrays.scorer(logits=True)(data.y_test, logits.cpu().numpy())
+            fitted["test_output"] = arrays.outputs(logits.cpu().numpy(), logits=True)
     else:
         from lgt_graph.training.classic import fit_classic, model_outputs
 
@@ -124,6 +125,7 @@ def _fit(
         if score_test and arrays.X_test is not None:
             out = model_outputs(fitted["model"], arrays, arrays.X_test)
             fitted["test_metrics"] = arrays.scorer()(data.y_test, out)
+            fitted["test_output"] = arrays.outputs(out)
     out = fitted.pop("val_output", None)
     if out is not None:  # what a paired comparison of two trials reads (lgt_graph.selection)
         net = config["model"] in ("mlp", "cnn")

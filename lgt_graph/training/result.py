@@ -58,6 +58,8 @@ class TrialResult:
     """The validation outputs the metrics were read from (class probabilities, or
     predictions on the target's scale), one row an example; kept beside the state
     (:mod:`lgt_graph.val_outputs`), never in it."""
+    test_output: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """A final refit's test outputs, as ``validation`` (an ensemble averages them); else None."""
 
     @property
     def ok(self) -> bool:
@@ -71,8 +73,8 @@ class TrialResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-compatible copy (what checkpoints and artifacts store)."""
-        data = asdict(replace(self, validation=None))
-        del data["validation"]
+        data = asdict(replace(self, validation=None, test_output=None))
+        del data["validation"], data["test_output"]
         return data
 
     @classmethod
@@ -99,6 +101,7 @@ class TrialResult:
             diagnostics={**fitted["diagnostics"], **(diagnostics or {})},
             test_metrics=fitted.get("test_metrics", {}),
             validation=fitted.get("validation"),
+            test_output=fitted.get("test_output"),
         )
 
     @classmethod
