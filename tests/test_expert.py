@@ -496,3 +496,28 @@ def test_findings_come_most_urgent_first_whatever_the_rules_order(monkeypatch):
     assert [f.priority for f in found] == [10, 20, 30]
     monkeypatch.setattr(findings, "RULES", tuple(reversed(RULES)))
     assert diagnose(s, tabular(model="mlp"), profile, Knobs()) == found
+
+
+def test_an_absolute_error_metric_calls_for_the_matching_loss_and_forests_try_random_splits():
+    from lgt_graph.expert.case import Knobs as SpaceKnobs
+    from lgt_graph.expert.moves import explorations
+
+    space = space_for("tabular_regression")
+    specs = {
+        k.name: {"kind": k.kind, "low": k.low, "high": k.high, "used_by": list(k.used_by)}
+        for k in space.knobs.values()
+    }
+    knobs = SpaceKnobs(specs)
+    gbm = space.apply(space.default(), {"model": "gbm"})
+    profile = {"family": "tabular_regression", "problem": "regression", "train_examples": 900}
+    by_mae = explorations(gbm, {**profile, "primary_metric": "mae"}, knobs)
+    assert by_mae[0].changes == {"regression_loss": "absolute_error"}
+    assert "median" in by_mae[0].reason
+    by_rmse = explorations(gbm, {**profile, "primary_metric": "rmse"}, knobs)
+    assert all("regression_loss" not in c.changes for c in by_rmse)  # squared error fits rmse
+    matched = explorations({**gbm, "regression_loss": "absolute_error"},
+                           {**profile, "primary_metric": "mae"}, knobs)  # fmt: skip
+    assert all("regression_loss" not in c.changes for c in matched)
+    forest = space.apply(space.default(), {"model": "random_forest"})
+    moves = [c.changes for c in explorations(forest, {**profile, "primary_metric": "mae"}, knobs)]
+    assert {"randomized_splits": True} in moves and all("regression_loss" not in m for m in moves)

@@ -183,3 +183,39 @@ def test_a_comparison_stopped_in_a_peers_search_runs_that_search_again(store_uri
     with (tmp_path / "cmp" / "results.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [r["method"] for r in rows] == ["none", "flaml"] and rows[1]["session_id"] == after[2][0]
+
+
+def test_a_peer_whose_tool_fails_is_a_failed_row_and_the_comparison_goes_on(
+    store_uri, tmp_path, monkeypatch, capsys
+):
+    import flaml
+
+    from lgt_graph.cli import main
+
+    def broken(self, *args, **kwargs):  # the tool's own error, e.g. a bad install or a bug
+        raise RuntimeError("the tool broke inside its search")
+
+    monkeypatch.setattr(flaml.AutoML, "fit", broken)
+    out = tmp_path / "cmp"
+    common = ["--task", "iris", "--budget-seconds", "1", "--tracking-uri", store_uri]
+    status = main(["compare", "--methods", "flaml,lgt", "--seeds", "1", "--out", str(out), *common])
+    assert status == 0
+    with (out / "results.csv").open() as handle:
+        rows = {r["method"]: r for r in csv.DictReader(handle)}
+    assert rows["flaml"]["status"] == "failed" and rows["flaml"]["test_accuracy"] == ""
+    assert rows["lgt"]["status"] == "ok" and float(rows["lgt"]["test_accuracy"]) > 0.5
+    assert (
+        "FLAML AutoML (its own models and search): 1 of 1 sessions failed (seeds 0)"
+        in (out / "results.md").read_text()
+    )
+    client, runs = sessions_of(store_uri)
+    failed = [r for r in runs if r.data.tags.get("lgt.error")]
+    assert len(failed) == 1 and failed[0].info.status == "FAILED"
+    assert "RuntimeError: the tool broke" in failed[0].data.tags["lgt.error"]
+    text = client.download_artifacts(failed[0].info.run_id, "error.txt", str(tmp_path))
+    assert "the tool broke inside its search" in Path(text).read_text()
+    capsys.readouterr()
+    ck = str(tmp_path / "ck.db")
+    assert main(["run", "--method", "flaml", "--checkpoints", ck, *common]) == 1
+    err = capsys.readouterr().err
+    assert "search) failed: RuntimeError: the tool broke" in err and "error.txt" in err

@@ -218,3 +218,54 @@ def test_class_weighted_boosting_cuts_its_bins_as_an_unweighted_fit_and_still_we
         np.testing.assert_array_equal(ours, theirs)
     # the class weights still weigh the fit: the rare class is called more often
     assert weighted.predict(X).sum() > plain.predict(X).sum()
+
+
+@pytest.fixture(scope="module")
+def outliers():
+    """A regression target whose tail is one-sided outliers: the mean and the median differ."""
+    import pandas as pd
+
+    from lgt_graph.tasks.base import Dataset, Task, split
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (600, 2))
+    y = 3 * x[:, 0] + rng.normal(0, 0.1, 600) + (rng.random(600) < 0.15) * 20.0
+    task = Task("tail", "tabular_regression", "", lambda d: None, "", lambda d: True,
+                ("mae", "rmse", "r2"), "mae")  # fmt: skip
+    return split(task, Dataset(X=pd.DataFrame(x, columns=["a", "b"]), y=y), seed=0)
+
+
+@pytest.mark.parametrize("model", ["gbm", "mlp"])
+def test_absolute_error_loss_fits_the_median_and_wins_on_mae(outliers, model):
+    common = {"model": model, "n_estimators": 50, "learning_rate": 0.1, "epochs": 40}
+    if model == "mlp":
+        common["learning_rate"] = 0.01
+    squared = train(config(outliers, **common), outliers, seed=0)
+    absolute = train(config(outliers, regression_loss="absolute_error", **common), outliers, seed=0)
+    assert squared.ok and absolute.ok, (squared.reason, absolute.reason)
+    # the squared loss chases the outliers' mean; the median ignores them: a lower MAE
+    assert absolute.metrics["mae"] < 0.9 * squared.metrics["mae"], (
+        absolute.metrics,
+        squared.metrics,
+    )
+
+
+def test_randomized_splits_grow_extremely_randomised_trees(iris, wine_like):
+    from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier
+
+    from lgt_graph.training import prepare_arrays
+    from lgt_graph.training.classic import build_classic
+
+    for data, kind in ((iris, ExtraTreesClassifier), (wine_like, ExtraTreesRegressor)):
+        chosen = config(data, model="random_forest", randomized_splits=True)
+        assert isinstance(build_classic(chosen, prepare_arrays(chosen, data), 0, 1), kind)
+    plain = config(iris, model="random_forest")
+    assert type(build_classic(plain, prepare_arrays(plain, iris), 0, 1)) is RandomForestClassifier
+    forest = train(config(wine_like, model="random_forest", n_estimators=30), wine_like, seed=0)
+    extra = train(
+        config(wine_like, model="random_forest", n_estimators=30, randomized_splits=True),
+        wine_like,
+        seed=0,
+    )
+    assert extra.ok and extra.metrics["r2"] > 0.8  # a good forest, and another one
+    assert extra.metrics["mae"] != forest.metrics["mae"]

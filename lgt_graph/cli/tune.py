@@ -115,6 +115,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 3
     if peer:
         final = outcome.values["final"]
+        if final["status"] != "ok":
+            return 1  # run_peer said why, and which MLflow run holds the traceback
         print(f"{final['tool']}: chose {final['config']}")
         print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in final["test"].items()))
     else:

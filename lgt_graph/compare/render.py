@@ -142,10 +142,27 @@ def markdown(
                 + " | ".join(cells)
                 + f" | {val} | {v['epochs' if in_epochs else 'trials']:.0f} | {v['failed']}"
                 f" | {v['wall']:.0f} | {_seconds(v['train'])}"
-                f" | {tokens} | {v['rank']} |"
+                f" | {tokens} | {v['rank'] or '-'} |"
             )
+        lines += _failed_lines([r for r in rows if r.task == task])
         lines += task_lines(rows, table, task)
     return "\n".join(lines) + "\n"
+
+
+def _failed_lines(rows: list[Row]) -> list[str]:
+    """Say which sessions ended without a chosen model (a tool's error): no test score."""
+    lines = []
+    for method in dict.fromkeys(r.method for r in rows):
+        failed = [r for r in rows if r.method == method and r.status != "ok"]
+        if failed:
+            seeds = ", ".join(str(r.seed) for r in failed)
+            runs = ", ".join(r.session_id for r in failed)
+            lines.append(
+                f"\n{METHODS[method].title}: {len(failed)} of"
+                f" {sum(r.method == method for r in rows)} sessions failed (seeds {seeds}); the"
+                f" error is on their MLflow runs (tag `lgt.error`): {runs}."
+            )
+    return lines
 
 
 PEER_NOTE = (

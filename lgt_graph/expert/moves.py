@@ -147,6 +147,13 @@ def random_forest_moves(base: dict[str, Any], profile: dict[str, Any]) -> list[M
     return [
         ({"min_samples_leaf": leaf + 2}, "larger leaves average out noise"),
         ({"n_estimators": trees * 2}, "more trees, less variance"),
+        (
+            {"randomized_splits": not base.get("randomized_splits", False)},
+            "extremely randomised trees draw their split thresholds at random: less"
+            " correlated trees average into a smoother forest"
+            if not base.get("randomized_splits", False)
+            else "searched split thresholds fit sharper boundaries than random ones",
+        ),
         ({"tree_max_depth": 8}, "limited depth regularises the trees"),
     ]
 
@@ -190,6 +197,25 @@ def scaling_moves(base: dict[str, Any], profile: dict[str, Any]) -> list[Move]:
     return []
 
 
+def loss_moves(base: dict[str, Any], profile: dict[str, Any]) -> list[Move]:
+    """List matching a regression model's loss to an absolute-error metric, first."""
+    if (
+        profile["problem"] == "regression"
+        and profile.get("primary_metric") == "mae"
+        and str(base.get("model")) in ("mlp", "gbm")
+        and base.get("regression_loss", "squared_error") != "absolute_error"
+    ):
+        return [
+            (
+                {"regression_loss": "absolute_error"},
+                "the task is scored by the mean absolute error, which the median minimises:"
+                " fitting absolute error matches the loss to the metric and resists the"
+                " target's outliers",
+            )
+        ]
+    return []
+
+
 def feature_moves(base: dict[str, Any], profile: dict[str, Any]) -> list[Move]:
     """List the moves any tabular model can take: features, imputation, target or class weights."""
     moves: list[Move] = [
@@ -216,6 +242,7 @@ def explorations(base: dict[str, Any], profile: dict[str, Any], knobs: Knobs) ->
         family = TABULAR_MOVES.get(str(base.get("model")))
         moves = [
             *scaling_moves(base, profile),
+            *loss_moves(base, profile),
             *(family(base, profile) if family else []),
             *feature_moves(base, profile),
         ]

@@ -7,7 +7,10 @@ the test split, and writes one MLflow run: the settings (``setting.*``), what it
 (``chosen.json``), every model it tried (``leaderboard.csv``), ``final.json``, the
 ``test_*`` and ``final_val_*`` metrics and a summary. A peer's search is not
 checkpointed, so a stopped one cannot be resumed: ``run --resume`` refuses it, and
-``compare --resume`` runs it again from the start.
+``compare --resume`` runs it again from the start. A tool that raises an error of its own
+ends its session FAILED with the error on the run (tag ``lgt.error``, ``error.txt``), and
+the outcome says so (``final.status`` "failed"): ``compare`` writes a failed row and goes
+on to the next session, ``run`` exits with status 1.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import importlib
 import os
 import shutil
 import time
+import traceback
 from typing import Any
 
 import numpy as np
@@ -67,14 +71,20 @@ def run_peer(settings: Settings, checkpoints: str | None = None, echo: Echo = pr
     echo(data_line(settings, data))
     status = "FAILED"
     interrupts.reset()
+    started = time.perf_counter()
     try:
         try:
             result: PeerFit = tool.fit(
                 data, ctx.primary, settings.budget_seconds, settings.seed, threads, folder
             )
-        except Exception:
+        except Exception as exc:
             interrupts.check()  # a Ctrl-C that the tool turned into an error of its own
-            raise
+            final = _failed(tracker, session, peer.title, exc, time.perf_counter() - started)
+            echo(
+                f"{peer.title} failed: {final['error']} (session {session} is marked FAILED;"
+                " the traceback is its error.txt in MLflow)"
+            )
+            return Outcome(session, {"trials": [], "final": final}, ctx)
         interrupts.check()  # or that it swallowed, ending its search early
         score = classification_metrics if data.n_classes else regression_metrics
         extra = (data.n_classes,) if data.n_classes else ()
@@ -124,6 +134,20 @@ def run_peer(settings: Settings, checkpoints: str | None = None, echo: Echo = pr
         f" val_{ctx.primary} {val[ctx.primary]:.4f}, test_{ctx.primary} {test[ctx.primary]:.4f}"
     )
     return Outcome(session, {"trials": trials, "final": final}, ctx)
+
+
+def _failed(
+    tracker: Any, session: str, title: str, exc: BaseException, seconds: float
+) -> dict[str, Any]:
+    """Record a tool's own error on its session run; return the failed session's final."""
+    error = f"{type(exc).__name__}: {exc}".strip()[:500]
+    final = {"status": "failed", "error": error, "test": {}, "val": {}, "wall_time": seconds}
+    client = tracker.client
+    client.set_tag(session, "lgt.error", error)
+    client.log_text(session, "".join(traceback.format_exception(exc)), "error.txt")
+    client.log_dict(session, final, "final.json")
+    client.log_text(session, f"# {title}\n\nIts search failed: {error}\n", "summary.md")
+    return final
 
 
 def _plain(value: Any) -> Any:

@@ -72,7 +72,11 @@ def _knobs(family: Family) -> list[Knob]:
                 low=10, high=1000, log=True, used_by=trees),
            Knob("tree_max_depth", "architecture", "int", 0,
                 "Maximum depth of each tree; 0 leaves it unlimited.",
-                low=0, high=32, used_by=trees)] if not image else []),
+                low=0, high=32, used_by=trees),
+           Knob("randomized_splits", "architecture", "bool", False,
+                "Draw each split's threshold at random instead of searching for the best one"
+                " (extremely randomised trees, Geurts et al. 2006): less correlated trees,"
+                " a smoother forest.", used_by=("random_forest",))] if not image else []),
         # training strategy
         Knob("optimizer", "training_strategy", "choice", "sgd" if image else "adam",
              "Gradient-descent optimiser.",
@@ -90,6 +94,11 @@ def _knobs(family: Family) -> list[Knob]:
         Knob("grad_clip", "training_strategy", "float", 0.0,
              "Clip the gradient norm to this value; 0 turns clipping off.",
              low=0.0, high=10.0, used_by=neural),
+        *([Knob("regression_loss", "training_strategy", "choice", "squared_error",
+                "What a regression net or gbm minimises: squared error fits the mean, absolute"
+                " error the median (the minimiser of a mean absolute error; it resists"
+                " outliers).", choices=("squared_error", "absolute_error"),
+                used_by=(*neural, "gbm"))] if family == "tabular_regression" else []),
         *([Knob("label_smoothing", "training_strategy", "float", 0.0,
                 "Label smoothing of the cross-entropy target.", low=0.0, high=0.3,
                 used_by=neural),

@@ -56,6 +56,8 @@ def model_outputs(model: Any, data: Arrays, X: np.ndarray) -> np.ndarray:
 def build_classic(config: Config, data: Arrays, seed: int, threads: int) -> Any:
     """Return the unfitted scikit-learn estimator the configuration names."""
     from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        ExtraTreesRegressor,
         HistGradientBoostingRegressor,
         RandomForestClassifier,
         RandomForestRegressor,
@@ -78,7 +80,8 @@ def build_classic(config: Config, data: Arrays, seed: int, threads: int) -> Any:
         )
         if data.classification:
             return BoostingClassifier(class_weight=weight, **common)
-        return HistGradientBoostingRegressor(**common)
+        loss = str(config.get("regression_loss", "squared_error"))
+        return HistGradientBoostingRegressor(loss=loss, **common)
     if model == "random_forest":
         common = dict(
             n_estimators=int(config["n_estimators"]),
@@ -87,9 +90,11 @@ def build_classic(config: Config, data: Arrays, seed: int, threads: int) -> Any:
             random_state=seed,
             n_jobs=threads,
         )
+        extra = bool(config.get("randomized_splits", False))
         if data.classification:
-            return RandomForestClassifier(class_weight=weight, **common)
-        return RandomForestRegressor(**common)
+            forest = ExtraTreesClassifier if extra else RandomForestClassifier
+            return forest(class_weight=weight, **common)
+        return (ExtraTreesRegressor if extra else RandomForestRegressor)(**common)
     penalty = float(config["l2_penalty"])
     if data.classification:
         return LogisticRegression(C=1.0 / penalty, class_weight=weight, max_iter=2000)

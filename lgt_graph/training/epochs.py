@@ -167,9 +167,10 @@ def check_losses(train_loss: float, val_loss: float, exploded: float, epoch: int
 
 
 def loss_function(config: Config, data: Arrays) -> nn.Module:
-    """Return the loss the configuration trains with (weighted, smoothed cross-entropy or MSE)."""
+    """Return the training loss: weighted, smoothed cross-entropy; MSE or L1 for regression."""
     if not data.classification:
-        return nn.MSELoss()
+        absolute = config.get("regression_loss") == "absolute_error"
+        return nn.L1Loss() if absolute else nn.MSELoss()
     weight = None
     if config.get("class_weighting") == "balanced":
         counts = np.bincount(data.y_train, minlength=data.n_classes).astype(np.float64)
