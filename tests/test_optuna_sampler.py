@@ -469,7 +469,7 @@ def test_a_model_family_the_agents_switch_to_starts_from_the_task_defaults():
         search.tell(first, 0.5, curve=[0.4, 0.5])
         second = search.ask()
     assert first == space.default() and second["model"] == "random_forest"
-    forest = ("n_estimators", "tree_max_depth", "min_samples_leaf")
+    forest = ("n_estimators", "tree_max_depth", "randomized_splits", "min_samples_leaf")
     assert {k: second[k] for k in forest} == {k: space.default()[k] for k in forest}
     trial = search.study.trials[-1]
     assert trial.user_attrs["lgt_proposed_by"] == "lgt"
