@@ -1,11 +1,21 @@
-"""Prediction accountability: whether the Advisor's expected effect came true.
+"""Prediction accountability: whether the Advisor's expected effect came true, and how sure it was.
 
-Each proposal says what it expects (``expected_effect``, and ``expected_gain``: the gain
-over its base trial, positive for better; not said means better). When the trial is
-judged, the expectation is checked against the verdict — better against *improved*, no
-change against *neutral*, worse against *regressed* or *failed* — and, where a size was
+Each proposal says what it expects: ``expected_outcome`` (improve, neutral or regress
+against the noise floor) with a ``probability``, or failing those ``expected_gain`` (the
+gain over its base trial, positive for better; not said means better). When the trial is
+judged, the expectation is checked against the verdict — improve against *improved*,
+neutral against *neutral*, regress against *regressed* or *failed* — and, where a size was
 given and the trial improved, whether the gain over the base was within a factor of
-three of it. The share of hits is the Advisor's hit rate; the Optimizer reads the misses.
+three of it. The share of hits is the Advisor's hit rate.
+
+A stated probability is scored too, by the Brier score of the three outcomes: the
+forecast gives the expected outcome its probability and splits the rest evenly over the
+other two; the score is the squared distance from the verdict's outcome (0 is perfect,
+2 the worst). Its skill, ``1 - brier / reference``, compares it with a constant forecast
+of the outcomes' base rates over the same trials (each count plus one): above 0, the
+Advisor's probabilities beat always saying "improve 30 %, neutral 50 %, regress 20 %"
+(whatever the rates were); below 0, it would do better to state the base rates. The
+Optimizer reads the misses and the calibration (:func:`calibration_text`).
 """
 
 from __future__ import annotations
@@ -17,6 +27,10 @@ from lgt_graph.metrics import gain
 from lgt_graph.state import ProposalRecord, State, Trial, VerdictRecord
 
 OBSERVED = {"improved": "better", "neutral": "same", "regressed": "worse", "failed": "worse"}
+OUTCOMES = ("better", "same", "worse")
+"""The three outcomes a prediction is scored on, in the order of a forecast vector."""
+STATED = {"improve": "better", "neutral": "same", "regress": "worse"}
+"""An ``expected_outcome`` as the outcome it predicts."""
 SIZE_FACTOR = 3.0
 """A size came true when the gain is within this factor of the expected one."""
 
@@ -47,13 +61,15 @@ def check(
     ):
         return None
     expected_gain = proposal.get("expected_gain")
-    expected = (
+    stated = proposal.get("expected_outcome")
+    by_gain = (
         "better"
         if expected_gain is None or expected_gain > 0
         else "same"
         if expected_gain == 0
         else "worse"
     )
+    expected = STATED.get(str(stated), by_gain)
     observed = OBSERVED.get(outcome, "worse")
     base = next((t for t in state.get("trials", []) if t["index"] == proposal["base"]), None)
     over_base = None
@@ -65,6 +81,7 @@ def check(
         size = "right" if 1 / SIZE_FACTOR <= ratio <= SIZE_FACTOR else "off"
     hit = expected == observed and size != "off"
     done = [*hits, hit]
+    probability = proposal.get("probability")
     return {
         "expected": expected,
         "expected_gain": expected_gain,
@@ -74,7 +91,109 @@ def check(
         "hit": hit,
         "hit_rate": sum(done) / len(done),
         "expected_effect": proposal["expected_effect"],
+        "probability": probability,
+        "brier": _scored(proposal, expected, probability, observed),
+        "exploratory": bool(proposal.get("exploratory", False)),
     }
+
+
+def _scored(
+    proposal: ProposalRecord, expected: str, probability: float | None, observed: str
+) -> float | None:
+    """Return the Brier score of the proposal's forecast, or None where it stated none."""
+    stated = proposal.get("forecast")
+    if stated:
+        vector = [float(stated.get(k, 0.0)) for k in ("improve", "neutral", "regress")]
+        total = sum(vector)
+        if total > 0:  # a model's numbers that do not quite sum to 1 are normalised
+            return sum(
+                (f / total - (o == observed)) ** 2 for f, o in zip(vector, OUTCOMES, strict=True)
+            )
+    return None if probability is None else brier(expected, float(probability), observed)
+
+
+def forecast(expected: str, probability: float) -> list[float]:
+    """Return the forecast over :data:`OUTCOMES`: ``probability`` on ``expected``, rest split."""
+    rest = (1.0 - probability) / (len(OUTCOMES) - 1)
+    return [probability if o == expected else rest for o in OUTCOMES]
+
+
+def brier(expected: str, probability: float, observed: str) -> float:
+    """Return the Brier score of one forecast against the observed outcome (0 best, 2 worst)."""
+    stated = forecast(expected, probability)
+    return sum((f - (o == observed)) ** 2 for f, o in zip(stated, OUTCOMES, strict=True))
+
+
+def calibration(checks: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Return the hit rate, the mean Brier score and its skill over the checked predictions.
+
+    ``checks`` are the verdicts' ``prediction`` dicts. The Brier score and its skill count
+    the predictions that stated a probability; the reference forecast is the base rates of
+    the outcomes over those same trials, each count plus one (Laplace's rule, so that a
+    session whose verdicts were all alike still has a reference to beat). ``said`` is the mean
+    probability the Advisor gave and ``came`` the share that came true: ``said`` well
+    above ``came`` is over-confidence.
+    """
+    hits = [bool(c["hit"]) for c in checks]
+    scored = [c for c in checks if c.get("brier") is not None]
+    out: dict[str, Any] = {
+        "predictions": len(hits),
+        "hit_rate": sum(hits) / len(hits) if hits else None,
+        "scored": len(scored),
+        "brier": None,
+        "reference": None,
+        "skill": None,
+        "said": None,
+        "came": None,
+    }
+    if not scored:
+        return out
+    mean = sum(float(c["brier"]) for c in scored) / len(scored)
+    # the base rates, each count plus one (Laplace): never a perfect forecast in hindsight
+    rates = [
+        (sum(c["observed"] == o for c in scored) + 1) / (len(scored) + len(OUTCOMES))
+        for o in OUTCOMES
+    ]
+    reference = sum(
+        sum((r - (o == c["observed"])) ** 2 for r, o in zip(rates, OUTCOMES, strict=True))
+        for c in scored
+    ) / len(scored)
+    out.update(
+        brier=mean,
+        reference=reference,
+        skill=1.0 - mean / reference,
+        said=sum(float(c["probability"]) for c in scored) / len(scored),
+        came=sum(bool(c["hit"]) for c in scored) / len(scored),
+    )
+    return out
+
+
+def checks_of(verdicts: Sequence[VerdictRecord]) -> list[dict[str, Any]]:
+    """Return the verdicts' checked predictions, oldest first."""
+    return [v["prediction"] for v in verdicts if v.get("prediction")]
+
+
+def calibration_text(verdicts: Sequence[VerdictRecord]) -> str:
+    """Say in a line or two how the Advisor's stated probabilities fared (for the Optimizer)."""
+    checks = checks_of(verdicts)
+    c = calibration(checks)
+    if not checks:
+        return "(no predictions checked yet)"
+    text = f"hit rate {c['hit_rate']:.0%} over {c['predictions']} predictions"
+    if c["brier"] is not None:
+        skill = f"{c['skill']:+.2f}"
+        text += (
+            f"; Brier score {c['brier']:.3f} against {c['reference']:.3f} for the base rates"
+            f" (skill {skill}); stated probability {c['said']:.0%} on average, {c['came']:.0%}"
+            " came true"
+        )
+        expected = [c2 for c2 in checks if c2.get("brier") is not None]
+        for outcome, word in (("better", "improve"), ("same", "neutral"), ("worse", "regress")):
+            said = [c2 for c2 in expected if c2["expected"] == outcome]
+            if said:
+                true = sum(c2["observed"] == outcome for c2 in said)
+                text += f"; said {word} {len(said)} times, {true} came true"
+    return text
 
 
 def hits_of(verdicts: Sequence[VerdictRecord]) -> list[bool]:
@@ -97,6 +216,8 @@ def misses(state: State, limit: int = 5) -> list[dict[str, Any]]:
                         for c in (proposal["changes"] if proposal else [])
                     ],
                     "expected": prediction["expected_effect"],
+                    "expected_outcome": prediction["expected"],
+                    "probability": prediction.get("probability"),
                     "expected_gain": prediction["expected_gain"],
                     "observed": f"{verdict['outcome']} ({verdict['delta']:+.4g})",
                 }
@@ -107,8 +228,15 @@ def misses(state: State, limit: int = 5) -> list[dict[str, Any]]:
 def misses_text(missed: Sequence[dict[str, Any]]) -> str:
     """Write the misses as lines for the Optimizer's prompt."""
     lines = [
-        f"trial {m['trial']}: {', '.join(m['changes'])}: expected {m['expected']};"
-        f" got {m['observed']}"
+        f"trial {m['trial']}: {', '.join(m['changes'])}: expected {m['expected']}"
+        f" ({_said(m)}); got {m['observed']}"
         for m in missed
     ]
     return "\n".join(lines) or "(none)"
+
+
+def _said(miss: dict[str, Any]) -> str:
+    """Say the outcome a missed prediction expected, with its probability where stated."""
+    word = {v: k for k, v in STATED.items()}.get(miss.get("expected_outcome", ""), "improve")
+    p = miss.get("probability")
+    return word if p is None else f"{word}, p={p:.2f}"

@@ -262,6 +262,7 @@ def optimizer_messages(state: State, ctx: Context) -> list[BaseMessage]:
         "history": history_facts,
         "maximize": ctx.maximize,
         "misses": (missed := predictions.misses(state)),
+        "calibration": predictions.calibration(predictions.checks_of(state.get("verdicts", []))),
     }
     return messages(
         "optimizer",
@@ -270,5 +271,6 @@ def optimizer_messages(state: State, ctx: Context) -> list[BaseMessage]:
         guidance=guidance,
         history_text=history_text,
         misses_text=predictions.misses_text(missed),
+        calibration_text=predictions.calibration_text(state.get("verdicts", [])),
         facts_json=json.dumps(facts, indent=1, default=str),
     )

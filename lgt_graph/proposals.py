@@ -46,6 +46,10 @@ def proposal_update(
     status: str,
     for_trial: int,
     expected_gain: float | None = None,
+    expected_outcome: str | None = None,
+    probability: float | None = None,
+    exploratory: bool = False,
+    forecast: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Return an Advisor's state update: the configuration to train and the proposal record."""
     record = ProposalRecord(
@@ -56,6 +60,10 @@ def proposal_update(
         expected_effect=effect,
         status=status,
         expected_gain=expected_gain,
+        expected_outcome=expected_outcome,
+        probability=probability,
+        exploratory=exploratory,
+        forecast=forecast,
     )
     return {
         "config": config,
@@ -88,12 +96,17 @@ def propose(
     changes: dict[str, Any],
     reason: str,
     rationale: str | None = None,
+    expected: str | None = None,
+    probability: float | None = None,
 ) -> dict[str, Any]:
     """Return the state update of an Advisor that changes ``changes`` on the base trial.
 
     For your own Advisor node (``--node advisor=module:function``): the values are
     validated against the space (a ConfigError names what is allowed), and the
     proposal is recorded like the built-in Advisor's, with ``reason`` on each change.
+    ``expected`` (improve, neutral or regress) and its ``probability`` are held to
+    account like the built-in Advisor's (:mod:`lgt_graph.predictions`); without them the
+    proposal predicts nothing.
     """
     ctx = runtime.context
     base = start_of(state, ctx)
@@ -104,6 +117,15 @@ def propose(
         for k in changes
         if base_config.get(k) != config[k]
     ]
+    effect = "unknown" if expected is None else f"{expected}, as the Advisor node states"
     return proposal_update(
-        base, config, records, rationale or reason, "unknown", "custom", next_trial(state)
+        base,
+        config,
+        records,
+        rationale or reason,
+        effect,
+        "custom",
+        next_trial(state),
+        expected_outcome=expected,
+        probability=probability,
     )

@@ -30,6 +30,14 @@ MAX_CHANGES = 4
 """The most changes one proposal may make: few enough that the Evaluator can credit each."""
 
 
+class Forecast(BaseModel):
+    """The chance of each verdict a proposal can get against the noise floor (they sum to 1)."""
+
+    improve: float = Field(ge=0.0, le=1.0, description="A gain that clears the noise floor.")
+    neutral: float = Field(ge=0.0, le=1.0, description="A change within the noise floor.")
+    regress: float = Field(ge=0.0, le=1.0, description="A loss beyond it, or a failure.")
+
+
 class Proposal(BaseModel):
     """The Advisor's proposal: the next configuration as changes to a base one."""
 
@@ -54,6 +62,27 @@ class Proposal(BaseModel):
         description="How much the validation primary metric should improve on the base"
         " trial's, in the metric's units, positive for better (0.02: two points of"
         " accuracy); 0 when the change should only save time; null when you cannot say.",
+    )
+    expected_outcome: Literal["improve", "neutral", "regress"] | None = Field(
+        default=None,
+        description="The verdict you expect against the noise floor: improve (a gain that"
+        " clears it), neutral (within it) or regress.",
+    )
+    probability: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="How likely expected_outcome is, from 0 to 1; scored against the verdicts.",
+    )
+    forecast: Forecast | None = Field(
+        default=None,
+        description="Optional: the chance of each verdict, summing to 1 (scored in place of"
+        " probability's even split of the rest).",
+    )
+    exploratory: bool = Field(
+        default=False,
+        description="True when no evidence calls for the change (an untried model family, a"
+        " sweep): expected_effect then says what its result will teach.",
     )
     start_from: Literal["current", "best"] = Field(
         default="current",

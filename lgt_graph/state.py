@@ -37,6 +37,14 @@ class ProposalRecord(TypedDict):
     """How it was obtained: ok, repaired (after one error was sent back), or fallback: why."""
     expected_gain: NotRequired[float | None]
     """The gain over the base the Advisor expects (positive: better); None: not said."""
+    expected_outcome: NotRequired[str | None]
+    """improve, neutral or regress: the verdict the Advisor expects; None: not said."""
+    probability: NotRequired[float | None]
+    """How likely the Advisor said ``expected_outcome`` is (scored: lgt_graph.predictions)."""
+    forecast: NotRequired[dict[str, float] | None]
+    """The chance of each verdict (improve, neutral, regress) where the Advisor gave them."""
+    exploratory: NotRequired[bool]
+    """The change has no evidence behind it; its expected effect says what it will teach."""
 
 
 class CheckpointRef(TypedDict):

@@ -73,6 +73,10 @@ def llm_advisor(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         answer.status,
         number,
         proposal.expected_gain,
+        proposal.expected_outcome,
+        proposal.probability,
+        proposal.exploratory,
+        proposal.forecast.model_dump() if proposal.forecast else None,
     )
     return {**update, "agent_calls": [call]}
 
@@ -124,6 +128,10 @@ def llm_round(state: State, runtime: Runtime[Context], size: int) -> dict[str, A
             answer.status,
             number + place,
             p.expected_gain,
+            p.expected_outcome,
+            p.probability,
+            p.exploratory,
+            p.forecast.model_dump() if p.forecast else None,
         )
         for place, (p, start, config, changes) in enumerate(accepted)
     ]

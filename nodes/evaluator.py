@@ -64,7 +64,13 @@ def completed(
         record = {**record, "floor": floor}
     hits = predictions.hits_of(state.get("verdicts", []))
     prediction = predictions.check(state, trial, record["outcome"], ctx.maximize, hits)
-    return record if prediction is None else {**record, "prediction": prediction}
+    if prediction is None:
+        return record
+    so_far = predictions.calibration(
+        [*predictions.checks_of(state.get("verdicts", [])), prediction]
+    )
+    prediction["brier_so_far"], prediction["skill_so_far"] = so_far["brier"], so_far["skill"]
+    return {**record, "prediction": prediction}
 
 
 def _segment_numbers(ctx: Context, trial: Trial) -> tuple[str, float, str]:

@@ -39,6 +39,15 @@ def stale_advisor(state, runtime):
     return propose(state, runtime, {"epochs": max(1, 6 - trial)}, "shorter training")
 
 
+def overconfident_advisor(state, runtime):
+    """Always shorten training, and always say, nearly sure, that it will pay."""
+    trial = len(state.get("trials", []))
+    changes = {"epochs": max(1, 6 - trial)}
+    return propose(
+        state, runtime, changes, "shorter training", expected="improve", probability=0.95
+    )
+
+
 def train_then_die(state, runtime):
     """Train; at the trial named by LGT_TEST_DIE_AT, kill this process before the checkpoint."""
     update = real_train(state, runtime)

@@ -58,4 +58,42 @@ def test_the_optimizer_is_shown_the_misses():
     (miss,) = predictions.misses(state)
     assert miss["changes"] == ["width 64 -> 128"] and miss["observed"] == "regressed (-0.02)"
     text = predictions.misses_text([miss])
-    assert text == "trial 2: width 64 -> 128: expected a better accuracy; got regressed (-0.02)"
+    assert text == (
+        "trial 2: width 64 -> 128: expected a better accuracy (improve); got regressed (-0.02)"
+    )
+
+
+def test_a_stated_outcome_and_probability_are_checked_and_scored_by_hand():
+    state = state_of(None, 0.805)
+    state["proposals"][0].update(expected_outcome="neutral", probability=0.6)
+    check = predictions.check(state, state["trials"][1], "neutral", True)
+    # forecast (better, same, worse) = (0.2, 0.6, 0.2) against (0, 1, 0): 0.04 + 0.16 + 0.04
+    assert check["hit"] is True and check["expected"] == "same"
+    assert check["brier"] == pytest.approx(0.24)
+    missed = predictions.check(state, state["trials"][1], "regressed", True)
+    # against (0, 0, 1): 0.04 + 0.36 + 0.64
+    assert missed["hit"] is False and missed["brier"] == pytest.approx(1.04)
+
+
+def test_the_brier_skill_is_measured_against_the_base_rates_by_hand():
+    def said(expected, p, observed):
+        brier = predictions.brier(expected, p, observed)
+        return {"expected": expected, "probability": p, "observed": observed,
+                "hit": expected == observed, "brier": brier}  # fmt: skip
+
+    checks = [said("same", 0.8, "same"), said("same", 0.8, "same"), said("better", 0.6, "better"),
+              said("same", 0.5, "worse")]  # fmt: skip
+    c = predictions.calibration(checks)
+    # Brier: 0.02+0.04+0.02 = 0.06 twice; 0.16+0.04+0.04 = 0.24; 0.0625+0.25+0.5625 = 0.875
+    assert c["brier"] == pytest.approx((0.06 + 0.06 + 0.24 + 0.875) / 4)
+    # base rates plus one (better, same, worse) = (2/7, 3/7, 2/7); their Brier score on a
+    # "same" is (4 + 16 + 4) / 49, on a "better" or a "worse" (25 + 9 + 4) / 49
+    assert c["reference"] == pytest.approx((2 * 24 + 2 * 38) / 49 / 4)
+    assert c["skill"] == pytest.approx(1 - c["brier"] / c["reference"]) and c["skill"] > 0
+    assert c["hit_rate"] == pytest.approx(0.75) and c["said"] == pytest.approx(0.675)
+    wrong = [said("better", 0.9, "same"), said("better", 0.9, "worse"), said("worse", 0.9, "same")]
+    assert predictions.calibration(wrong)["skill"] < 0  # confidently wrong: worse than base rates
+    same = [said("same", 0.5, "same"), said("same", 0.9, "same")]
+    assert predictions.calibration(same)["skill"] > 0  # right and sure beats base rates of 3/5
+    text = predictions.calibration_text([{"prediction": c} for c in checks])
+    assert "hit rate 75% over 4 predictions" in text and "said neutral 3 times, 2 came true" in text

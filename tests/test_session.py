@@ -155,6 +155,25 @@ def test_patience_stops_early(store_uri, tmp_path):
     assert values["final"]["trial"] == 1
 
 
+def test_an_advisor_that_is_always_wrong_and_sure_scores_below_the_base_rates(store_uri, tmp_path):
+
+    from lgt_graph.predictions import calibration, checks_of
+    from lgt_graph.report import publish_report
+
+    nodes = {"advisor": "tests.custom_nodes:overconfident_advisor"}
+    outcome = session(store_uri, tmp_path, task="iris", budget=5, nodes=nodes)
+    checks = checks_of(outcome.values["verdicts"])
+    assert len(checks) == 4 and all(c["expected"] == "better" for c in checks)
+    assert not any(c["hit"] for c in checks)  # shorter training never improved
+    c = calibration(checks)
+    assert c["hit_rate"] == 0 and c["skill"] is not None and c["skill"] < 0
+    run = MlflowClient(store_uri).get_run(outcome.session_id)
+    assert run.data.metrics["advisor/skill"] == pytest.approx(c["skill"])
+    assert run.data.metrics["advisor/brier"] == pytest.approx(c["brier"])
+    page = Path(publish_report(store_uri, outcome.session_id)).with_suffix(".md").read_text()
+    assert "came true in 0 of 4 trials" in page and f"(skill {c['skill']:+.2f};" in page
+
+
 def test_swapping_nodes_changes_behaviour(store_uri, tmp_path):
     default = session(store_uri, tmp_path, task="iris", budget=3).values
     swapped = session(

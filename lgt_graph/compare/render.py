@@ -12,6 +12,7 @@ from lgt_graph.compare.rank import summary
 from lgt_graph.compare.rows import Row
 from lgt_graph.compare.significance import summary_lines, task_lines
 from lgt_graph.methods import METHODS
+from lgt_graph.predictions import calibration
 
 TITLES = {"compare": "LGT against the baselines", "ablate": "LGT ablations: nodes swapped"}
 """The heading of each command's results.md."""
@@ -57,6 +58,9 @@ def write_csv(rows: list[Row], path: Path) -> None:
         "train_seconds",
         "input_tokens",
         "output_tokens",
+        "hit_rate",
+        "brier",
+        "brier_skill",
     ]
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
@@ -66,6 +70,13 @@ def write_csv(rows: list[Row], path: Path) -> None:
             line = {k: data[k] for k in fields if k in data}
             line |= {f"test_{m}": row.test.get(m, "") for m in metrics}
             line["train_seconds"] = "" if row.train_seconds is None else row.train_seconds
+            said = calibration(row.predictions)
+            for name, key in (
+                ("hit_rate", "hit_rate"),
+                ("brier", "brier"),
+                ("brier_skill", "skill"),
+            ):
+                line[name] = "" if said[key] is None else said[key]
             writer.writerow(line)
 
 
@@ -145,8 +156,45 @@ def markdown(
                 f" | {tokens} | {v['rank'] or '-'} |"
             )
         lines += _failed_lines([r for r in rows if r.task == task])
+        lines += prediction_lines([r for r in rows if r.task == task])
         lines += task_lines(rows, table, task)
     return "\n".join(lines) + "\n"
+
+
+def prediction_lines(rows: list[Row]) -> list[str]:
+    """Tabulate how each predicting method's expectations fared, over all its seeds' trials.
+
+    The hit rate counts every checked prediction; the Brier score and its skill those that
+    stated a probability, the skill against a constant forecast of the base rates of the
+    verdicts over the same trials (:func:`lgt_graph.predictions.calibration`).
+    """
+    per = {m: [c for r in rows if r.method == m for c in r.predictions] for m in _methods(rows)}
+    per = {m: checks for m, checks in per.items() if checks}
+    if not per:
+        return []
+    lines = [
+        "",
+        "The Advisor's expectations, every trial of every seed pooled (Brier score: 0 is"
+        " perfect; skill above 0 beats a constant forecast of the verdicts' base rates):",
+        "",
+        "| method | predictions | came true | Brier score | base rates' | skill | said → came |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for method, checks in per.items():
+        c = calibration(checks)
+        brier = "-" if c["brier"] is None else f"{c['brier']:.3f}"
+        reference = "-" if c["reference"] is None else f"{c['reference']:.3f}"
+        skill = "-" if c["skill"] is None else f"{c['skill']:+.2f}"
+        said = "-" if c["said"] is None else f"{c['said']:.0%} → {c['came']:.0%}"
+        lines.append(
+            f"| {METHODS[method].title} | {c['predictions']} | {c['hit_rate']:.0%} | {brier}"
+            f" | {reference} | {skill} | {said} |"
+        )
+    return lines
+
+
+def _methods(rows: list[Row]) -> list[str]:
+    return list(dict.fromkeys(r.method for r in rows))
 
 
 def _failed_lines(rows: list[Row]) -> list[str]:

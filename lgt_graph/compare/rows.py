@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lgt_graph.history import trial_epochs, trial_seconds
 from lgt_graph.metrics import better
+from lgt_graph.predictions import checks_of
 
 if TYPE_CHECKING:
     from lgt_graph.session import Outcome
@@ -46,6 +47,9 @@ class Row:
     """Seconds spent training by the end of each trial (the trials' wall times summed)."""
     epochs_at: list[int] = field(default_factory=list)
     """Epochs trained by the end of each trial (every branch counted; a tree's fit is one)."""
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+    """The checks of the Advisor's predictions (:mod:`lgt_graph.predictions`); none for a
+    method whose proposals predict nothing."""
 
     @property
     def train_seconds(self) -> float | None:
@@ -96,4 +100,12 @@ def row_of(task: str, method: str, seed: int, outcome: Outcome, seconds: float) 
         best_at=best_at,
         seconds_at=seconds_at,
         epochs_at=epochs_at,
+        predictions=[
+            {k: v for k, v in c.items() if k in KEPT}
+            for c in checks_of(outcome.values.get("verdicts", []))
+        ],
     )
+
+
+KEPT = ("expected", "observed", "hit", "probability", "brier")
+"""What a row keeps of each checked prediction: enough to score them again."""

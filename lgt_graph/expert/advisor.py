@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lgt_graph.expert.case import lengthened, paid_off
+from lgt_graph.expert.expectations import effect_of, expectation, kind_of, said
 from lgt_graph.expert.findings import Knobs, diagnose
 from lgt_graph.expert.moves import Candidate, explorations, portfolio
 from lgt_graph.metrics import gain
@@ -242,13 +243,25 @@ def written(
             f"Two trials since the best (trial {ranked.anchor['trial']}) brought no gain:"
             " back to it. " + rationale
         )
+    kind = kind_of(candidate.source, lead is not None and lead.priority <= 20)
+    outcome, probability, chances = expectation(kind, changes, facts.get("history", []))
+    teach = ""
+    if kind == "model family":
+        teach = (
+            f"no curve calls for {changes.get('model', 'this family')}; its score tells whether"
+            f" that family suits this data better than {ranked.base.get('model')}"
+        )
     return {
         "changes": [
             {"knob": k, "value": v, "reason": candidate.reasons.get(k, candidate.reason)}
             for k, v in changes.items()
         ],
         "rationale": rationale,
-        "expected_effect": _expected(candidate.source, facts),
+        "expected_effect": said(outcome, probability, effect_of(candidate.source, facts), teach),
+        "expected_outcome": outcome,
+        "probability": probability,
+        "forecast": chances,
+        "exploratory": bool(teach),
         "start_from": ranked.start_from,
     }
 
@@ -278,21 +291,3 @@ def random_step(
                 changes, "every diagnosed change was tried: a small step nearby", "exploration"
             ), changes
     raise ValueError("no untried configuration found near the base")
-
-
-def _expected(source: str, facts: dict[str, Any]) -> str:
-    metric = facts["task"]["primary_metric"]
-    effects = {
-        "divergence": "a finite loss that falls steadily",
-        "unscaled features": f"faster, steadier convergence and a better {metric}",
-        "target scale": f"a lower validation loss within the same epochs and a better {metric}",
-        "class imbalance": "a higher macro-F1, perhaps at a small cost in accuracy",
-        "oscillation": "smoother validation curves that settle lower",
-        "overfitting": "validation loss that stops rising; a smaller generalisation gap",
-        "slow convergence": f"losses that reach lower values; a better {metric}",
-        "plateau": "training loss that keeps falling past the old plateau",
-        "boosting overfits": "a validation loss minimum later in boosting, and lower",
-        "boosting unfinished": "validation loss that keeps falling over the extra rounds",
-        "forest memorises": "a smaller gap between training and validation loss",
-    }
-    return effects.get(source, f"a better validation {metric}")

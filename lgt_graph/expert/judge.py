@@ -173,10 +173,13 @@ def rewrite(facts: dict[str, Any]) -> dict[str, Any]:
         lines.append(
             "Missed: "
             + "; ".join(
-                f"{', '.join(m['changes'])} (expected a gain, got {m['observed']})"
+                f"{', '.join(m['changes'])} (expected"
+                f" {_EXPECTED.get(m.get('expected_outcome', 'better'), 'a gain')},"
+                f" got {m['observed']})"
                 for m in missed[-3:]
             )
         )
+    lines += _calibration_lines(facts.get("calibration"))
     if not lines:
         lines.append("Prefer: changes that follow the diagnosed symptom of the last trial")
     why_bits = []
@@ -186,6 +189,23 @@ def rewrite(facts: dict[str, Any]) -> dict[str, Any]:
         why_bits.append(f"{_show(hurt[0][1])} hurt")
     why = "; ".join(why_bits) or "not enough history yet to favour any change"
     return {"guidance": "\n".join(lines), "why": why[0].upper() + why[1:] + "."}
+
+
+_EXPECTED = {"better": "a gain", "same": "no change", "worse": "a loss"}
+
+
+def _calibration_lines(c: dict[str, Any] | None) -> list[str]:
+    """Tell the Advisor whether its stated probabilities ran too high or too low."""
+    if not c or c.get("brier") is None or c.get("scored", 0) < 3:
+        return []
+    gap = float(c["said"]) - float(c["came"])
+    if abs(gap) < 0.15:
+        return []
+    which = "over-expect: state lower" if gap > 0 else "under-expect: state higher"
+    return [
+        f"Calibration: your stated probabilities averaged {c['said']:.0%} and {c['came']:.0%}"
+        f" came true; you {which} probabilities."
+    ]
 
 
 def _label(change: dict[str, Any]) -> tuple[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from lgt_graph.expert.case import Knobs
+from lgt_graph.expert.expectations import expectation, said
 from lgt_graph.expert.live_rules import (
     DECAY,
     RECENT,
@@ -78,13 +79,18 @@ def propose(facts: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
             "start_from": "current",
         }
     candidate, changes = usable[attempt - 1]
+    expected, probability, chances = expectation("live", changes, facts.get("history", []))
+    effect = f"a better validation {primary} than the same epochs without it"
     return {
         "changes": [
             {"knob": k, "value": v, "reason": candidate.reasons.get(k, candidate.reason)}
             for k, v in changes.items()
         ],
         "rationale": f"{candidate.reason[0].upper()}{candidate.reason[1:]} ({candidate.source}).",
-        "expected_effect": f"a better validation {primary} than the same epochs without it",
+        "expected_effect": said(expected, probability, effect),
+        "expected_outcome": expected,
+        "probability": probability,
+        "forecast": chances,
         "start_from": "current",
     }
 

@@ -76,6 +76,9 @@ class StudyRecords:
                 "changes": attrs["lgt_changes"],
                 "rationale": attrs.get("lgt_rationale", ""),
                 "expected_effect": attrs.get("lgt_expected_effect", ""),
+                "expected_outcome": attrs.get("lgt_expected_outcome"),
+                "probability": attrs.get("lgt_probability"),
+                "exploratory": attrs.get("lgt_exploratory", False),
                 "status": attrs.get("lgt_proposal_status", ""),
             }
             client.log_text(run_id, proposal_markdown(proposal), "proposal.md")

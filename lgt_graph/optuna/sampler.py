@@ -210,7 +210,10 @@ class LGTSampler(BaseSampler):
                 return self._inner_trial(study, trial, advised)
             proposal, params, planned = advised
             prompt = state.get("prompts") or []
-            told = ("base", "rationale", "expected_effect", "expected_gain")
+            told = (
+                *("base", "rationale", "expected_effect", "expected_gain"),
+                *("expected_outcome", "probability", "exploratory", "forecast"),
+            )
             mark(study, trial, proposed_by="lgt", **{k: proposal.get(k) for k in told})
             version = prompt[-1]["version"] if prompt else 0
             changes = [dict(c) for c in proposal["changes"]]

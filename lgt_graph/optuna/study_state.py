@@ -228,6 +228,10 @@ def rebuild(
                     expected_effect=str(attrs.get(f"{PREFIX}expected_effect", "")),
                     status=str(attrs.get(f"{PREFIX}proposal_status", "ok")),
                     expected_gain=attrs.get(f"{PREFIX}expected_gain"),
+                    expected_outcome=attrs.get(f"{PREFIX}expected_outcome"),
+                    probability=attrs.get(f"{PREFIX}probability"),
+                    exploratory=bool(attrs.get(f"{PREFIX}exploratory", False)),
+                    forecast=attrs.get(f"{PREFIX}forecast"),
                 )
             )
         verdict = attrs.get(f"{PREFIX}verdict")

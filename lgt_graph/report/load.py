@@ -33,6 +33,8 @@ class TrialView:
     """The noise floor the verdict judged the gain against (None: the fixed rule)."""
     hit: bool | None = None
     """Whether the Advisor's prediction for the trial came true (None: it made none)."""
+    prediction: dict[str, Any] | None = None
+    """The check of the Advisor's prediction (:mod:`lgt_graph.predictions`), if it made one."""
 
     @property
     def judged(self) -> str:
@@ -127,6 +129,7 @@ def _load_session(uri: str, run_id: str, folder: str) -> SessionView:
                 steps=steps,
                 floor=verdict.get("floor"),
                 hit=(verdict.get("prediction") or {}).get("hit"),
+                prediction=verdict.get("prediction"),
             )
         )
     prompts = []

@@ -6,6 +6,7 @@ import base64
 import html
 from typing import Any
 
+from lgt_graph.predictions import calibration
 from lgt_graph.report.load import SessionView
 
 
@@ -152,7 +153,17 @@ def _hit_rate(view: SessionView) -> list[str]:
     checked = [t.hit for t in view.trials if t.hit is not None]
     if not checked:
         return []
-    return [
+    lines = [
         f"The Advisor's predictions came true in {sum(checked)} of {len(checked)} trials"
         f" ({sum(checked) / len(checked):.0%})."
     ]
+    c = calibration([t.prediction for t in view.trials if t.prediction])
+    if c["brier"] is not None:
+        skill = f"{c['skill']:+.2f}"
+        lines.append(
+            f"Its stated probabilities: Brier score {c['brier']:.3f} over {c['scored']}"
+            f" trials, against {c['reference']:.3f} for a constant forecast of the verdicts'"
+            f" base rates (skill {skill}; above 0 beats it); it said {c['said']:.0%} on"
+            f" average, and {c['came']:.0%} came true."
+        )
+    return lines

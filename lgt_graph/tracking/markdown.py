@@ -27,6 +27,14 @@ def proposal_markdown(proposal: dict[str, Any]) -> str:
         "",
         f"**Expected effect.** {proposal['expected_effect']}",
     ]
+    if proposal.get("expected_outcome"):
+        p = proposal.get("probability")
+        lines += [
+            "",
+            f"**Expected verdict.** {proposal['expected_outcome']}"
+            + (f", probability {p:.2f}" if p is not None else "")
+            + (" (exploratory)" if proposal.get("exploratory") else ""),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -74,6 +82,11 @@ def _prediction_lines(prediction: dict[str, Any] | None) -> list[str]:
     size = f", size {prediction['size']}" if prediction.get("size") else ""
     said = prediction.get("expected_gain")
     gain_text = f" (gain {said:+.4g})" if said is not None else ""
+    if prediction.get("probability") is not None:
+        gain_text += (
+            f" with probability {prediction['probability']:.2f}"
+            f" (Brier score {prediction['brier']:.3f})"
+        )
     return [
         "",
         f"Prediction: {'came true' if prediction['hit'] else 'missed'} — expected"

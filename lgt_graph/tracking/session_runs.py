@@ -143,8 +143,12 @@ def session_verdict(
     if verdict.get("floor") is not None:
         metrics.append(Metric("verdict/noise_floor", float(verdict["floor"]), stamp, step))
     if verdict.get("prediction"):  # the Advisor's hit rate so far (lgt_graph.predictions)
-        rate = float(verdict["prediction"]["hit_rate"])
-        metrics.append(Metric("advisor/hit_rate", rate, stamp, step))
+        said = verdict["prediction"]
+        metrics.append(Metric("advisor/hit_rate", float(said["hit_rate"]), stamp, step))
+        for name in ("brier", "skill"):  # the stated probabilities' score so far
+            if said.get(f"{name}_so_far") is not None:
+                value = float(said[f"{name}_so_far"])
+                metrics.append(Metric(f"advisor/{name}", value, stamp, step))
     client.log_batch(parent, metrics=metrics)
 
 
