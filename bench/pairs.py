@@ -4,6 +4,10 @@
 reference (``--against``), from the folders ``compare --out`` wrote:
 
     python -m bench.pairs --against bayes --methods lgt-optuna,hybrid,lgt DIR [DIR ...]
+
+``--reference-from DIR`` takes the reference's sessions from that folder alone and the named
+methods' from the others: LGT at ``--loop both`` (one folder) against PBT at ``--loop
+epoch`` (another folder, which has an LGT of its own).
 """
 
 from __future__ import annotations
@@ -17,9 +21,14 @@ from lgt_graph.compare.significance import paired
 from lgt_graph.methods import method
 
 
-def table(folders: list[Path], against: str, methods: list[str]) -> str:
+def table(
+    folders: list[Path], against: str, methods: list[str], reference: Path | None = None
+) -> str:
     """Return the markdown table: each method's mean, the reference's, the gain, the verdict."""
     rows, _ = load(folders)
+    if reference is not None:
+        rows = [r for r in rows if r.method != against]
+        rows += [r for r in load([reference])[0] if r.method == against]
     tasks = list(dict.fromkeys(r.task for r in rows))
     lines = [
         f"| task | method | test (mean ± sd) | {method(against).title} | gain, 95 % CI | verdict |",
@@ -50,8 +59,12 @@ def main() -> None:
     parser.add_argument("folders", nargs="+", type=Path, help="compare --out folders")
     parser.add_argument("--against", required=True, help="the reference method (bayes)")
     parser.add_argument("--methods", required=True, help="comma-separated methods to pair")
+    parser.add_argument(
+        "--reference-from", type=Path, help="take the reference's sessions from this folder only"
+    )
     args = parser.parse_args()
-    print(table(args.folders, args.against, args.methods.split(",")), end="")
+    methods = args.methods.split(",")
+    print(table(args.folders, args.against, methods, args.reference_from), end="")
 
 
 if __name__ == "__main__":

@@ -100,3 +100,14 @@ def test_chosen_shows_the_trial_the_session_refit(store_uri: str, tmp_path: Path
     assert "(chosen)" in chosen[2] and chosen[2] in every
     assert "| default |" in every[2] and "model=" in every[2]
     assert sum(c["trials"] for c in count(store_uri, None).values()) == 3
+
+
+def test_pairs_takes_the_reference_from_its_own_folder(tmp_path: Path) -> None:
+    from bench.pairs import table
+
+    both = _part(tmp_path / "both", [0, 1], {"lgt": [0.99, 0.98]})
+    epoch = _part(tmp_path / "epoch", [0, 1], {"lgt": [0.90, 0.91], "pbt": [0.95, 0.93]})
+    text = table([both], "pbt", ["lgt"], reference=epoch)
+    # the --loop both LGT (0.99, 0.98) against PBT (0.95, 0.93), not the epoch folder's LGT
+    assert "| iris | LGT | 0.9850 ± 0.0071 | 0.9400 ± 0.0141 | +0.0450" in text
+    assert text.rstrip().endswith("| win |")
