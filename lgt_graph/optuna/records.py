@@ -18,6 +18,9 @@ from lgt_graph.tracking import Tracker
 from lgt_graph.tracking.markdown import proposal_markdown, verdict_markdown
 from lgt_graph.tracking.runs import write_trial
 
+TOLD: tuple[str, ...] = ("base", "rationale", "expected_effect", "expected_gain")
+TOLD += ("expected_outcome", "probability", "exploratory", "forecast")
+"""What a proposal's trial keeps of it, each as a user attribute (``lgt_`` before its name)."""
 RUN = "lgt_mlflow_run"
 """The study user attribute that holds the MLflow parent run's id."""
 

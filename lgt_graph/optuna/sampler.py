@@ -39,7 +39,7 @@ from optuna.trial import FrozenTrial, TrialState
 from lgt_graph.context import TRIAL_CAP, Context, Settings
 from lgt_graph.errors import ConfigError
 from lgt_graph.optuna.pending import propose, running
-from lgt_graph.optuna.records import StudyRecords
+from lgt_graph.optuna.records import TOLD, StudyRecords
 from lgt_graph.optuna.space import inside, space_of, to_distribution
 from lgt_graph.optuna.study_state import (
     FINISHED,
@@ -210,11 +210,7 @@ class LGTSampler(BaseSampler):
                 return self._inner_trial(study, trial, advised)
             proposal, params, planned = advised
             prompt = state.get("prompts") or []
-            told = (
-                *("base", "rationale", "expected_effect", "expected_gain"),
-                *("expected_outcome", "probability", "exploratory", "forecast"),
-            )
-            mark(study, trial, proposed_by="lgt", **{k: proposal.get(k) for k in told})
+            mark(study, trial, proposed_by="lgt", **{k: proposal.get(k) for k in TOLD})
             version = prompt[-1]["version"] if prompt else 0
             changes = [dict(c) for c in proposal["changes"]]
             mark(study, trial, changes=changes, proposal_status=proposal["status"])
