@@ -37,6 +37,10 @@ BUDGET = 4
 SEEDS = (0, 1)
 LIMITS = {"epochs": (1, 20)}
 SNAPSHOT = Path(__file__).parent / "snapshots" / "methods_iris.csv"
+UNPINNED = {"smac"}
+"""Methods whose scores are not pinned: SMAC3's local search orders its candidate
+configurations by Python's string hashing, which changes from one process to the next
+(``PYTHONHASHSEED``), so its fifth proposal on iris differs between runs of this test."""
 TRIAL_METHODS = {n: m for n, m in METHODS.items() if "trial" in m.loops and m.peer is None}
 """The methods of the trial loop (the epoch-level ones: tests/test_epoch_loop.py; the peers,
 which run no graph and are budgeted in seconds: tests/test_peers.py)."""
@@ -67,7 +71,7 @@ def table(rows) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for r in rows:
+    for r in (r for r in rows if r.method not in UNPINNED):
         scores = [repr(r.best_val), repr(r.test.get("accuracy")), repr(r.test.get("macro_f1"))]
         writer.writerow([r.method, r.seed, r.trials, *scores])
     return buffer.getvalue()
