@@ -63,7 +63,10 @@ def summarize(result: dict[str, Any], primary: str, maximize: bool) -> dict[str,
     summary["primary"] = primary
     summary["maximize"] = maximize
     diagnostics = result.get("diagnostics", {})
-    for key in ("best_epoch", "kept_epoch", "stopped_early", "parameters"):
+    for key in (
+        *("best_epoch", "kept_epoch", "stopped_early", "parameters"),
+        *("predicted_classes", "prediction_spread"),  # lgt_graph.expert.degenerate
+    ):
         if key in diagnostics:
             summary[key] = diagnostics[key]
     summary["seconds"] = _r(result.get("wall_time", 0.0), 2)

@@ -11,6 +11,7 @@ from lgt_graph import ensemble as ensemble_rule
 from lgt_graph import history
 from lgt_graph.context import Context
 from lgt_graph.epoch_loop import best_on_validation, score_best
+from lgt_graph.expert.degenerate import degenerate_line
 from lgt_graph.nested import score_trial_checkpoint
 from lgt_graph.selection import one_se_trial
 from lgt_graph.state import State, Trial
@@ -77,12 +78,20 @@ def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """
     ctx = runtime.context
     if ctx.settings.loop == "epoch":
-        return {"final": score_best(state, ctx)}
+        return {"final": warned(score_best(state, ctx), state, ctx)}
     if ctx.settings.loop == "both":
         scored = score_trial_checkpoint(state, ctx)
         if scored is not None:
-            return {"final": scored}
-    return {"final": refit_best(state, ctx.data, ctx.maximize, ctx.placement)}
+            return {"final": warned(scored, state, ctx)}
+    return {"final": warned(refit_best(state, ctx.data, ctx.maximize, ctx.placement), state, ctx)}
+
+
+def warned(final: dict[str, Any], state: State, ctx: Context) -> dict[str, Any]:
+    """Add a ``warning`` to a final result whose trial is degenerate (one class, a constant)."""
+    trial = history.trial(state, final.get("trial"))
+    diagnostics = trial["result"].get("diagnostics", {}) if trial else {}
+    warning = degenerate_line(final, diagnostics, ctx.data.task.problem)
+    return {**final, "warning": warning} if warning else final
 
 
 def one_se(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -96,7 +105,7 @@ def one_se(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         return finalize(state, runtime)
     chosen, why = one_se_trial(state, ctx)
     final = refit_best(state, ctx.data, ctx.maximize, ctx.placement, chosen)
-    return {"final": {**final, "selection": why}}
+    return {"final": warned({**final, "selection": why}, state, ctx)}
 
 
 def best_checkpoint(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

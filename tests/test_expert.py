@@ -409,6 +409,11 @@ SYMPTOMS = {
         tabular("tabular_regression", target_transform="none"),
         REGRESSION,
     ),
+    "degenerate_model": (
+        {**summary([0.7] * 5, [0.7] * 5, [0.5] * 5), "predicted_classes": 1},
+        CONFIG,
+        {**PROFILE, "classes": 2, "smallest_class_share": 0.01},
+    ),
     "class_imbalance": (
         summary([0.7, 0.69, 0.69, 0.69, 0.69], [0.7] + [0.69] * 4, [0.61] * 5, f1=0.38),
         CONFIG,

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lgt_graph.expert.case import Case, Config, Finding, Knobs
+from lgt_graph.expert.degenerate import degenerate_model
 from lgt_graph.expert.symptoms import (
     boosting_overfits,
     boosting_unfinished,
@@ -88,6 +89,7 @@ FAILURES: tuple[Rule, ...] = (divergence, too_many_features)
 """Rules that explain a failed trial; ``failure`` reports it when none does."""
 
 RULES: tuple[Rule, ...] = (
+    degenerate_model,
     unscaled_features,
     target_scale,
     class_imbalance,

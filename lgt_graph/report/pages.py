@@ -32,6 +32,7 @@ def markdown(view: SessionView, images: dict[str, str]) -> str:
         best = view.final.get("trial")
         scores = ", ".join(f"{k} {v:.4f}" for k, v in test.items())
         lines += [f"**Best: trial {best}**; refit and scored once on the test split: {scores}.", ""]
+        lines += [f"**{view.final['warning']}**", ""] if view.final.get("warning") else []
     lines += ["## Trajectory", "", f"![trajectory]({images['trajectory']})", ""]
     if view.rollbacks:
         lines += [f"Rolled back after trials {', '.join(map(str, view.rollbacks))}.", ""]
@@ -91,6 +92,8 @@ def html_page(view: SessionView, figures: dict[str, bytes]) -> str:
             f"<p class='best'><b>Best: trial {e(str(view.final.get('trial')))}</b>; refit and"
             f" scored once on the test split: {scores}.</p>"
         )
+        if view.final.get("warning"):
+            parts.append(f"<p class='failed'><b>{e(view.final['warning'])}</b></p>")
     parts += ["<h2>Trajectory</h2>", f"<img alt='trajectory' src='{images['trajectory']}'>"]
     if view.rollbacks:
         parts.append(f"<p>Rolled back after trials {', '.join(map(str, view.rollbacks))}.</p>")

@@ -217,6 +217,7 @@ def summary_markdown(values: Any, ctx: Context) -> str:
             "",
             "Changed from the default: " + (", ".join(map(str, changed)) or "nothing"),
         ]
+        lines += ["", final["warning"]] if final.get("warning") else []
     else:
         lines.append(f"No final result: {final.get('reason', 'the session did not finish')}")
     return "\n".join(lines) + "\n"

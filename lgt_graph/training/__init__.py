@@ -130,9 +130,20 @@ def _fit(
     if out is not None:  # what a paired comparison of two trials reads (lgt_graph.selection)
         net = config["model"] in ("mlp", "cnn")
         fitted["validation"] = arrays.outputs(out, logits=net).astype(np.float32)
+        fitted["diagnostics"].update(_spread(fitted["validation"], data))
     fitted["diagnostics"]["features"] = int(arrays.X_train[0].size)
     fitted["diagnostics"]["train_examples"] = len(arrays.y_train)
     return fitted
+
+
+def _spread(outputs: np.ndarray, data: TaskData) -> dict[str, Any]:
+    """Return how varied the validation predictions are (a degenerate model's are not)."""
+    if data.task.problem == "classification":
+        return {"predicted_classes": len(np.unique(outputs.argmax(axis=1)))}
+    spread = float(np.std(data.y_val))
+    if spread <= 0:
+        return {}
+    return {"prediction_spread": round(float(np.std(outputs.reshape(-1))) / spread, 4)}
 
 
 def _failed(config: Config, exc: BaseException, started: float) -> TrialResult:

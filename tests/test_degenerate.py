@@ -1,0 +1,63 @@
+"""A model that predicts one class for everything: named, acted on, and said at the end."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lgt_graph.expert.case import Case, Knobs
+from lgt_graph.expert.degenerate import degenerate_line, degenerate_model, degenerate_sign
+from tests.test_cli import run_cli
+
+
+def write_rare(path, rows=1500, seed=0):
+    """1 % positives, barely separable: a plain net predicts the majority class only."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 4))
+    y = (rng.random(rows) < 0.01).astype(int)
+    x[y == 1, 0] += 1.5
+    frame = pd.DataFrame(x, columns=["a", "b", "c", "d"])
+    frame["rare"] = np.where(y == 1, "yes", "no")
+    frame.to_csv(path, index=False)
+
+
+def case(summary, problem="classification", config=None):
+    profile = {"family": "tabular_classification" if problem == "classification" else
+               "tabular_regression", "problem": problem}  # fmt: skip
+    base = {"model": "mlp", "class_weighting": "none", "target_transform": "none"}
+    full = {"status": "ok", "primary": "balanced_accuracy", **summary}
+    return Case.of(full, {**base, **(config or {})}, profile, Knobs())
+
+
+def test_one_class_or_a_constant_is_degenerate_and_acted_on_first():
+    assert degenerate_sign({"predicted_classes": 1}, "classification")
+    assert degenerate_sign({"predicted_classes": 2}, "classification") is None
+    assert degenerate_sign({"prediction_spread": 0.01}, "regression")
+    assert degenerate_sign({"prediction_spread": 0.4}, "regression") is None
+    found = degenerate_model(case({"predicted_classes": 1}))
+    assert found.name == "degenerate model" and found.priority < 20
+    assert found.changes == {"class_weighting": "balanced"}
+    balanced = {"class_weighting": "balanced"}
+    weighted = degenerate_model(case({"predicted_classes": 1}, config=balanced))
+    assert weighted.changes == {"model": "gbm"}  # weights did not help: another family
+    flat = degenerate_model(case({"prediction_spread": 0.0}, problem="regression"))
+    assert flat.changes == {"target_transform": "standardize"}
+    line = degenerate_line({"trial": 3}, {"predicted_classes": 1}, "classification")
+    assert line.startswith("Warning: the chosen model (trial 3) is degenerate")
+    assert degenerate_line({"trial": 3}, {"predicted_classes": 2}, "classification") == ""
+
+
+def test_a_session_that_ends_on_a_degenerate_model_says_so(store_uri, tmp_path):
+    path = tmp_path / "rare.csv"
+    write_rare(path)
+    common = ["--task", f"csv:{path}", "--target", "rare", "--tracking-uri", store_uri]
+    common += ["--metric", "accuracy", "--checkpoints", str(tmp_path / "ck.db")]
+    one = run_cli("run", *common, "--budget", "1")
+    assert one.returncode == 0, one.stderr
+    assert "is degenerate — it predicts one class for every validation example" in one.stdout
+    report = Path(re.search(r"report: (\S+)", one.stdout).group(1)).with_suffix(".md")
+    assert "is degenerate — it predicts one class" in report.read_text()  # the report says it too
+    two = run_cli("run", *common, "--budget", "2", "--seed", "1")
+    assert two.returncode == 0, two.stderr
+    assert "class_weighting: none -> balanced" in two.stdout  # the Advisor's first move
