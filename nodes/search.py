@@ -103,7 +103,21 @@ class SearchAdvisor:
             for c in diff(default, config)
             if c.new is not None
         ]
-        return proposal_update(None, config, changes, rationale, "unknown", status, number)
+        expected = getattr(searcher, "expectation", None)  # the hybrid's agents, held to account
+        said_of = expected(config) if expected is not None and status == "ok" else {}
+        return proposal_update(
+            None,
+            config,
+            changes,
+            rationale,
+            str(said_of.get("expected_effect", "unknown")),
+            status,
+            number,
+            expected_outcome=said_of.get("expected_outcome"),
+            probability=said_of.get("probability"),
+            exploratory=bool(said_of.get("exploratory", False)),
+            forecast=said_of.get("forecast"),
+        )
 
     def _catch_up(
         self, ctx: Context, built: dict[str, Any], trials: list[Trial], proposals: list[Any]

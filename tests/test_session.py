@@ -174,6 +174,18 @@ def test_an_advisor_that_is_always_wrong_and_sure_scores_below_the_base_rates(st
     assert "came true in 0 of 4 trials" in page and f"(skill {c['skill']:+.2f};" in page
 
 
+def test_the_hybrids_agents_state_expectations_that_the_session_scores(store_uri, tmp_path):
+    from lgt_graph.predictions import checks_of
+
+    outcome = session(store_uri, tmp_path, task="iris", budget=8, method="hybrid")
+    values = outcome.values
+    by_agents = [p for p in values["proposals"] if p.get("expected_outcome")]
+    assert by_agents, [p["status"] for p in values["proposals"]]  # the agents proposed some
+    assert all(0 <= p["probability"] <= 1 and p["forecast"] for p in by_agents)
+    checks = checks_of(values["verdicts"])
+    assert len(checks) == len(by_agents) and all(c["brier"] is not None for c in checks)
+
+
 def test_swapping_nodes_changes_behaviour(store_uri, tmp_path):
     default = session(store_uri, tmp_path, task="iris", budget=3).values
     swapped = session(

@@ -225,6 +225,19 @@ class OptunaSearch:
         why = attrs.get("lgt_rationale") or attrs.get("lgt_why", "")
         return f"proposed by {attrs['lgt_proposed_by']}: {why}"
 
+    def expectation(self, config: Config) -> dict[str, Any]:
+        """Return what the agents expected of the configuration just asked for, if they proposed it.
+
+        An LGTSampler's trial attributes (``expected_outcome``, ``probability`` …), so that the
+        session holds the hybrid's agents to account as it does LGT's; empty otherwise.
+        """
+        trial = self.pending.get(config_key(config))
+        attrs = trial.user_attrs if trial is not None and self.reads_curves else {}
+        if attrs.get("lgt_proposed_by") != "lgt":
+            return {}
+        told = ("expected_effect", "expected_outcome", "probability", "forecast", "exploratory")
+        return {k: attrs[f"lgt_{k}"] for k in told if attrs.get(f"lgt_{k}") is not None}
+
     def monitor(self, config: Config) -> Callable[[int, float], bool] | None:
         """Return the pruner's judge of the configuration just asked for, epoch by epoch.
 
