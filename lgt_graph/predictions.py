@@ -106,10 +106,13 @@ def _scored(
         vector = [float(stated.get(k, 0.0)) for k in ("improve", "neutral", "regress")]
         total = sum(vector)
         if total > 0:  # a model's numbers that do not quite sum to 1 are normalised
-            return sum(
-                (f / total - (o == observed)) ** 2 for f, o in zip(vector, OUTCOMES, strict=True)
-            )
+            return _distance([f / total for f in vector], observed)
     return None if probability is None else brier(expected, float(probability), observed)
+
+
+def _distance(vector: list[float], observed: str) -> float:
+    """Return the squared distance of a forecast over :data:`OUTCOMES` from what happened."""
+    return sum((f - (o == observed)) ** 2 for f, o in zip(vector, OUTCOMES, strict=True))
 
 
 def forecast(expected: str, probability: float) -> list[float]:
@@ -120,8 +123,7 @@ def forecast(expected: str, probability: float) -> list[float]:
 
 def brier(expected: str, probability: float, observed: str) -> float:
     """Return the Brier score of one forecast against the observed outcome (0 best, 2 worst)."""
-    stated = forecast(expected, probability)
-    return sum((f - (o == observed)) ** 2 for f, o in zip(stated, OUTCOMES, strict=True))
+    return _distance(forecast(expected, probability), observed)
 
 
 def calibration(checks: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -154,10 +156,7 @@ def calibration(checks: Sequence[dict[str, Any]]) -> dict[str, Any]:
         (sum(c["observed"] == o for c in scored) + 1) / (len(scored) + len(OUTCOMES))
         for o in OUTCOMES
     ]
-    reference = sum(
-        sum((r - (o == c["observed"])) ** 2 for r, o in zip(rates, OUTCOMES, strict=True))
-        for c in scored
-    ) / len(scored)
+    reference = sum(_distance(rates, c["observed"]) for c in scored) / len(scored)
     out.update(
         brier=mean,
         reference=reference,

@@ -200,7 +200,7 @@ def _methods(rows: list[Row]) -> list[str]:
 def _failed_lines(rows: list[Row]) -> list[str]:
     """Say which sessions ended without a chosen model (a tool's error): no test score."""
     lines = []
-    for method in dict.fromkeys(r.method for r in rows):
+    for method in _methods(rows):
         failed = [r for r in rows if r.method == method and r.status != "ok"]
         if failed:
             seeds = ", ".join(str(r.seed) for r in failed)
