@@ -3,7 +3,8 @@
 Settings resolve with the precedence explicit argument > environment variable >
 default (``Settings.resolve``). The context handed to the graph (LangGraph's
 ``context_schema``) carries the settings plus what they open: the data, the
-space, the tracker and the chat model. Only the CLI builds a context.
+space, the tracker and the chat model. Only the CLI builds a context. The module is
+long because every setting is declared here once, with its meaning and its check.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lgt_graph.errors import UserError
+from lgt_graph.experience import store_uri
 from lgt_graph.methods import LOOPS, check_installed, method
 from lgt_graph.metrics import DIRECTIONS
 from lgt_graph.settings_env import ENV, coerce
@@ -68,6 +70,8 @@ class Settings:
     structured_output: str = "function_calling"
     timeout: float = 120.0
     max_retries: int = 3
+    experience: str = "none"
+    """Lessons the agents read (:mod:`lgt_graph.experience`): none, auto, a store or file."""
     on_endpoint_error: str = "stop"
     """stop: save the session and exit when the LLM endpoint stays down; fallback: carry on."""
     llm_share: float | None = None
@@ -142,6 +146,8 @@ class Settings:
             raise UserError(f"--llm-share must be in (0, 1], got {self.llm_share}")
         if self.stall is not None and self.stall < 1:
             raise UserError(f"--stall must be at least 1 trial, got {self.stall}")
+        if self.experience not in ("auto", "none"):
+            store_uri(self.experience)  # a missing store or lessons file: one line, now
         if self.threads is not None and self.threads < 1:
             raise UserError(f"--threads must be at least 1, got {self.threads}")
         if self.executor not in EXECUTORS:
@@ -255,6 +261,7 @@ class Context:
     resolved from ``--device`` and ``--amp`` when the session opens); None: ``--device auto``."""
     executor: Any = None
     """Where the train node's trials run (:mod:`lgt_graph.executors`); None: this process."""
+    experience: list[dict[str, Any]] = field(default_factory=list)  # lgt_graph.experience
 
     def call_config(self, agent: str, trial: int) -> dict[str, Any] | None:
         """Return the LangChain config of one agent call: its own trace, named for the agent.

@@ -11,11 +11,17 @@ three of it. The share of hits is the Advisor's hit rate.
 A stated probability is scored too, by the Brier score of the three outcomes: the
 forecast gives the expected outcome its probability and splits the rest evenly over the
 other two; the score is the squared distance from the verdict's outcome (0 is perfect,
-2 the worst). Its skill, ``1 - brier / reference``, compares it with a constant forecast
-of the outcomes' base rates over the same trials (each count plus one): above 0, the
-Advisor's probabilities beat always saying "improve 30 %, neutral 50 %, regress 20 %"
-(whatever the rates were); below 0, it would do better to state the base rates. The
-Optimizer reads the misses and the calibration (:func:`calibration_text`).
+2 the worst). Its skill, ``1 - brier / reference``, compares it with the base-rate
+forecast (:func:`so_far`): before each trial, each outcome's share of the session's
+verdicts so far, each count plus one — what a reader who ignores the Advisor's reasons
+would have said with what was known then. Above 0, the Advisor's probabilities carry
+information beyond the base rates; below 0, it would do better to state them.
+
+The base rates of the very verdicts being scored (``hindsight``) are reported beside it:
+no forecaster knows them in advance, and where nearly every verdict is alike (every
+change inside the noise floor) they are almost a perfect forecast, so that their skill
+says more about the table than about the Advisor. The Optimizer reads the misses and the
+calibration (:func:`calibration_text`).
 """
 
 from __future__ import annotations
@@ -82,6 +88,7 @@ def check(
     hit = expected == observed and size != "off"
     done = [*hits, hit]
     probability = proposal.get("probability")
+    brier_score = _scored(proposal, expected, probability, observed)
     return {
         "expected": expected,
         "expected_gain": expected_gain,
@@ -92,9 +99,27 @@ def check(
         "hit_rate": sum(done) / len(done),
         "expected_effect": proposal["expected_effect"],
         "probability": probability,
-        "brier": _scored(proposal, expected, probability, observed),
+        "brier": brier_score,
+        "reference": None if brier_score is None else _distance(so_far(state, trial), observed),
         "exploratory": bool(proposal.get("exploratory", False)),
     }
+
+
+def so_far(state: State, trial: Trial) -> list[float]:
+    """Return the base-rate forecast before ``trial``: each outcome's share of the verdicts so far.
+
+    Over :data:`OUTCOMES`, from the session's verdicts of the trials before it that
+    changed something (the first trial is no change), each count plus one (Laplace's rule
+    of succession: at the start, a third each). It is what a reader who ignores the
+    Advisor's reasons would have forecast, with only what was known before the trial.
+    """
+    changed = {t["index"] for t in state.get("trials", []) if t.get("changes")}
+    counts = dict.fromkeys(OUTCOMES, 1)
+    for verdict in state.get("verdicts", []):
+        if verdict["trial"] in changed and verdict["trial"] < trial["index"]:
+            counts[OBSERVED.get(verdict["outcome"], "worse")] += 1
+    total = sum(counts.values())
+    return [counts[o] / total for o in OUTCOMES]
 
 
 def _scored(
@@ -130,11 +155,11 @@ def calibration(checks: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Return the hit rate, the mean Brier score and its skill over the checked predictions.
 
     ``checks`` are the verdicts' ``prediction`` dicts. The Brier score and its skill count
-    the predictions that stated a probability; the reference forecast is the base rates of
-    the outcomes over those same trials, each count plus one (Laplace's rule, so that a
-    session whose verdicts were all alike still has a reference to beat). ``said`` is the mean
-    probability the Advisor gave and ``came`` the share that came true: ``said`` well
-    above ``came`` is over-confidence.
+    the predictions that stated a probability; the reference is the base-rate forecast
+    before each trial (each check's ``reference``, :func:`so_far`), and ``hindsight`` the
+    base rates of these same verdicts, each count plus one, with its ``hindsight_skill``.
+    ``said`` is the mean probability the Advisor gave and ``came`` the share that came
+    true: ``said`` well above ``came`` is over-confidence.
     """
     hits = [bool(c["hit"]) for c in checks]
     scored = [c for c in checks if c.get("brier") is not None]
@@ -145,22 +170,32 @@ def calibration(checks: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "brier": None,
         "reference": None,
         "skill": None,
+        "hindsight": None,
+        "hindsight_skill": None,
         "said": None,
         "came": None,
     }
     if not scored:
         return out
     mean = sum(float(c["brier"]) for c in scored) / len(scored)
-    # the base rates, each count plus one (Laplace): never a perfect forecast in hindsight
+    # in hindsight: the base rates of these very verdicts, each count plus one (Laplace)
     rates = [
         (sum(c["observed"] == o for c in scored) + 1) / (len(scored) + len(OUTCOMES))
         for o in OUTCOMES
     ]
-    reference = sum(_distance(rates, c["observed"]) for c in scored) / len(scored)
+    hindsight = sum(_distance(rates, c["observed"]) for c in scored) / len(scored)
+    before = [c.get("reference") for c in scored]
+    reference = (
+        sum(float(r) for r in before) / len(before)
+        if all(r is not None for r in before)
+        else hindsight  # checks recorded before the reference was
+    )
     out.update(
         brier=mean,
         reference=reference,
         skill=1.0 - mean / reference,
+        hindsight=hindsight,
+        hindsight_skill=1.0 - mean / hindsight,
         said=sum(float(c["probability"]) for c in scored) / len(scored),
         came=sum(bool(c["hit"]) for c in scored) / len(scored),
     )

@@ -21,6 +21,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from lgt_graph import budgets, history, predictions
 from lgt_graph.context import Context
 from lgt_graph.curves import describe, summarize
+from lgt_graph.experience import experience_text
 from lgt_graph.space import Config, config_key, diff
 from lgt_graph.state import State, Trial
 
@@ -125,6 +126,7 @@ def _history(state: State, ctx: Context) -> tuple[str, list[dict[str, Any]]]:
                 "score": item["score"],
                 "outcome": outcome,
                 "delta": delta,
+                "floor": verdict.get("floor") if verdict else None,
                 "model": item["config"].get("model"),
             }
         )
@@ -203,6 +205,10 @@ def advisor_messages(
             | {digest(t["config"]) for t in taken}
         ),
     }
+    if ctx.experience:  # lessons of similar tables (lgt_graph.experience), nearest first
+        facts["experience"] = [
+            {k: v for k, v in lesson.items() if k != "guidance"} for lesson in ctx.experience
+        ]
     if taken:
         facts["taken"] = [
             {"trial": t["trial"], "why": t["why"], "changes": _changes(base_config, t["config"])}
@@ -245,6 +251,7 @@ def advisor_messages(
         budget_left=budget_left,
         budget_unit=BUDGET_UNITS[unit],
         round_size=round_size,
+        experience_text=experience_text(ctx.experience),
         facts_json=json.dumps(facts, indent=1, default=str),
     )
 

@@ -13,6 +13,7 @@ ENV = {
     "tolerance": "LGT_TOLERANCE",
     "seed": "LGT_SEED",
     "llm": "LGT_LLM",
+    "experience": "LGT_EXPERIENCE",
     "base_url": "OPENAI_BASE_URL",
     "device": "LGT_DEVICE",
     "amp": "LGT_AMP",

@@ -1,4 +1,4 @@
-"""A model that predicts one class for everything: named, acted on, and said at the end."""
+"""Shapes a practitioner knows: a degenerate model (one class, a constant), a long-tailed target."""
 
 import re
 from pathlib import Path
@@ -61,3 +61,24 @@ def test_a_session_that_ends_on_a_degenerate_model_says_so(store_uri, tmp_path):
     two = run_cli("run", *common, "--budget", "2", "--seed", "1")
     assert two.returncode == 0, two.stderr
     assert "class_weighting: none -> balanced" in two.stdout  # the Advisor's first move
+
+
+def test_a_long_tailed_positive_target_scored_by_mae_is_fitted_on_the_log_scale():
+    from lgt_graph.expert.symptoms import long_tailed_target as long_tail
+
+    def profile(**extra):
+        return {"family": "tabular_regression", "problem": "regression", "primary_metric": "mae",
+                "target_min": 0.0, "target_skew": 3.0, **extra}  # fmt: skip
+
+    def found(prof, config=None):
+        full = {"status": "ok", "primary": "mae"}
+        base = {"model": "gbm", "target_transform": "standardize", **(config or {})}
+        return long_tail(Case.of(full, base, prof, Knobs()))
+
+    tail = found(profile())
+    assert tail.changes == {"target_transform": "log"} and "skew 3.00" in tail.evidence
+    assert found(profile(), {"model": "mlp"}).changes == {"target_transform": "log"}  # any family
+    assert found(profile(), {"target_transform": "log"}) is None  # already on the log scale
+    assert found(profile(target_skew=0.4)) is None  # no long tail
+    assert found(profile(target_min=-3.0)) is None  # log1p needs targets above -1
+    assert found(profile(primary_metric="rmse")) is None  # squared error wants the mean

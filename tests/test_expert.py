@@ -409,6 +409,11 @@ SYMPTOMS = {
         tabular("tabular_regression", target_transform="none"),
         REGRESSION,
     ),
+    "long_tailed_target": (
+        UNSCALED,
+        tabular("tabular_regression", model="gbm"),
+        {**REGRESSION, "primary_metric": "mae", "target_min": 0.0, "target_skew": 2.5},
+    ),
     "degenerate_model": (
         {**summary([0.7] * 5, [0.7] * 5, [0.5] * 5), "predicted_classes": 1},
         CONFIG,

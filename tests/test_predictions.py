@@ -86,10 +86,14 @@ def test_the_brier_skill_is_measured_against_the_base_rates_by_hand():
     c = predictions.calibration(checks)
     # Brier: 0.02+0.04+0.02 = 0.06 twice; 0.16+0.04+0.04 = 0.24; 0.0625+0.25+0.5625 = 0.875
     assert c["brier"] == pytest.approx((0.06 + 0.06 + 0.24 + 0.875) / 4)
-    # base rates plus one (better, same, worse) = (2/7, 3/7, 2/7); their Brier score on a
-    # "same" is (4 + 16 + 4) / 49, on a "better" or a "worse" (25 + 9 + 4) / 49
-    assert c["reference"] == pytest.approx((2 * 24 + 2 * 38) / 49 / 4)
+    # in hindsight, base rates plus one (better, same, worse) = (2/7, 3/7, 2/7); their Brier
+    # score on a "same" is (4 + 16 + 4) / 49, on a "better" or a "worse" (25 + 9 + 4) / 49
+    assert c["hindsight"] == pytest.approx((2 * 24 + 2 * 38) / 49 / 4)
+    assert c["hindsight_skill"] == pytest.approx(1 - c["brier"] / c["hindsight"])
+    assert c["reference"] == c["hindsight"]  # checks without a reference of their own
     assert c["skill"] == pytest.approx(1 - c["brier"] / c["reference"]) and c["skill"] > 0
+    before = [{**x, "reference": 0.5} for x in checks]  # each trial's base rates so far
+    assert predictions.calibration(before)["skill"] == pytest.approx(1 - c["brier"] / 0.5)
     assert c["hit_rate"] == pytest.approx(0.75) and c["said"] == pytest.approx(0.675)
     wrong = [said("better", 0.9, "same"), said("better", 0.9, "worse"), said("worse", 0.9, "same")]
     assert predictions.calibration(wrong)["skill"] < 0  # confidently wrong: worse than base rates
@@ -97,3 +101,26 @@ def test_the_brier_skill_is_measured_against_the_base_rates_by_hand():
     assert predictions.calibration(same)["skill"] > 0  # right and sure beats base rates of 3/5
     text = predictions.calibration_text([{"prediction": c} for c in checks])
     assert "hit rate 75% over 4 predictions" in text and "said neutral 3 times, 2 came true" in text
+
+
+def test_the_reference_forecast_is_the_base_rates_so_far_by_hand():
+    changed = [{"knob": "width", "old": 64, "new": 128}]
+    trials = [{"index": 1, "changes": []}] + [{"index": i, "changes": changed} for i in (2, 3, 4)]
+    verdicts = [
+        {"trial": 1, "outcome": "improved"},  # the default: no change, not counted
+        {"trial": 2, "outcome": "neutral"},
+        {"trial": 3, "outcome": "failed"},  # counts as worse
+    ]
+    state = {"trials": trials, "verdicts": verdicts}
+    # before trial 4: (better, same, worse) counts plus one = (1, 2, 2) of 5
+    assert predictions.so_far(state, trials[3]) == pytest.approx([0.2, 0.4, 0.4])
+    # before trial 2 nothing was known: a third each
+    assert predictions.so_far(state, trials[1]) == pytest.approx([1 / 3] * 3)
+    state["proposals"] = [{"for_trial": 4, "base": 1, "changes": changed, "rationale": "r",
+                           "expected_effect": "e", "status": "ok", "expected_gain": None,
+                           "expected_outcome": "neutral", "probability": 0.8}]  # fmt: skip
+    state["trials"] = [{**t, "score": 0.8, "config": {}, "base": 1} for t in trials]
+    check = predictions.check(state, state["trials"][3], "neutral", True)
+    # the base rates' Brier score on a "same": 0.2² + 0.6² + 0.4² = 0.56
+    assert check["reference"] == pytest.approx(0.56)
+    assert check["brier"] == pytest.approx(0.1**2 + 0.2**2 + 0.1**2)

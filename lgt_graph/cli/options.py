@@ -60,7 +60,17 @@ def executor_options(parser: argparse.ArgumentParser) -> None:
 
 
 def hybrid_options(parser: argparse.ArgumentParser) -> None:
-    """Add the hybrid Advisor's options (``--node advisor=hybrid``, method ``hybrid``)."""
+    """Add the hybrid Advisor's options (``--node advisor=hybrid``, method ``hybrid``).
+
+    With them ``--experience``, which the agents of LGT and the hybrid read.
+    """
+    parser.add_argument(
+        "--experience",
+        metavar="SOURCE",
+        help="lessons of finished sessions on tables like this one: auto (this tracking"
+        " store), an MLflow store's .db file or mlruns folder, a JSON list of lessons, or"
+        " none (default)",
+    )
     parser.add_argument(
         "--llm-share",
         type=float,

@@ -61,6 +61,7 @@ def write_csv(rows: list[Row], path: Path) -> None:
         "hit_rate",
         "brier",
         "brier_skill",
+        "brier_skill_hindsight",
     ]
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
@@ -75,6 +76,7 @@ def write_csv(rows: list[Row], path: Path) -> None:
                 ("hit_rate", "hit_rate"),
                 ("brier", "brier"),
                 ("brier_skill", "skill"),
+                ("brier_skill_hindsight", "hindsight_skill"),
             ):
                 line[name] = "" if said[key] is None else said[key]
             writer.writerow(line)
@@ -165,8 +167,9 @@ def prediction_lines(rows: list[Row]) -> list[str]:
     """Tabulate how each predicting method's expectations fared, over all its seeds' trials.
 
     The hit rate counts every checked prediction; the Brier score and its skill those that
-    stated a probability, the skill against a constant forecast of the base rates of the
-    verdicts over the same trials (:func:`lgt_graph.predictions.calibration`).
+    stated a probability: the skill against the base-rate forecast before each trial, and
+    against the base rates of the same verdicts in hindsight
+    (:func:`lgt_graph.predictions.calibration`).
     """
     per = {m: [c for r in rows if r.method == m for c in r.predictions] for m in _methods(rows)}
     per = {m: checks for m, checks in per.items() if checks}
@@ -175,20 +178,24 @@ def prediction_lines(rows: list[Row]) -> list[str]:
     lines = [
         "",
         "The Advisor's expectations, every trial of every seed pooled (Brier score: 0 is"
-        " perfect; skill above 0 beats a constant forecast of the verdicts' base rates):",
+        " perfect; skill above 0 beats the base-rate forecast: before each trial, each"
+        " verdict's share so far in the session; in hindsight: the shares of these very"
+        " verdicts, which no forecaster knows in advance):",
         "",
-        "| method | predictions | came true | Brier score | base rates' | skill | said → came |",
-        "|---|---|---|---|---|---|---|",
+        "| method | predictions | came true | Brier score | base rates' | skill"
+        " | skill in hindsight | said → came |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for method, checks in per.items():
         c = calibration(checks)
         brier = "-" if c["brier"] is None else f"{c['brier']:.3f}"
         reference = "-" if c["reference"] is None else f"{c['reference']:.3f}"
         skill = "-" if c["skill"] is None else f"{c['skill']:+.2f}"
+        late = "-" if c["hindsight_skill"] is None else f"{c['hindsight_skill']:+.2f}"
         said = "-" if c["said"] is None else f"{c['said']:.0%} → {c['came']:.0%}"
         lines.append(
             f"| {METHODS[method].title} | {c['predictions']} | {c['hit_rate']:.0%} | {brier}"
-            f" | {reference} | {skill} | {said} |"
+            f" | {reference} | {skill} | {late} | {said} |"
         )
     return lines
 

@@ -16,9 +16,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from lgt_graph.experience import prior
 from lgt_graph.expert.case import lengthened, paid_off
 from lgt_graph.expert.expectations import effect_of, expectation, kind_of, said
 from lgt_graph.expert.findings import Knobs, diagnose
+from lgt_graph.expert.learned import learned
 from lgt_graph.expert.moves import Candidate, explorations, portfolio
 from lgt_graph.metrics import gain
 from lgt_graph.schemas import MAX_CHANGES
@@ -177,10 +179,12 @@ def plan(facts: dict[str, Any]) -> Plan:
     findings = diagnose(summary, base, profile, knobs) if summary else []
     urgent = [f for f in findings if f.changes and f.priority <= 20]
     other = [f for f in findings if f.changes and f.priority > 20]
-    # Tiers: urgent fixes, untried model families, the Evaluator's textual gradient (when it
-    # is about this branch), the other findings, then exploration. Guidance reorders within.
+    # Tiers: urgent fixes, what won on similar tables (experience), untried model families,
+    # the Evaluator's textual gradient (when it is about this branch), the other findings,
+    # then exploration. Guidance reorders within.
     tiers: list[list[Candidate]] = [
         [Candidate(f.changes, f.reason, f.name, f.evidence) for f in urgent],
+        learned(base, facts.get("experience", []), knobs),
         portfolio(base, profile, knobs, tried_models) if facts.get("budget_left", 2) >= 2 else [],
         suggestions(facts.get("verdict")) if start_from == "current" else [],
         [Candidate(f.changes, f.reason, f.name, f.evidence) for f in other],
@@ -244,7 +248,9 @@ def written(
             " back to it. " + rationale
         )
     kind = kind_of(candidate.source, lead is not None and lead.priority <= 20)
-    outcome, probability, chances = expectation(kind, changes, facts.get("history", []))
+    outcome, probability, chances = expectation(
+        kind, changes, facts.get("history", []), prior(facts.get("experience", []))
+    )
     teach = ""
     if kind == "model family":
         teach = (

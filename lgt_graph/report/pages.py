@@ -165,8 +165,9 @@ def _hit_rate(view: SessionView) -> list[str]:
         skill = f"{c['skill']:+.2f}"
         lines.append(
             f"Its stated probabilities: Brier score {c['brier']:.3f} over {c['scored']}"
-            f" trials, against {c['reference']:.3f} for a constant forecast of the verdicts'"
-            f" base rates (skill {skill}; above 0 beats it); it said {c['said']:.0%} on"
-            f" average, and {c['came']:.0%} came true."
+            f" trials, against {c['reference']:.3f} for the base-rate forecast (each"
+            f" verdict's share so far; skill {skill}, above 0 beats it;"
+            f" {c['hindsight_skill']:+.2f} against the shares in hindsight); it said"
+            f" {c['said']:.0%} on average, and {c['came']:.0%} came true."
         )
     return lines

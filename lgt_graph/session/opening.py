@@ -44,6 +44,7 @@ def open_session(
 ) -> tuple[Context, Any, Any]:
     """Open (or reopen) everything a session needs; return its context, graph and store."""
     from lgt_graph.executors import open_executor
+    from lgt_graph.experience import load, read_lessons
     from lgt_graph.graph import build_graph
     from lgt_graph.llm import make_chat_model
     from lgt_graph.registry import choices, resolve
@@ -91,9 +92,13 @@ def open_session(
             session = resume  # marked RUNNING by the runner, where a stop marks it KILLED again
             # the machine may differ from the first run's
             tag_placement(tracker, session, placement)
+            lessons = read_lessons(tracker, session)  # what it read when it started
         else:
+            lessons = load(settings.experience, uri, facts)
             nodes_used = choices(settings.nodes, settings.method, settings.loop)
             session = start_parent_run(tracker, settings, facts, nodes_used, placement)
+            if settings.experience != "none":
+                tracker.client.log_dict(session, {"lessons": lessons}, "experience.json")
             store.add(session, settings.to_dict(), uri, experiment)
             store.acquire(session)
         tracer = llm_tracer(uri, tracker.experiment_id) if settings.llm != "heuristic" else None
@@ -111,6 +116,7 @@ def open_session(
             checkpointer=store.saver,
             placement=placement,
             executor=executor,
+            experience=lessons,
         )
     except BaseException:
         executor.close()

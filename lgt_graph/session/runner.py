@@ -23,6 +23,7 @@ from lgt_graph.agents import EndpointUnavailable
 from lgt_graph.context import Context, Settings
 from lgt_graph.epoch_story import story
 from lgt_graph.errors import StorageError, Terminated
+from lgt_graph.experience import distil
 from lgt_graph.prompting import INITIAL_GUIDANCE
 from lgt_graph.session.mirror import Echo, Mirror, summary_markdown
 from lgt_graph.session.opening import data_line, open_session
@@ -214,6 +215,7 @@ def _close(ctx: Context, store: Any, values: Any, status: str, echo: Echo) -> No
                 summary=summary_markdown(values, ctx),
                 status=status,
                 line=story(values) if ctx.settings.loop == "epoch" else None,
+                lessons=distil(values, ctx.profile, ctx.space),
             )
         else:
             ctx.tracker.submit("status", run_id=parent, status=status)

@@ -228,11 +228,14 @@ def session_end(
     summary: str,
     status: str,
     line: dict[str, Any] | None = None,
+    lessons: dict[str, Any] | None = None,
 ) -> None:
     """Record the final refit's metrics and the summary on the session run, and close it.
 
     ``line`` (the epoch-level loop) is the curve the run's weights went through, with its
     changes: written as ``line.json`` and as ``line/...`` metrics, a step per epoch.
+    ``lessons`` (:mod:`lgt_graph.experience`): ``lessons.json``, tagged ``lgt.lessons`` with
+    the task family, so that later sessions on similar tables find it.
     """
     import time
 
@@ -258,6 +261,9 @@ def session_end(
         # The epoch-level loop's best state: load it with lgt_graph.training.segments.load_model.
         client.log_artifact(parent, final["checkpoint"], "model")
     client.set_tag(parent, "lgt.best_trial", str(final.get("trial")))
+    if lessons is not None:
+        client.log_dict(parent, lessons, "lessons.json")
+        client.set_tag(parent, "lgt.lessons", str(lessons["profile"].get("family")))
     if final.get("selection"):
         client.set_tag(parent, "lgt.selection", str(final["selection"].get("rule")))
     set_status(client, experiment_id, parent, status)
