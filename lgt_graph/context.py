@@ -3,8 +3,8 @@
 Settings resolve with the precedence explicit argument > environment variable >
 default (``Settings.resolve``). The context handed to the graph (LangGraph's
 ``context_schema``) carries the settings plus what they open: the data, the
-space, the tracker and the chat model. Only the CLI builds a context. The module is
-long because every setting is declared here once, with its meaning and its check.
+space, the tracker and the chat model. Only the CLI builds a context.
+It is long because every setting is declared here once, with its meaning and its check.
 """
 
 from __future__ import annotations

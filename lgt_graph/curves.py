@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from lgt_graph.tasks.base import TaskData
+from lgt_graph.tasks.sentinels import sentinel_columns
 
 
 def _r(value: float, digits: int = 4) -> float:
@@ -128,6 +129,9 @@ def profile(data: TaskData) -> dict[str, Any]:
             facts["feature_abs_mean_max"] = _r(float(numeric.mean().abs().max()), 2)
         skews = numeric.skew().abs()
         facts["skewed_features"] = int((skews > 2).sum())
+        found = sentinel_columns(data.X_train)
+        if found:  # zeros that may stand for missing measurements
+            facts["zero_sentinels"] = sorted(found)
     else:
         facts["channels"] = int(data.X_train.shape[1])
     return facts

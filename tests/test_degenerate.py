@@ -1,4 +1,4 @@
-"""Shapes a practitioner knows: a degenerate model (one class, a constant), a long-tailed target."""
+"""Shapes a practitioner knows: a degenerate model, a long tail, zeros for missing values."""
 
 import re
 from pathlib import Path
@@ -64,7 +64,7 @@ def test_a_session_that_ends_on_a_degenerate_model_says_so(store_uri, tmp_path):
 
 
 def test_a_long_tailed_positive_target_scored_by_mae_is_fitted_on_the_log_scale():
-    from lgt_graph.expert.symptoms import long_tailed_target as long_tail
+    from lgt_graph.expert.shapes import long_tailed_target as long_tail
 
     def profile(**extra):
         return {"family": "tabular_regression", "problem": "regression", "primary_metric": "mae",
@@ -82,3 +82,62 @@ def test_a_long_tailed_positive_target_scored_by_mae_is_fitted_on_the_log_scale(
     assert found(profile(target_skew=0.4)) is None  # no long tail
     assert found(profile(target_min=-3.0)) is None  # log1p needs targets above -1
     assert found(profile(primary_metric="rmse")) is None  # squared error wants the mean
+
+
+def write_sentinels(path, rows=600, seed=0):
+    """Blood pressure with 6 % zeros for 'not measured'; a count (children) with true zeros."""
+    rng = np.random.default_rng(seed)
+    pressure = np.round(rng.normal(72, 12, rows).clip(30, 130))
+    missing = rng.random(rows) < 0.06
+    children = rng.integers(0, 6, rows)
+    y = 0.05 * pressure + 0.3 * children + rng.normal(0, 0.5, rows)
+    frame = pd.DataFrame({"pressure": np.where(missing, 0, pressure), "children": children,
+                          "delta": rng.normal(0, 1, rows), "y": y})  # fmt: skip
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def test_zeros_that_stand_for_missing_measurements_get_a_note_a_knob_and_a_reason(tmp_path):
+    from lgt_graph.curves import profile
+    from lgt_graph.expert.shapes import zero_sentinels
+    from lgt_graph.space import space_for
+    from lgt_graph.space.shape import shaped_by_data
+    from lgt_graph.tasks import get_task, load_task_data
+    from lgt_graph.tasks.sentinels import sentinel_columns
+    from lgt_graph.training import prepare_arrays
+
+    frame = write_sentinels(tmp_path / "bp.csv")
+    found = sentinel_columns(frame.drop(columns="y"))
+    assert list(found) == ["pressure"]  # not the count, not the signed column
+    assert found["pressure"]["smallest"] >= 30 and 0.04 < found["pressure"]["share"] < 0.08
+    data = load_task_data(get_task(f"csv:{tmp_path / 'bp.csv'}", "y"), 0, None)
+    space, notes = shaped_by_data(space_for("tabular_regression"), data)
+    assert any(n.startswith("column 'pressure':") and "missing" in n for n in notes)
+    assert "zeros_as_missing" in space and "imputation" in space  # kept: they change the fit
+    facts = profile(data)
+    assert facts["zero_sentinels"] == ["pressure"]
+    # the knob changes what is trained: the zeros become the imputed median
+    config = {**space.default(), "model": "linear", "imputation": "median"}
+    plain = prepare_arrays(config, data).X_train
+    treated = prepare_arrays({**config, "zeros_as_missing": True}, data).X_train
+    assert not np.allclose(plain, treated)
+    finding = zero_sentinels(Case.of({"status": "ok", "primary": "mae"}, config, facts, Knobs()))
+    assert finding.changes == {"zeros_as_missing": True, "imputation": "median"}
+    assert "pressure" in finding.evidence and "median" in finding.reason
+    assert (
+        zero_sentinels(
+            Case.of(
+                {"status": "ok", "primary": "mae"},
+                {**config, "zeros_as_missing": True},
+                facts,
+                Knobs(),
+            )
+        )
+        is None
+    )
+    clean = write_sentinels(tmp_path / "clean.csv").assign(pressure=lambda f: f.pressure + 0)
+    clean.loc[clean.pressure == 0, "pressure"] = 70.0
+    clean.to_csv(tmp_path / "clean.csv", index=False)
+    plain_data = load_task_data(get_task(f"csv:{tmp_path / 'clean.csv'}", "y"), 0, None)
+    shaped, _ = shaped_by_data(space_for("tabular_regression"), plain_data)
+    assert "zeros_as_missing" not in shaped

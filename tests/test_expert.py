@@ -414,6 +414,11 @@ SYMPTOMS = {
         tabular("tabular_regression", model="gbm"),
         {**REGRESSION, "primary_metric": "mae", "target_min": 0.0, "target_skew": 2.5},
     ),
+    "zero_sentinels": (
+        UNSCALED,
+        tabular("tabular_regression"),
+        {**REGRESSION, "zero_sentinels": ["bp"]},
+    ),
     "degenerate_model": (
         {**summary([0.7] * 5, [0.7] * 5, [0.5] * 5), "predicted_classes": 1},
         CONFIG,

@@ -171,7 +171,7 @@ def test_an_advisor_that_is_always_wrong_and_sure_scores_below_the_base_rates(st
     assert run.data.metrics["advisor/skill"] == pytest.approx(c["skill"])
     assert run.data.metrics["advisor/brier"] == pytest.approx(c["brier"])
     page = Path(publish_report(store_uri, outcome.session_id)).with_suffix(".md").read_text()
-    assert "came true in 0 of 4 trials" in page and f"(skill {c['skill']:+.2f};" in page
+    assert "came true in 0 of 4 trials" in page and f"skill {c['skill']:+.2f}, above 0" in page
 
 
 def test_the_hybrids_agents_state_expectations_that_the_session_scores(store_uri, tmp_path):

@@ -146,6 +146,7 @@ def effect_of(source: str, facts: dict[str, Any]) -> str:
         "divergence": "a finite loss that falls steadily",
         "unscaled features": f"faster, steadier convergence and a better {metric}",
         "target scale": f"a lower validation loss within the same epochs and a better {metric}",
+        "zero sentinels": f"a better {metric} if the zeros were missing values, none if true",
         "long tailed target": f"predictions nearer the bulk of the targets: a lower {metric}",
         "class imbalance": "a higher macro-F1, perhaps at a small cost in accuracy",
         "oscillation": "smoother validation curves that settle lower",

@@ -16,12 +16,12 @@ from typing import Any
 
 from lgt_graph.expert.case import Case, Config, Finding, Knobs
 from lgt_graph.expert.degenerate import degenerate_model
+from lgt_graph.expert.shapes import long_tailed_target, zero_sentinels
 from lgt_graph.expert.symptoms import (
     boosting_overfits,
     boosting_unfinished,
     class_imbalance,
     forest_memorises,
-    long_tailed_target,
     oscillation,
     overfitting,
     plateau,
@@ -94,6 +94,7 @@ RULES: tuple[Rule, ...] = (
     unscaled_features,
     target_scale,
     long_tailed_target,
+    zero_sentinels,
     class_imbalance,
     oscillation,
     overfitting,

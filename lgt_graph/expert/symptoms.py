@@ -57,34 +57,6 @@ def target_scale(case: Case) -> Finding | None:
     )
 
 
-def long_tailed_target(case: Case) -> Finding | None:
-    """Fit a long-tailed positive target on the log scale when the metric is absolute error.
-
-    The mean absolute error is minimised by the median; a model fitted to a long right tail
-    in squared error is pulled towards the mean, far above most targets. Fitting log1p(y)
-    (predictions mapped back) brings it to the bulk of the data, whatever the model family.
-    """
-    skew = float(case.profile.get("target_skew", 0.0))
-    if not (
-        case.regression
-        and case.profile.get("primary_metric") in ("mae", "medae")
-        and case.knobs.has("target_transform")
-        and case.config.get("target_transform") != "log"
-        and float(case.profile.get("target_min", -1.0)) >= 0
-        and skew > 1
-    ):
-        return None
-    return Finding(
-        "long tailed target",
-        f"the target is positive with a long right tail (skew {skew:.2f}) and the metric is"
-        f" {case.profile['primary_metric']}",
-        {"target_transform": "log"},
-        "absolute error is minimised by the median, and a fit in squared error on a long"
-        " tail is pulled towards its mean: fit log1p of the target and map predictions back",
-        18,
-    )
-
-
 def class_imbalance(case: Case) -> Finding | None:
     """Weight the classes when macro-F1 trails accuracy on skewed classes."""
     profile, validation = case.profile, case.validation

@@ -116,6 +116,10 @@ def _knobs(family: Family) -> list[Knob]:
           [Knob("imputation", "feature_engineering", "choice", "mean",
                 "How missing values are filled, from training-split statistics.",
                 choices=("mean", "median", "most_frequent")),
+           Knob("zeros_as_missing", "feature_engineering", "bool", False,
+                "Treat the zeros of columns whose zeros look like missing measurements (a"
+                " cluster of exact zeros far below every other value; the data note names"
+                " them) as missing values, for imputation to fill."),
            Knob("scaling", "feature_engineering", "choice",
                 "none" if classification else "standard",
                 "Feature scaling fitted on the training split.",

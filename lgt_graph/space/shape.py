@@ -19,6 +19,8 @@ import numpy as np
 
 from lgt_graph.space.family_space import Space
 from lgt_graph.space.knob import Knob
+from lgt_graph.tasks.sentinels import notes as sentinel_notes
+from lgt_graph.tasks.sentinels import sentinel_columns
 
 MAX_FEATURES = 5000
 """The most features a polynomial expansion may make (the trainer refuses more)."""
@@ -75,13 +77,19 @@ def shaped_by_data(space: Space, data: Any, keep: Collection[str] = ()) -> tuple
     numeric = sum(pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns)
     low = float(np.min(data.y_train)) if data.task.family == "tabular_regression" else None
     space, notes = shaped(space, len(data.y_train), numeric, low)
-    inert = {k: why for k, why in _inert(space, data).items() if k not in keep}
+    found = sentinel_columns(frame)  # zeros that may stand for missing measurements
+    notes += sentinel_notes(found)
+    inert = {k: why for k, why in _inert(space, data, bool(found)).items() if k not in keep}
     notes += [f"space: {name} left out ({why})" for name, why in inert.items()]
     return space.without(inert), notes
 
 
-def _inert(space: Space, data: Any) -> dict[str, str]:
-    """Name the knobs of ``space`` whose every value fits the same model on the data, and why."""
+def _inert(space: Space, data: Any, sentinels: bool = False) -> dict[str, str]:
+    """Name the knobs of ``space`` whose every value fits the same model on the data, and why.
+
+    ``sentinels``: some column's zeros look like missing values (:mod:`lgt_graph.tasks.sentinels`),
+    which ``zeros_as_missing`` can turn into gaps for the imputation to fill.
+    """
     import pandas as pd
 
     out = {}
@@ -89,7 +97,9 @@ def _inert(space: Space, data: Any) -> dict[str, str]:
     # the knob fills the numeric columns (as the trainer tells them); text takes the most frequent
     numeric = [c for c in train.columns if pd.api.types.is_numeric_dtype(train[c])]
     gaps = train[numeric].isna().to_numpy().any() or val[numeric].isna().to_numpy().any()
-    if "imputation" in space and not gaps:
+    if "zeros_as_missing" in space and not sentinels:
+        out["zeros_as_missing"] = "no column has zeros that look like missing measurements"
+    if "imputation" in space and not gaps and not sentinels:
         out["imputation"] = (
             "no number is missing in the training and validation rows: every strategy fits"
             " the same model; a gap in the held-out test rows is filled with the"

@@ -98,6 +98,5 @@ def _note(result: TrialResult) -> str:
     if not result.ok:
         return f"Failed trial: {result.reason}"
     scores = ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items())
-    return (
-        f"Validation: {scores}. {len(result.steps)} {result.step_unit}s in {result.wall_time:.1f}s."
-    )
+    unit = result.step_unit if result.step_unit.endswith("s") else f"{result.step_unit}s"
+    return f"Validation: {scores}. {len(result.steps)} {unit} in {result.wall_time:.1f}s."

@@ -7,6 +7,7 @@ import pandas as pd
 
 from lgt_graph.space import Config
 from lgt_graph.space.shape import MAX_FEATURES, polynomial_features
+from lgt_graph.tasks.sentinels import as_missing, sentinel_columns
 
 """Polynomial expansion beyond this many columns is refused as a failed trial."""
 
@@ -59,6 +60,9 @@ def tabular_arrays(
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures
 
+    if config.get("zeros_as_missing"):  # the columns found in the training split alone
+        found = list(sentinel_columns(X_train))
+        X_train, others = as_missing(X_train, found), [as_missing(x, found) for x in others]
     numeric = [c for c in X_train.columns if pd.api.types.is_numeric_dtype(X_train[c])]
     categorical = [c for c in X_train.columns if c not in numeric]
     degree = int(config["polynomial_degree"])
