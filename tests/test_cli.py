@@ -1,5 +1,6 @@
 import hashlib
 import http.server
+import json
 import os
 import subprocess
 import sys
@@ -296,6 +297,9 @@ def test_compare_and_ablate_run_on_a_csv_export_with_its_options(store_uri, tmp_
     assert "note: column 'customerID' holds a different text in every row" in compare.stderr
     rows = (tmp_path / "c" / "results.csv").read_text().splitlines()
     assert len(rows) == 3 and all("random" in r or "lgt" in r for r in rows[1:])
+    kept = [json.loads(x) for x in (tmp_path / "c" / "sessions.jsonl").read_text().splitlines()]
+    said = next(x for x in kept if x["method"] == "lgt")["predictions"]
+    assert said and all(c["reference"] is not None for c in said)  # scored again as it was
     client = MlflowClient(store_uri)
     sessions = client.search_runs(
         [e.experiment_id for e in client.search_experiments()], "tags.kind = 'session'"

@@ -107,5 +107,5 @@ def row_of(task: str, method: str, seed: int, outcome: Outcome, seconds: float) 
     )
 
 
-KEPT = ("expected", "observed", "hit", "probability", "brier")
+KEPT = ("expected", "observed", "hit", "probability", "brier", "reference")
 """What a row keeps of each checked prediction: enough to score them again."""
