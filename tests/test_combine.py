@@ -111,3 +111,19 @@ def test_pairs_takes_the_reference_from_its_own_folder(tmp_path: Path) -> None:
     # the --loop both LGT (0.99, 0.98) against PBT (0.95, 0.93), not the epoch folder's LGT
     assert "| iris | LGT | 0.9850 ± 0.0071 | 0.9400 ± 0.0141 | +0.0450" in text
     assert text.rstrip().endswith("| win |")
+
+
+def test_experience_pairs_sessions_with_and_without_lessons_by_seed(tmp_path: Path) -> None:
+    from bench.experience import table
+
+    without = _part(tmp_path / "without", [0, 1, 2], {"lgt": [0.90, 0.91, 0.92]})
+    with_ = _part(tmp_path / "with", [0, 1, 2], {"lgt": [0.93, 0.94, 0.95]})
+    for folder, reach in ((without, [0.5, 0.9, 0.9]), (with_, [0.9, 0.9, 0.9])):
+        rows = [json.loads(x) for x in (folder / ROWS).read_text().splitlines()]
+        for row in rows:  # best so far per trial: without reaches it at trial 2, with at 1
+            row["best_at"] = reach
+            row["predictions"] = [{"hit": True}, {"hit": folder is with_}]
+        (folder / ROWS).write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    text = table([(without, with_)])
+    assert "| iris (accuracy) | 0.91 ± 0.01 | 0.94 ± 0.01 | +0.03 [+0.03, +0.03] | win |" in text
+    assert "| 2 ± 0 → 1 ± 0 |" in text and "| 50% → 100% |" in text

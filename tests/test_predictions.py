@@ -124,3 +124,30 @@ def test_the_reference_forecast_is_the_base_rates_so_far_by_hand():
     # the base rates' Brier score on a "same": 0.2² + 0.6² + 0.4² = 0.56
     assert check["reference"] == pytest.approx(0.56)
     assert check["brier"] == pytest.approx(0.1**2 + 0.2**2 + 0.1**2)
+
+
+def test_the_heuristic_forecast_reads_the_kind_the_session_and_the_gain_sizes_by_hand():
+    import math
+
+    from lgt_graph.expert import expectations as e
+
+    # no evidence yet: the kind's prior, (0.2, 4.8, 1.0) of 6 for a small exploration step
+    alone = e.forecast("exploration", ["lr"], [])
+    assert alone == pytest.approx({"improve": 0.2 / 6, "neutral": 0.8, "regress": 1 / 6})
+
+    def row(outcome, knob="depth", delta=0.0, floor=None):
+        return {"outcome": outcome, "changes": [{"knob": knob}], "delta": delta, "floor": floor}
+
+    # two regressions, one of them on the same knob (worth 1) and one not (worth 0.5)
+    two = e.forecast("exploration", ["lr"], [row("regressed"), row("regressed", "lr")])
+    assert two["regress"] == pytest.approx(2.5 / 7.5)
+    # gains well inside the floor make a neutral verdict likelier by e^(1 · share near)
+    near = [row("neutral", delta=0.01, floor=0.1)] * 2
+    assert e.spread(near) == pytest.approx(math.e)
+    # one gain far outside it caps that at 1; all far: e^-1
+    assert e.spread([*near, row("regressed", delta=0.5, floor=0.1)]) == 1.0
+    assert e.spread([row("regressed", delta=0.5, floor=0.1)]) == pytest.approx(math.exp(-1))
+    # similar tables' verdicts add four verdicts' worth at their rates
+    rates = {"improve": 0.5, "neutral": 0.5, "regress": 0.0}
+    told = e.forecast("exploration", ["lr"], [], rates)
+    assert told["improve"] == pytest.approx(2.2 / 10)

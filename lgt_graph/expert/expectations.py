@@ -51,9 +51,9 @@ trials move the model far, later ones fine-tune it); older ones count a quarter.
 EXPERIENCE_WEIGHT = 4.0
 """What the verdicts of similar tables' sessions count for, in this session's verdicts."""
 SAME_KNOB_WEIGHT = 1.0
-NEAR, FAR, MAGNITUDE = 0.5, 3.0, 2.0
-"""Gains within NEAR noise floors, or beyond FAR, and how strongly their share moves the odds
-of a neutral verdict (:func:`spread`)."""
+NEAR, FAR, MAGNITUDE, SIZES = 0.5, 3.0, 1.0, 10
+"""Gains within NEAR noise floors, or beyond FAR, over the latest SIZES verdicts, and how
+strongly their shares move the odds of a neutral verdict (:func:`spread`)."""
 """What one earlier verdict of a change to the same knobs counts for."""
 
 
@@ -83,7 +83,7 @@ def forecast(
         same = touched & {c["knob"] for c in row["changes"]}
         weight = SAME_KNOB_WEIGHT if same else SESSION_WEIGHT
         counts[VERDICT[str(row["outcome"])]] += weight if age < RECENT else weight / 4
-    counts["neutral"] *= spread(judged[-RECENT:])
+    counts["neutral"] *= spread(judged[-SIZES:])
     total = sum(counts.values())
     return {o: counts[o] / total for o in OUTCOMES}
 
@@ -94,7 +94,8 @@ def spread(rows: list[dict[str, Any]]) -> float:
     Where the latest trials' gains over the best sat well inside the noise floor (under
     :data:`NEAR` floors), the next one will most likely too; where they fell far outside
     it (over :data:`FAR` floors: a floor that is small against what the changes do), a
-    neutral verdict is unlikely. ``exp(MAGNITUDE * (share near - share far))``.
+    neutral verdict is unlikely. ``exp(MAGNITUDE * (share near - share far))``, and never
+    above 1 once any of them fell far outside: such a session can still surprise.
     """
     sizes = [
         abs(float(r["delta"]) / float(r["floor"]))
@@ -105,7 +106,8 @@ def spread(rows: list[dict[str, Any]]) -> float:
         return 1.0
     near = sum(s < NEAR for s in sizes) / len(sizes)
     far = sum(s > FAR for s in sizes) / len(sizes)
-    return math.exp(MAGNITUDE * (near - far))
+    odds = math.exp(MAGNITUDE * (near - far))
+    return min(odds, 1.0) if far else odds
 
 
 def expectation(
