@@ -1,6 +1,6 @@
-"""Fetch the two public tables of the peer comparison that no test or rule of ours has seen.
+"""Fetch public tables that no test or rule of ours has seen (the peers and issue 38).
 
-Both come from the data folder of ISLP, the Python package of "An Introduction to
+All come from the data folder of ISLP, the Python package of "An Introduction to
 Statistical Learning" (James, Witten, Hastie, Tibshirani, Taylor; PyPI ``ISLP``): the
 package's wheel is downloaded with pip from the registry (no dependencies installed) and
 the two CSV files are copied out as they are, with a SOURCE.md each.
@@ -12,6 +12,10 @@ the two CSV files are copied out as they are, with a SOURCE.md each.
 - ``wage/Wage.csv``: wages of 3,000 men in the Mid-Atlantic region (US Census Bureau's
   Current Population Survey, March supplements 2003-2009). Target ``wage`` ($1000s);
   ``logwage`` is the same number and is dropped; 7 of its 10 features are categories.
+- ``hitters/Hitters.csv``: 322 Major League Baseball players of 1986-87; target ``Salary``
+  ($1000s, missing for 59 players, whose rows are dropped), long right tail.
+- ``college/College.csv``: 777 US colleges (US News and World Report, 1995); target ``Apps``
+  (applications received), long right tail.
 
 Run: python -m bench.peer_data --out /work/data37   (then pass --data-dir or the csv: paths)
 """
@@ -39,10 +43,22 @@ TABLES = {
         " of the Current Population Survey 2003-2009 (ISLP's Wage, as in ISLR's R package)."
         " Target wage in $1000s; logwage is its logarithm (drop it).",
     ),
+    "hitters": (
+        "Hitters.csv",
+        "Major League Baseball players, 1986 and 1987 seasons (ISLP's Hitters, from ISLR; the"
+        " StatLib baseball data). Target Salary, 1987 annual salary in $1000s (missing for 59).",
+    ),
+    "college": (
+        "College.csv",
+        "Statistics of 777 US colleges from US News and World Report, 1995 (ISLP's College)."
+        " Target Apps, the number of applications received.",
+    ),
 }
 COMMANDS = {
     "bikeshare": "--target bikers --drop casual,registered --metric mae",
     "wage": "--target wage --drop logwage --metric mae",
+    "hitters": "--target Salary --metric mae",
+    "college": "--target Apps --metric mae",
 }
 """The compare flags of each table."""
 
