@@ -8,7 +8,9 @@ flattered by training progress; both branches count against the epoch budget. Th
 *unpaired* variant trains the candidate alone and judges it against the score at its
 start. A segment without changes is a plain continuation (one branch). The graph state
 holds checkpoint references (path, hash, epoch, score), never tensors; this module
-prunes the files no reference needs.
+prunes the files no reference needs. It is long because a segment's whole bookkeeping —
+branches, reference, paired floor, rollback, the run's line and its final scoring — is one
+story read in one place.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from lgt_graph import budgets, history, interrupts
 from lgt_graph.context import Context
-from lgt_graph.metrics import SETBACKS, better, gain
+from lgt_graph.metrics import SETBACKS, better, gain, paired_standard_error
 from lgt_graph.space import Config
 from lgt_graph.state import Branch, ChangeRecord, CheckpointRef, Segment, State, Trial
 from lgt_graph.training.result import TrialResult
@@ -137,6 +139,7 @@ def train_segment(state: State, ctx: Context, paired: bool) -> dict[str, Any]:
     }
     _track_best(new_run, [cand_ref, control_ref], ctx, index)
     segment = Segment(
+        floor=paired_floor(candidate, control, ctx),
         start=current,
         start_epoch=int(current["epoch"]) if current else 0,
         epochs=epochs,
@@ -149,6 +152,14 @@ def train_segment(state: State, ctx: Context, paired: bool) -> dict[str, Any]:
     )
     update = history.trial_update(state, candidate, ctx.primary, changes, segment)
     return {**update, "run": new_run}
+
+
+def paired_floor(candidate: TrialResult, control: TrialResult | None, ctx: Context) -> float | None:
+    """Return the standard error of the branches' score difference on the same rows, or None."""
+    if control is None or candidate.validation is None or control.validation is None:
+        return None
+    outs = (candidate.validation, control.validation)
+    return paired_standard_error(ctx.primary, ctx.data.y_val, *outs, ctx.data.n_classes)
 
 
 def _as_branch(result: TrialResult, ref: CheckpointRef | None, ctx: Context) -> Branch:

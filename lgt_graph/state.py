@@ -91,6 +91,9 @@ class Segment(TypedDict):
     cost: int
     """Epochs trained by this segment, both branches counted."""
     note: str
+    floor: NotRequired[float | None]
+    """A paired segment's noise floor: the standard error of the difference of the two
+    branches' scores on the same validation rows (``metrics.paired_standard_error``)."""
 
 
 class Trial(TypedDict):

@@ -25,7 +25,8 @@ from lgt_graph.state import State, Trial, VerdictRecord
 def _numbers(state: State, ctx: Context, trial: Trial) -> tuple[str, float, str, float | None]:
     """Return the outcome, the delta, the verdict's numbers in words, and the noise floor."""
     if "segment" in trial:
-        return (*_segment_numbers(ctx, trial), None)
+        floor = trial["segment"].get("floor") if ctx.settings.tolerance is None else None
+        return (*_segment_numbers(ctx, trial), floor)
     best = history.best_before(state, trial, ctx.maximize)
     best_score = best["score"] if best else None
     floor = session_floor(ctx, trial, best)
@@ -58,10 +59,10 @@ def completed(
     The floor where there was one (:mod:`lgt_graph.noise`); the prediction's check where
     the trial's proposal made one (:mod:`lgt_graph.predictions`).
     """
-    if "segment" in trial:
-        return record
     if floor is not None:
         record = {**record, "floor": floor}
+    if "segment" in trial:
+        return record
     hits = predictions.hits_of(state.get("verdicts", []))
     prediction = predictions.check(state, trial, record["outcome"], ctx.maximize, hits)
     if prediction is None:
@@ -95,16 +96,21 @@ def _segment_numbers(ctx: Context, trial: Trial) -> tuple[str, float, str]:
         )
     if reference is None:
         return "improved", 0.0, f"{ctx.primary} {score:.4f} after {span}; the reference failed"
-    judged = outcome(score, reference, ctx.maximize, ctx.settings.tolerance_fraction)
+    floor = segment.get("floor") if ctx.settings.tolerance is None else None
+    judged = outcome(score, reference, ctx.maximize, ctx.settings.tolerance_fraction, floor)
     against = (
         "the control branch (same start, current configuration)"
         if segment["reference_is"] == "control"
         else "the score at the segment's start (unpaired)"
     )
+    within = f", paired noise floor ±{floor:.4f}" if floor is not None else ""
     return (
         judged,
         score - reference,
-        (f"{ctx.primary} {score:.4f} after {span} against {reference:.4f} for {against}: {judged}"),
+        (
+            f"{ctx.primary} {score:.4f} after {span} against {reference:.4f} for {against}"
+            f"{within}: {judged}"
+        ),
     )
 
 

@@ -509,3 +509,36 @@ def test_a_killed_both_level_session_resumes_inside_its_trial(store_uri, tmp_pat
     got = {int(r.data.tags["lgt.trial"]): r.data.metrics["val_accuracy"] for r in runs}
     expected = {t["index"]: t["score"] for t in straight.values["trials"]}
     assert got == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_paired_gain_inside_its_noise_floor_is_not_an_improvement(store_uri, tmp_path):
+    import numpy as np
+
+    from lgt_graph.metrics import paired_standard_error
+
+    # By hand: ten rows, branch A right on 8, B on 6; A alone right on 3, B alone on 1. The
+    # per-row differences (1, 1, 1, -1, 0 x 6) have mean 0.2, sd sqrt(0.4): SE 0.2.
+    y = np.zeros(10, dtype=int)
+    a_right = np.array([1, 1, 1, 0, 1, 1, 1, 1, 1, 0], dtype=bool)
+    b_right = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 0], dtype=bool)
+    a, b = (np.eye(2)[np.where(right, 0, 1)] for right in (a_right, b_right))
+    assert paired_standard_error("accuracy", y, a, b, 2) == pytest.approx(0.2)
+    # A gains 0.2 over B: exactly the floor, not past it — inside the noise
+
+    outcome = session(
+        store_uri, tmp_path, task="iris", budget=10, start={"learning_rate": 0.05, "batch_size": 16}
+    )
+    values = outcome.values
+    pairs = [
+        (t, v)
+        for t, v in zip(values["trials"], values["verdicts"], strict=True)
+        if t.get("segment") and t["segment"]["paired"] and t["score"] is not None
+    ]
+    assert pairs, "no paired segment"
+    for trial, verdict in pairs:
+        floor = trial["segment"]["floor"]
+        assert floor is not None and verdict["floor"] == floor
+        if abs(verdict["delta"]) <= floor:
+            assert verdict["outcome"] == "neutral"  # a gain within the floor is not kept
+        else:
+            assert verdict["outcome"] == ("improved" if verdict["delta"] > 0 else "regressed")

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from lgt_graph.errors import ConfigError, UserError
@@ -180,7 +181,11 @@ class NeuralRun:
             for name, value in metrics.items():
                 curves.setdefault(f"val_{name}", []).append(value)
         seconds = time.perf_counter() - started
+        outputs = None
+        if epochs:  # the last epoch's validation outputs: a paired segment compares two runs'
+            outputs = arrays.outputs(out_val.cpu().numpy(), logits=True).astype(np.float32)
         return {
+            "validation": outputs,
             "curves": curves,
             "steps": list(range(self.epoch - epochs + 1, self.epoch + 1)),
             "metrics": metrics,
