@@ -13,7 +13,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from lgt_graph import budgets, history
+from lgt_graph import budgets, epoch_guards, history
 from lgt_graph.context import Context
 from lgt_graph.curves import describe, summarize
 from lgt_graph.epoch_loop import kept, line_of, run_of, spent
@@ -49,7 +49,8 @@ def _span(trial: Trial) -> str:
     return f"{segment['start_epoch'] + 1}-{segment['start_epoch'] + segment['epochs']}"
 
 
-def _history(state: State) -> tuple[str, list[dict[str, Any]]]:
+def history_facts(state: State) -> tuple[str, list[dict[str, Any]]]:
+    """Return the run's segments as the agents read them: one line each, and as facts."""
     rows, facts = [], []
     for item in history.trials(state):
         if "segment" not in item:
@@ -60,10 +61,18 @@ def _history(state: State) -> tuple[str, list[dict[str, Any]]]:
         segment = item["segment"]
         score = "failed" if item["score"] is None else f"{item['score']:.4f}"
         against = f" vs {segment['reference_is']}" if segment["reference_is"] != "none" else ""
+        floor = verdict.get("floor") if verdict else None
+        within = f", floor ±{floor:.4f}" if floor is not None else ""
+        kept_now = kept(item, outcome) if verdict else None
+        fate = (
+            ""
+            if kept_now is None or not item["changes"]
+            else (", kept" if kept_now else ", rolled back")
+        )
         rows.append(
             f"segment {item['index']} (epochs {_span(item)}):"
             f" {changes_text(item['changes']) if item['changes'] else 'no change'} -> {score}"
-            f" ({outcome}{against}, {delta:+.4f})"
+            f" ({outcome}{against}, {delta:+.4f}{within}{fate})"
         )
         facts.append(
             {
@@ -74,8 +83,9 @@ def _history(state: State) -> tuple[str, list[dict[str, Any]]]:
                 ],
                 "score": item["score"],
                 "outcome": outcome,
-                "kept": kept(item, outcome) if verdict else None,
+                "kept": kept_now,
                 "delta": delta,
+                "floor": floor,
                 "paired": segment["paired"],
                 "model": item["config"].get("model"),
             }
@@ -117,9 +127,11 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
     guidance = prompt["guidance"] if prompt else INITIAL_GUIDANCE
     base_config = dict(base["config"]) if base else ctx.space.default()
     space_text, space_facts = _space(ctx, base_config)
-    history_text, history_facts = _history(state)
+    history_text, past = history_facts(state)
     line_text, line_facts = _line_text(line, ctx.primary)
     avoid = recently_rolled_back(state)
+    keep = epoch_guards.kept_recently(past)
+    patience = epoch_guards.patience_of(prompt)
     horizon = budgets.epoch_horizon(state, ctx.settings)  # a seconds budget may come first
     budget_left = horizon - spent(state)
     best = run.get("best")
@@ -145,8 +157,10 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
         if last
         else None,
         "verdict": dict(verdict) if verdict else None,
-        "history": history_facts,
+        "history": past,
         "avoid": avoid,
+        "do_not_reverse": keep,
+        "patience": patience,
         "guidance": guidance,
         "budget_left": budget_left,
         "run": {
@@ -177,6 +191,7 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
         ),
         history_text=history_text,
         avoid_text=", ".join(avoid) or "none",
+        keep_text=", ".join(keep) or "none",
         budget_left=budget_left,
         segment=ctx.settings.segment,
         facts_json=json.dumps(facts, indent=1, default=str),
@@ -191,6 +206,7 @@ def evaluator_messages(state: State, ctx: Context, trial: Trial) -> list[BaseMes
     line_summary = summarize(line, ctx.primary, ctx.maximize) if line["steps"] else {}
     score = trial["score"]
     reference = segment["reference"]
+    floor = segment.get("floor") if ctx.settings.tolerance is None else None
     facts = {
         "agent": "evaluator",
         "loop": "epoch",
@@ -208,6 +224,7 @@ def evaluator_messages(state: State, ctx: Context, trial: Trial) -> list[BaseMes
         else None,
         "reference_is": segment["reference_is"],
         "tolerance": ctx.settings.tolerance_fraction,
+        "floor": floor,
         "maximize": ctx.maximize,
         "primary": ctx.primary,
     }
@@ -224,6 +241,12 @@ def evaluator_messages(state: State, ctx: Context, trial: Trial) -> list[BaseMes
             "none (no change to judge)"
             if reference is None
             else f"{ctx.primary} {reference:.4f} ({segment['reference_is']})"
+        ),
+        floor_line=(
+            f"±{floor:.4f}: the standard error of the two branches' difference on the same"
+            " validation rows"
+            if floor is not None
+            else "none (the tolerance decides)"
         ),
         trial_summary=describe(summary),
         line_summary=describe(line_summary) if line_summary else "no epoch yet",

@@ -184,10 +184,10 @@ def calibration(checks: Sequence[dict[str, Any]]) -> dict[str, Any]:
         for o in OUTCOMES
     ]
     hindsight = sum(_distance(rates, c["observed"]) for c in scored) / len(scored)
-    before = [c.get("reference") for c in scored]
+    before = [float(r) for c in scored if (r := c.get("reference")) is not None]
     reference = (
-        sum(float(r) for r in before) / len(before)
-        if all(r is not None for r in before)
+        sum(before) / len(before)
+        if len(before) == len(scored)
         else hindsight  # checks recorded before the reference was
     )
     out.update(

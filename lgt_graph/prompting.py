@@ -18,7 +18,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from lgt_graph import budgets, history, predictions
+from lgt_graph import budgets, epoch_guards, history, predictions
 from lgt_graph.context import Context
 from lgt_graph.curves import describe, summarize
 from lgt_graph.experience import experience_text
@@ -270,7 +270,16 @@ def optimizer_messages(state: State, ctx: Context) -> list[BaseMessage]:
         "maximize": ctx.maximize,
         "misses": (missed := predictions.misses(state)),
         "calibration": predictions.calibration(predictions.checks_of(state.get("verdicts", []))),
+        "loop": ctx.settings.loop,
+        "patience": epoch_guards.patience_of(prompt),
     }
+    patience_text = (
+        f"After the recent paired changes all sat inside their noise floor, the run trains on"
+        f" for {facts['patience']} segment(s) without a proposal (a paired segment costs two)."
+        " Set patience higher when few changes are kept, lower when changes keep paying."
+        if ctx.settings.loop == "epoch"
+        else "not used at the trial level: leave patience null."
+    )
     return messages(
         "optimizer",
         task=ctx.profile,
@@ -279,5 +288,6 @@ def optimizer_messages(state: State, ctx: Context) -> list[BaseMessage]:
         history_text=history_text,
         misses_text=predictions.misses_text(missed),
         calibration_text=predictions.calibration_text(state.get("verdicts", [])),
+        patience_text=patience_text,
         facts_json=json.dumps(facts, indent=1, default=str),
     )

@@ -142,3 +142,11 @@ class PromptRewrite(BaseModel):
     why: str = Field(
         description="What in the history led to this rewrite.", min_length=3, max_length=800
     )
+    patience: int | None = Field(
+        default=None,
+        description="Epoch-level loop only: how many segments the run trains on without a"
+        " proposal once the recent paired changes all sat inside their noise floor (0: never"
+        " wait); null keeps the current patience.",
+        ge=0,
+        le=20,
+    )

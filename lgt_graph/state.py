@@ -160,6 +160,8 @@ class PromptVersion(TypedDict):
     why: str
     after_trial: int
     status: str
+    patience: NotRequired[int]
+    """The epoch-level Advisor's patience this version sets (see :mod:`lgt_graph.epoch_guards`)."""
 
 
 class Transition(TypedDict):

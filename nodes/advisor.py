@@ -6,7 +6,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from lgt_graph import rounds
+from lgt_graph import epoch_guards, history, rounds
 from lgt_graph.agents import (
     ProposalError,
     ask,
@@ -17,6 +17,7 @@ from lgt_graph.agents import (
 )
 from lgt_graph.context import Context
 from lgt_graph.epoch_prompts import advisor_messages as epoch_advisor_messages
+from lgt_graph.epoch_prompts import history_facts
 from lgt_graph.errors import ConfigError
 from lgt_graph.prompting import advisor_messages
 from lgt_graph.proposals import next_trial, proposal_update, round_of, start_of, tried
@@ -40,12 +41,23 @@ def llm_advisor(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     known = {} if live else tried(state)
     number = next_trial(state)
 
+    past = history_facts(state)[1] if live else []
+
     def check(proposal: Proposal) -> tuple[Proposal, Trial | None, Config, list[ChangeRecord]]:
         start = start_of(state, ctx, "current" if live else proposal.start_from)
         config = start["config"] if start else ctx.space.default()
-        return (proposal, start, *check_proposal(proposal, ctx.space, config, known, live))
+        checked = check_proposal(proposal, ctx.space, config, known, live)
+        undone = epoch_guards.reversals(past, config, {c["knob"]: c["new"] for c in checked[1]})
+        if undone:
+            raise ProposalError("; ".join(undone) + ": propose another change, or none")
+        return (proposal, start, *checked)
 
     base = start_of(state, ctx)
+    wait = epoch_guards.waiting(past, epoch_guards.patience_of(history.current_prompt(state)))
+    if live and wait is not None:  # patience: no call, the run trains on unchanged
+        config = base["config"] if base else ctx.space.default()
+        why = f"No change: {wait}."
+        return proposal_update(base, dict(config), [], why, "", "patience", number)
     messages = (epoch_advisor_messages if live else advisor_messages)(state, ctx, base)
     answer = ask(
         ctx.model, messages, Proposal, check, ctx.options, ctx.call_config("advisor", number)

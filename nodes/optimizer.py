@@ -6,7 +6,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from lgt_graph import history
+from lgt_graph import epoch_guards, history
 from lgt_graph.agents import Answer, ask, call_record, stop_if_endpoint_down
 from lgt_graph.context import Context
 from lgt_graph.prompting import INITIAL_GUIDANCE, optimizer_messages
@@ -30,7 +30,10 @@ def llm_optimizer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     current = history.current_prompt(state)
     old = current["guidance"] if current else INITIAL_GUIDANCE
     rewrite = answer.value
-    if rewrite is None or rewrite.guidance.strip() == old.strip():
+    patience = epoch_guards.patience_of(current)
+    if rewrite is None or (
+        rewrite.guidance.strip() == old.strip() and rewrite.patience in (None, patience)
+    ):
         return update  # a failed or unchanged rewrite keeps the current version
     version = PromptVersion(
         version=(current["version"] if current else 1) + 1,
@@ -38,6 +41,7 @@ def llm_optimizer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         why=rewrite.why,
         after_trial=trials,
         status=answer.status,
+        patience=patience if rewrite.patience is None else rewrite.patience,
     )
     return {**update, "prompts": [version]}
 

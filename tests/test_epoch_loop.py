@@ -542,3 +542,80 @@ def test_a_paired_gain_inside_its_noise_floor_is_not_an_improvement(store_uri, t
             assert verdict["outcome"] == "neutral"  # a gain within the floor is not kept
         else:
             assert verdict["outcome"] == ("improved" if verdict["delta"] > 0 else "regressed")
+
+
+def test_a_proposal_reversing_a_kept_change_is_sent_back(store_uri, tmp_path, monkeypatch):
+    def change(value):
+        return {
+            "args": {
+                "changes": [{"knob": "learning_rate", "value": value, "reason": "scripted"}],
+                "rationale": "scripted",
+                "expected_effect": "better",
+            }
+        }
+
+    none = {"args": {"changes": [], "rationale": "continue", "expected_effect": "better"}}
+    script = {
+        "Proposal": [change(0.05), change(1e-4), none],
+        "Verdict": [{"args": {"outcome": "neutral", "delta": 0.0, "diagnosis": "scripted"}}],
+        "PromptRewrite": [{"args": {"guidance": "Prefer: learning_rate up", "why": "it did"}}],
+    }
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with ScriptedOpenAI(script) as server:
+        outcome = session(
+            store_uri,
+            tmp_path,
+            task="iris",
+            loop="epoch",
+            budget=16,
+            segment=4,
+            start={"learning_rate": 1e-4, "batch_size": 16},
+            llm="openai:scripted",
+            base_url=server.url,
+            max_retries=0,
+        )
+        requests = list(server.requests)
+    values = outcome.values
+    raised, after = values["trials"][1], values["trials"][2]
+    assert values["verdicts"][1]["outcome"] == "improved"  # a rate 500 times higher: kept
+    assert [(c["knob"], c["new"]) for c in raised["changes"]] == [("learning_rate", 0.05)]
+    # the next proposal took it back to 1e-4 with no new evidence: sent back, then none
+    repair = next(r for r in requests if any(m.get("role") == "tool" for m in r["messages"]))
+    assert "segment 2 moved learning_rate 0.0001 -> 0.05 and that change was kept" in str(
+        repair["messages"]
+    )
+    assert after["changes"] == [] and after["config"]["learning_rate"] == 0.05
+    advisor = [c for c in values["agent_calls"] if c["agent"] == "advisor"]
+    assert advisor[1]["status"] == "repaired"
+
+
+def test_after_changes_inside_the_noise_floor_the_run_trains_on_for_its_patience(
+    store_uri, tmp_path
+):
+    from lgt_graph import epoch_guards
+    from lgt_graph.epoch_prompts import history_facts
+
+    outcome = session(
+        store_uri,
+        tmp_path,
+        task="iris",
+        loop="epoch",
+        budget=24,
+        start={"learning_rate": 0.05, "batch_size": 16},
+    )
+    values = outcome.values
+    entries = history_facts(values)[1]
+    waits = [p for p in values["proposals"] if p["status"] == "patience"]
+    assert waits, "no patience in a session whose changes sat inside their floor"
+    for proposal in waits:
+        assert proposal["changes"] == [] and "inside their noise floor" in proposal["rationale"]
+        before = [e for e in entries if e["trial"] < proposal["for_trial"]]
+        judged = [e for e in before if e["changes"] and e["paired"]]
+        assert [e["outcome"] for e in judged[-epoch_guards.WINDOW :]] == ["neutral"] * 2
+    # the heuristic Advisor never proposes the reverse of a change it kept lately
+    for position, entry in enumerate(entries):
+        for change in entry["changes"]:
+            earlier = entries[:position]
+            assert (
+                epoch_guards.reversal(earlier, change["knob"], change["old"], change["new"]) is None
+            )

@@ -1,6 +1,7 @@
 """The heuristic expert between epochs: each mid-run rule, read from the facts it is given."""
 
-from lgt_graph.expert import live
+from lgt_graph import epoch_guards
+from lgt_graph.expert import judge, live
 from lgt_graph.space import space_for
 
 PROFILE = {
@@ -129,3 +130,65 @@ def test_the_judge_keeps_the_better_branch():
     assert lost["outcome"] == "regressed" and "hurt" in lost["diagnosis"]
     won = live.judge({**base, "trial": trial, "best_before": {"score": 0.94}})
     assert won["outcome"] == "improved" and won["delta"] > 0
+
+
+def test_a_kept_change_is_not_reversed_until_a_segment_fails():
+    curves = (
+        [1.0, 0.3, 0.25, 0.24, 0.235],
+        [0.32, 0.26, 0.25, 0.25, 0.25],
+        [0.9, 0.95, 0.951, 0.95, 0.949],
+    )
+    raised = {"knob": "learning_rate", "old": 0.0005, "new": 0.001}
+    entry = {"trial": 4, "outcome": "improved", "kept": True, "score": 0.95, "changes": [raised]}
+    plateau = facts(*curves, spent=15, budget=40)
+    plateau["history"] = [entry]
+    # the plateau calls for a decay, which would undo the rate just raised: the larger batch
+    proposal = live.propose(plateau)
+    assert changes(proposal) == {"batch_size": 128}
+    why = epoch_guards.reversal(plateau["history"], "learning_rate", 0.001, 0.0003)
+    assert why is not None and "segment 4 moved learning_rate 0.0005 -> 0.001" in why
+    # the same way again, or a change that was rolled back, is no reversal
+    assert epoch_guards.reversal([entry], "learning_rate", 0.001, 0.002) is None
+    assert (
+        epoch_guards.reversal([{**entry, "kept": False}], "learning_rate", 0.0005, 0.0002) is None
+    )
+    # new evidence: a segment failed since the change; or it is older than RECENT segments
+    failed = {"trial": 5, "outcome": "failed", "kept": None, "score": None, "changes": []}
+    assert epoch_guards.reversal([entry, failed], "learning_rate", 0.001, 0.0003) is None
+    plain = {"trial": 6, "outcome": "neutral", "kept": None, "score": 0.95, "changes": []}
+    assert (
+        epoch_guards.reversal(
+            [entry, *[plain] * epoch_guards.RECENT], "learning_rate", 0.001, 0.0003
+        )
+        is None
+    )
+    # a choice knob: taking back the value it just left
+    switched = {**entry, "changes": [{"knob": "optimizer", "old": "sgd", "new": "adam"}]}
+    assert epoch_guards.reversal([switched], "optimizer", "adam", "sgd") is not None
+    assert epoch_guards.reversal([switched], "optimizer", "adam", "adamw") is None
+
+
+def test_patience_waits_after_changes_inside_the_noise_floor():
+    def judged(trial, outcome):
+        change = {"knob": "learning_rate", "old": 0.001, "new": 0.0003}
+        return {"trial": trial, "changes": [change], "paired": True, "outcome": outcome,
+                "delta": 0.001, "floor": 0.004}  # fmt: skip
+
+    def plain(trial):
+        return {"trial": trial, "changes": [], "paired": False, "outcome": "neutral", "delta": 0.0}
+
+    neutral = [judged(2, "neutral"), judged(3, "neutral")]
+    why = epoch_guards.waiting(neutral, patience=2)
+    assert why is not None and "+0.0010 (floor ±0.0040)" in why and "2 more segment" in why
+    assert epoch_guards.waiting([*neutral, plain(4)], patience=2) is not None
+    assert epoch_guards.waiting([*neutral, plain(4), plain(5)], patience=2) is None
+    assert epoch_guards.waiting(neutral, patience=0) is None
+    # one kept change among the last two: the Advisor proposes
+    assert epoch_guards.waiting([judged(2, "neutral"), judged(3, "improved")], 2) is None
+    # the Optimizer's rule: few changes kept makes it wait longer, many kept shorter
+    history = [{**judged(i, "neutral"), "score": 0.9} for i in range(2, 7)]
+    rewrite = {"maximize": True, "task": PROFILE, "history": history, "loop": "epoch"}
+    assert judge.rewrite(rewrite)["patience"] == 2 * epoch_guards.PATIENCE
+    kept = [{**h, "outcome": "improved"} for h in history]
+    assert judge.rewrite({**rewrite, "history": kept})["patience"] == 1
+    assert judge.rewrite({**rewrite, "loop": "trial"})["patience"] is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from lgt_graph.epoch_guards import PATIENCE
 from lgt_graph.expert.case import lengthened, paid_off
 from lgt_graph.expert.findings import Knobs, diagnose
 from lgt_graph.metrics import gain, oriented, outcome
@@ -188,7 +189,35 @@ def rewrite(facts: dict[str, Any]) -> dict[str, Any]:
     if hurt:
         why_bits.append(f"{_show(hurt[0][1])} hurt")
     why = "; ".join(why_bits) or "not enough history yet to favour any change"
-    return {"guidance": "\n".join(lines), "why": why[0].upper() + why[1:] + "."}
+    patience, because = _patience(facts)
+    if because:
+        why_bits.append(because)
+        why = "; ".join(why_bits)
+    return {
+        "guidance": "\n".join(lines),
+        "why": why[0].upper() + why[1:] + ".",
+        "patience": patience,
+    }
+
+
+KEPT_FEW = 0.25
+"""Below this share of judged mid-run changes kept, the Advisor waits longer between them."""
+
+
+def _patience(facts: dict[str, Any]) -> tuple[int | None, str]:
+    """Set the epoch-level Advisor's patience from the share of its changes kept (None: keep).
+
+    Few changes kept (most paired gains inside the floor): wait twice as long between
+    proposals; half or more kept: wait one segment; in between: the default.
+    """
+    if facts.get("loop") != "epoch":
+        return None, ""
+    judged = [r for r in facts["history"] if r["changes"] and r["outcome"] != "pending"]
+    if len(judged) < 4:
+        return None, ""
+    share = sum(r["outcome"] == "improved" for r in judged) / len(judged)
+    patience = 2 * PATIENCE if share < KEPT_FEW else 1 if share >= 0.5 else PATIENCE
+    return patience, f"{share:.0%} of {len(judged)} mid-run changes kept: patience {patience}"
 
 
 _EXPECTED = {"better": "a gain", "same": "no change", "worse": "a loss"}

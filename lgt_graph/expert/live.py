@@ -2,14 +2,16 @@
 
 The moves come from :mod:`lgt_graph.expert.live_rules`, most urgent first; only the live
 knobs the facts list are changed. A change that lost its paired segment lately (the same
-knob moved the same way) is not tried again; an answer sent back with an error takes the
-next candidate; when no rule applies, the run continues unchanged.
+knob moved the same way) is not tried again, nor one that reverses a change kept lately
+(:mod:`lgt_graph.epoch_guards`); an answer sent back with an error takes the next
+candidate; when no rule applies, the run continues unchanged.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from lgt_graph.epoch_guards import reversals
 from lgt_graph.expert.case import Knobs
 from lgt_graph.expert.expectations import expectation, said
 from lgt_graph.expert.live_rules import (
@@ -61,6 +63,7 @@ def propose(facts: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
             or any(f"{k}={v}" in avoid for k, v in changes.items())
             or any((k, _direction(config.get(k), v)) in hurt for k, v in changes.items())
             or (tired and bool(REGULARISERS & set(changes)))
+            or reversals(facts.get("history", []), config, changes)
         ):
             continue
         if all(c != changes for _, c in usable):
@@ -120,7 +123,8 @@ def judge(facts: dict[str, Any]) -> dict[str, Any]:
             "diagnosis": f"Segment {trial['index']} continued the run: {primary} {score:.4f}.",
             "suggestions": [],
         }
-    verdict = outcome(score, reference, maximize, float(facts.get("tolerance", 0.0)))
+    floor = facts.get("floor")
+    verdict = outcome(score, reference, maximize, float(facts.get("tolerance", 0.0)), floor)
     words = {
         "improved": "helped",
         "regressed": "hurt",
@@ -129,8 +133,15 @@ def judge(facts: dict[str, Any]) -> dict[str, Any]:
     }[verdict]
     diagnosis = (
         f"Changing {moved} {words}: {primary} {score:.4f} against {reference:.4f} for the"
-        f" {against} branch over the same epochs."
+        f" {against} branch over the same epochs"
     )
+    if floor is not None:
+        inside = "inside" if verdict == "neutral" else "beyond"
+        diagnosis += (
+            f", a difference of {score - reference:+.4f} {inside} the paired noise floor"
+            f" ±{floor:.4f}"
+        )
+    diagnosis += "."
     return {
         "outcome": verdict,
         "delta": score - reference,

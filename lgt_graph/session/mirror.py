@@ -144,6 +144,8 @@ def segment_line(trial: Any, verdict: Any, primary: str, change: str | None = No
     last = segment["start_epoch"] + segment["epochs"]
     span = f"epoch {last}" if first == last else f"epochs {first}-{last}"
     against = " vs control" if segment["paired"] else ""
+    if verdict.get("floor") is not None:
+        against += f" ±{verdict['floor']:.4f}"
     if segment["control"] is not None and not kept(trial, verdict["outcome"]):
         change = f"[control {_score(segment['control']['score'])} kept] {change}"
     text = (
