@@ -48,6 +48,9 @@ class Settings:
     """trial: each trial trains from scratch; epoch: trials are segments of one run."""
     segment: int = 1
     """Epochs per segment of the epoch-level loop (``--segment``)."""
+    keep_checkpoints: bool = False
+    """Keep every segment's checkpoint, not only those the run can still go back to
+    (``--keep-checkpoints``): to branch from any point of the run later."""
     start: Mapping[str, Any] = field(default_factory=dict)
     """Knob values of the default configuration every method starts from (``--set``)."""
     budget: int = 10

@@ -114,7 +114,8 @@ def train_segment(state: State, ctx: Context, paired: bool) -> dict[str, Any]:
                 "one epoch of budget left, too little to judge the proposed change on a paired"
                 " segment: the run continued unchanged"
             )
-    prune(ctx.workdir, run)
+    if not ctx.settings.keep_checkpoints:
+        prune(ctx.workdir, run)
     jobs = [(config, "candidate"), *([(control_config, "control")] if two else [])]
     remote = getattr(ctx.executor, "train_branches", None)  # --executor ray: side by side
     if remote is not None:
@@ -291,7 +292,8 @@ def best_on_validation(state: State, ctx: Context) -> dict[str, Any]:
     if best is None:
         return {"status": "failed", "reason": "no segment succeeded", "trial": None}
     run = NeuralRun.load(dict(best), ctx.data, ctx.settings.seed, placement=ctx.placement)
-    prune(ctx.workdir, {"best": best})
+    if not ctx.settings.keep_checkpoints:
+        prune(ctx.workdir, {"best": best})
     return {
         "status": "ok",
         "trial": best["trial"],

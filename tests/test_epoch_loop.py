@@ -619,3 +619,19 @@ def test_after_changes_inside_the_noise_floor_the_run_trains_on_for_its_patience
             assert (
                 epoch_guards.reversal(earlier, change["knob"], change["old"], change["new"]) is None
             )
+
+
+def test_keep_checkpoints_keeps_every_branch_end_and_the_default_only_what_the_run_needs(
+    store_uri, tmp_path
+):
+    args = {"task": "iris", "loop": "epoch", "budget": 8, "start": {"learning_rate": 0.05}}
+    kept = session(store_uri, tmp_path / "kept", keep_checkpoints=True, **args)
+    pruned = session(store_uri, tmp_path / "pruned", **args)
+    for outcome in (kept, pruned):
+        assert outcome.values["final"]["status"] == "ok"
+    ends = sum(1 + (t["segment"]["control"] is not None) for t in kept.values["trials"])
+    files = sorted(Path(kept.ctx.workdir).glob("segment-*.pt"))
+    assert len(files) == ends  # every branch of every segment, candidate and control
+    for trial in kept.values["trials"][1:]:  # so each segment can be rerun from its start
+        assert Path(trial["segment"]["start"]["path"]).is_file()
+    assert len(list(Path(pruned.ctx.workdir).glob("segment-*.pt"))) < ends

@@ -82,6 +82,13 @@ def _loop_options(parser: argparse.ArgumentParser) -> None:
         "--segment", type=int, metavar="K", help="epochs per segment of --loop epoch (default 1)"
     )
     parser.add_argument(
+        "--keep-checkpoints",
+        action="store_true",
+        default=None,
+        help="keep every segment's checkpoint of --loop epoch/both (default: only those the run"
+        " can still go back to), to branch from any point of the run later",
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],

@@ -28,13 +28,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         or args.method
         or args.loop
         or args.segment
+        or args.keep_checkpoints
         or args.start
         or args.drop
         or args.amp is not None
     ):
         raise UserError(
             "--resume continues a recorded session as it was set up; leave out"
-            " --task/--method/--loop/--segment/--set/--drop/--amp"
+            " --task/--method/--loop/--segment/--keep-checkpoints/--set/--drop/--amp"
         )
     check_data_dir(args.data_dir)
     nodes = parse_node_flags(args.node)
@@ -47,6 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         method=args.method,
         loop=args.loop,
         segment=args.segment,
+        keep_checkpoints=args.keep_checkpoints,
         start=parse_start(args.start) or None,
         budget=args.budget,
         budget_epochs=args.budget_epochs,
@@ -176,6 +178,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "limits": parse_limits(args.limit) or None,
         "loop": args.loop,
         "segment": args.segment,
+        "keep_checkpoints": args.keep_checkpoints,
         "start": parse_start(args.start) or None,
         "budget_epochs": args.budget_epochs,
         "budget_seconds": args.budget_seconds,
