@@ -45,6 +45,28 @@ def session(store_uri, tmp_path, **settings):
     )
 
 
+def change(knob, value):
+    """A scripted Advisor's reply: one change with its reason."""
+    return {
+        "args": {
+            "changes": [{"knob": knob, "value": value, "reason": "scripted reason"}],
+            "rationale": "scripted",
+            "expected_effect": "better",
+        }
+    }
+
+
+def scripted(proposals):
+    """A script for the test server: these proposals, a neutral verdict, one rewrite."""
+    return {
+        "Proposal": proposals,
+        "Verdict": [
+            {"args": {"outcome": "neutral", "delta": 0.0, "diagnosis": "scripted diagnosis"}}
+        ],
+        "PromptRewrite": [{"args": {"guidance": "Prefer: learning_rate down", "why": "it did"}}],
+    }
+
+
 def _equal_weights(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
@@ -195,22 +217,7 @@ def test_budget_counts_both_branches_and_mlflow_keeps_each_segment(store_uri, tm
 def test_a_frozen_knob_proposed_mid_run_is_refused_and_the_reason_sent_back(
     store_uri, tmp_path, monkeypatch
 ):
-    def change(knob, value):
-        return {
-            "args": {
-                "changes": [{"knob": knob, "value": value, "reason": "scripted reason"}],
-                "rationale": "scripted",
-                "expected_effect": "better",
-            }
-        }
-
-    script = {
-        "Proposal": [change("depth", 3), change("learning_rate", 0.003)],
-        "Verdict": [
-            {"args": {"outcome": "neutral", "delta": 0.0, "diagnosis": "scripted diagnosis"}}
-        ],
-        "PromptRewrite": [{"args": {"guidance": "Prefer: learning_rate down", "why": "it did"}}],
-    }
+    script = scripted([change("depth", 3), change("learning_rate", 0.003)])
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with ScriptedOpenAI(script) as server:
         outcome = session(
@@ -545,21 +552,8 @@ def test_a_paired_gain_inside_its_noise_floor_is_not_an_improvement(store_uri, t
 
 
 def test_a_proposal_reversing_a_kept_change_is_sent_back(store_uri, tmp_path, monkeypatch):
-    def change(value):
-        return {
-            "args": {
-                "changes": [{"knob": "learning_rate", "value": value, "reason": "scripted"}],
-                "rationale": "scripted",
-                "expected_effect": "better",
-            }
-        }
-
     none = {"args": {"changes": [], "rationale": "continue", "expected_effect": "better"}}
-    script = {
-        "Proposal": [change(0.05), change(1e-4), none],
-        "Verdict": [{"args": {"outcome": "neutral", "delta": 0.0, "diagnosis": "scripted"}}],
-        "PromptRewrite": [{"args": {"guidance": "Prefer: learning_rate up", "why": "it did"}}],
-    }
+    script = scripted([change("learning_rate", 0.05), change("learning_rate", 1e-4), none])
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with ScriptedOpenAI(script) as server:
         outcome = session(
