@@ -176,7 +176,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write epoch_changes.md and .json here")
     args = parser.parse_args()
     client = MlflowClient(args.tracking_uri)
-    named = {folder.name: folder_rows(client, folder) for folder in args.folders}
+    named = {
+        f"{folder.parent.name}/{folder.name}": folder_rows(client, folder)
+        for folder in args.folders
+    }
     lines = table(named)
     print("\n".join(lines))
     if args.out:
