@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import platform
+import statistics
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,3 +65,11 @@ def store_sessions(
                 mine = trials.get(run.info.run_id, [])
                 mine.sort(key=lambda t: int(t.data.tags.get("lgt.trial", 0)))
                 yield experiment.name, run, mine
+
+
+def mean_sd(values: list[float], digits: int = 4) -> str:
+    """Format scores as ``mean ± sd`` (the mean alone for one score, "-" for none)."""
+    if not values:
+        return "-"
+    mean = f"{statistics.mean(values):.{digits}f}"
+    return mean + (f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else "")

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from pathlib import Path
 from typing import Any
+
+from bench.common import mean_sd
 
 WITHIN = 3
 """A kept move undone by a kept move the other way within this many segments: a reversal."""
@@ -150,9 +151,7 @@ def table(named: dict[str, list[dict[str, Any]]]) -> list[str]:
         for method in dict.fromkeys(r["method"] for r in rows):
             mine = [r for r in rows if r["method"] == method]
             tests = [r["test"] for r in mine if r["test"] is not None]
-            test = f"{statistics.mean(tests):.4f}" + (
-                f" ± {statistics.stdev(tests):.4f}" if len(tests) > 1 else ""
-            )
+            test = mean_sd(tests)
             judged = sum(r.get("judged", 0) for r in mine)
             kept = sum(r.get("kept", 0) for r in mine)
             epochs = sum(r.get("epochs", 0) for r in mine)

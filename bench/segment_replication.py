@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from pathlib import Path
 from typing import Any
 
-from bench.common import machine
+from bench.common import machine, mean_sd
 from lgt_graph import history
 from lgt_graph.context import Context, Settings
 from lgt_graph.metrics import gain, paired_standard_error
@@ -112,9 +111,7 @@ def session_rows(task: str, seed: int, budget: int, tolerance: float | None, fol
 
 def _row(task: str, rule: str, sessions: list[dict]) -> str:
     tests = [s["test"] for s in sessions if s["test"] is not None]
-    test = f"{statistics.mean(tests):.4f}" + (
-        f" ± {statistics.stdev(tests):.4f}" if len(tests) > 1 else ""
-    )
+    test = mean_sd(tests)
     judged = sum(s["judged"] for s in sessions)
     kept = sum(s["kept"] for s in sessions)
     reruns = [r for s in sessions for r in s["reruns"]]

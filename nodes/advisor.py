@@ -53,8 +53,9 @@ def llm_advisor(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         return (proposal, start, *checked)
 
     base = start_of(state, ctx)
-    wait = epoch_guards.waiting(past, epoch_guards.patience_of(history.current_prompt(state)))
-    if live and wait is not None:  # patience: no call, the run trains on unchanged
+    patience = epoch_guards.patience_of(history.current_prompt(state))
+    if live and (wait := epoch_guards.waiting(past, patience)) is not None:
+        # patience: no call to the model, the run trains on unchanged
         config = base["config"] if base else ctx.space.default()
         why = f"No change: {wait}."
         return proposal_update(base, dict(config), [], why, "", "patience", number)

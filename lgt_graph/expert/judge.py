@@ -188,11 +188,10 @@ def rewrite(facts: dict[str, Any]) -> dict[str, Any]:
         why_bits.append(f"{_show(helped[0][1])} gave the largest gain")
     if hurt:
         why_bits.append(f"{_show(hurt[0][1])} hurt")
-    why = "; ".join(why_bits) or "not enough history yet to favour any change"
     patience, because = _patience(facts)
     if because:
         why_bits.append(because)
-        why = "; ".join(why_bits)
+    why = "; ".join(why_bits) or "not enough history yet to favour any change"
     return {
         "guidance": "\n".join(lines),
         "why": why[0].upper() + why[1:] + ".",
