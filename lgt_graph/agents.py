@@ -5,32 +5,36 @@ schema, or proposes something the space forbids — is sent back once with the
 error; if the second reply fails too, the caller falls back and records why.
 An endpoint that still fails after the client's own retries is also recorded
 and falls back, so a run never dies on the model. Anything else is our bug and
-raises.
+raises. Against a real endpoint, a server that refuses a structured-output mode gets
+the next (:mod:`lgt_graph.llm.structured`) and a prompt is rebuilt shorter until it
+fits the model's window (:mod:`lgt_graph.llm.fitting`), each recorded with the call.
 """
 
 from __future__ import annotations
 
-import random
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from langchain_core.exceptions import OutputParserException
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
 from langchain_core.runnables import RunnableSequence
 from pydantic import BaseModel, ValidationError
 
 from lgt_graph.errors import ConfigError
-from lgt_graph.schemas import Proposal
-from lgt_graph.space import Config, Space, Value, config_key
-from lgt_graph.state import AgentCall, ChangeRecord
+from lgt_graph.llm.fitting import LEVELS, Fit, Window
+from lgt_graph.llm.structured import ModeLadder, context_overflow, runnable, schema_message
+from lgt_graph.state import AgentCall
 
 T = TypeVar("T")
 MAX_ERROR = 1500
-
-
-class ProposalError(ValueError):
-    """A proposal that names knobs or values outside the space, or changes nothing new."""
 
 
 @dataclass
@@ -45,6 +49,15 @@ class Answer(Generic[T]):
     error: str = ""
     endpoint_down: bool = False
     """The chat endpoint still failed after the client's retries (not the model's fault)."""
+    prompt_tokens: int = 0
+    """The prompt's tokens by the model's tokenizer, measured before sending (0: not measured)."""
+    fit: str = ""
+    """What was left out of the prompt to fit the context window ('' : nothing)."""
+    mode: str = ""
+    """The structured-output mode the last request went in ('' : the model's own)."""
+    notes: list[str] = field(default_factory=list)
+    """Structured-output modes the server refused, windows learned: each once, in order."""
+    seconds: float = 0.0
 
 
 class EndpointUnavailable(RuntimeError):
@@ -74,9 +87,15 @@ def endpoint_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+Prompt = Sequence[BaseMessage] | Callable[[Fit], Sequence[BaseMessage]]
+"""An agent's messages, or a builder of them at a :class:`~lgt_graph.llm.fitting.Fit`."""
+MAX_SENDS = 8
+"""The most requests one call makes: two attempts, mode moves and rebuilt prompts in all."""
+
+
 def ask(
     model: Any,
-    messages: Sequence[BaseMessage],
+    messages: Prompt,
     schema: type[BaseModel],
     check: Callable[[Any], T] | None = None,
     options: dict[str, Any] | None = None,
@@ -87,26 +106,79 @@ def ask(
     ``check`` turns the parsed reply into the value the caller needs, raising
     ValueError (or ConfigError) when the reply is well formed but unusable. ``config``
     is the LangChain config of the model call (its callbacks replace the graph's).
+    ``options`` of a real endpoint (:func:`lgt_graph.llm.make_chat_model`) hold its
+    structured-output ``ladder`` and its context ``window``: a builder of messages is
+    then rebuilt shorter until the prompt fits.
     """
-    call, parse = _structured(model, schema, tuple(sorted((options or {}).items())))
-    history = list(messages)
-    tokens_in = tokens_out = 0
+    options = options or {}
+    ladder: ModeLadder | None = options.get("ladder")
+    window: Window | None = options.get("window")
+    build = messages if callable(messages) else (lambda fit: messages)
+    started = time.monotonic()
+    level, notes = 0, []
+    prompt, level, sent = _fitted(build, window, level)
+    answer = Answer[T](None, "", 0, prompt_tokens=sent, fit=LEVELS[level].note())
+    if window is not None and window.too_long(sent):
+        answer.error = (
+            f"the prompt holds {sent} tokens, too many for the model's window of"
+            f" {window.tokens} with room for a reply, even shortened ({answer.fit})"
+        )
+        answer.status = f"fallback: {answer.error}"
+        return answer
+    history = list(prompt)
+    repairs: list[BaseMessage] = []
     error = ""
-    for attempt in (1, 2):
+    attempt = sends = 0
+    while attempt < 2 and sends < MAX_SENDS:
+        attempt += 1
+        sends += 1
+        mode = ladder.mode if ladder is not None else None
+        call, parse = _structured(model, schema, mode, tuple(sorted(options.items())))
+        sending = [*history, *repairs]
+        if mode == "json_mode":
+            sending.insert(
+                1 if sending and isinstance(sending[0], SystemMessage) else 0,
+                schema_message(schema),
+            )
         try:
-            raw = call.invoke(history, config)
+            raw = call.invoke(sending, config)
         except (OutputParserException, ValidationError, ValueError) as exc:
             # The client could not even build a message from the reply (tool arguments
             # that are JSON but not an object, say): the model's fault, sent back once.
             error = _one_line(exc)
-            history += _repair(None, error, schema.__name__)
+            repairs += _repair(None, error, schema.__name__)
             continue
         except endpoint_errors() as exc:
+            note = ladder.refused(mode or "", exc) if ladder is not None else None
+            overflow = window is not None and context_overflow(exc)
+            if note is None and window is not None and overflow:
+                sent = answer.prompt_tokens or window.measure(history)
+                if window.learn(exc, sent):  # the server's window is smaller: rebuild
+                    shorter, level, sent = _fitted(build, window, level)
+                    history, answer.prompt_tokens = list(shorter), sent
+                    answer.fit = LEVELS[level].note()
+                    note = f"context window: {window.tokens} tokens; prompt {sent} ({answer.fit})"
+            if note is not None:
+                notes.append(note)
+                attempt -= 1  # the same attempt again, in the next mode or shorter
+                continue
             reason = f"endpoint error: {type(exc).__name__}: {exc}"[:MAX_ERROR]
-            return Answer(None, f"fallback: {reason}", attempt, tokens_in, tokens_out, reason, True)
+            return _done(
+                answer,
+                None,
+                f"fallback: {reason}",
+                attempt,
+                reason,
+                notes,
+                started,
+                mode,
+                endpoint_down=True,
+            )
+        if ladder is not None:
+            ladder.answered()
         usage = getattr(raw, "usage_metadata", None) or {}
-        tokens_in += int(usage.get("input_tokens", 0))
-        tokens_out += int(usage.get("output_tokens", 0))
+        answer.input_tokens += int(usage.get("input_tokens", 0))
+        answer.output_tokens += int(usage.get("output_tokens", 0))
         problem: BaseException | None = None
         value: Any = None
         try:
@@ -118,24 +190,63 @@ def ask(
             problem = exc
         if problem is None:
             status = "ok" if attempt == 1 else "repaired"
-            return Answer(value, status, attempt, tokens_in, tokens_out, error)
+            return _done(answer, value, status, attempt, error, notes, started, mode)
         error = _one_line(problem)
-        history += _repair(raw, error, schema.__name__)
-    return Answer(None, f"fallback: {error}", 2, tokens_in, tokens_out, error)
+        repairs += _repair(raw, error, schema.__name__)
+    return _done(answer, None, f"fallback: {error}", attempt, error, notes, started, mode)
 
 
-_RUNNABLES: dict[tuple[int, type[BaseModel], tuple[Any, ...]], tuple[Any, Any]] = {}
+def _done(
+    answer: Answer[Any],
+    value: Any,
+    status: str,
+    attempts: int,
+    error: str,
+    notes: list[str],
+    started: float,
+    mode: str | None,
+    endpoint_down: bool = False,
+) -> Answer[Any]:
+    answer.value, answer.status, answer.attempts, answer.error = value, status, attempts, error
+    answer.endpoint_down = endpoint_down
+    answer.notes, answer.mode = notes, mode or ""
+    answer.seconds = time.monotonic() - started
+    return answer
 
 
-def _structured(model: Any, schema: type[BaseModel], options: tuple[Any, ...]) -> tuple[Any, Any]:
-    """Split ``model.with_structured_output(schema)`` into its model call and its parser.
+def _fitted(
+    build: Callable[[Fit], Sequence[BaseMessage]], window: Window | None, level: int
+) -> tuple[Sequence[BaseMessage], int, int]:
+    """Build the prompt at ``level`` or shorter until it fits; return it, its level, its tokens."""
+    if window is None:
+        return build(LEVELS[level]), level, 0
+    while True:
+        prompt = build(LEVELS[level])
+        tokens = window.measure(prompt)
+        if window.limit is None or tokens <= window.limit or level + 1 >= len(LEVELS):
+            return prompt, level, tokens
+        level += 1
+
+
+_RUNNABLES: dict[tuple[int, type[BaseModel], str | None, tuple[Any, ...]], tuple[Any, Any]] = {}
+
+
+def _structured(
+    model: Any, schema: type[BaseModel], mode: str | None, options: tuple[Any, ...]
+) -> tuple[Any, Any]:
+    """Split the structured-output chain of ``model`` into its model call and its parser.
 
     The chain is ``bound model | parser steps``. Calling the halves keeps the raw reply
     for the repair message without ``include_raw``'s parallel branches, which start
     threads on every call (two thirds of an agent step with the heuristic model).
+    With a ``mode`` (a real endpoint's ladder) the chain is
+    :func:`lgt_graph.llm.structured.runnable`'s.
     """
-    key = (id(model), schema, options)
+    key = (id(model), schema, mode, options if mode is None else ())
     if key not in _RUNNABLES:
+        if mode is not None:
+            _RUNNABLES[key] = runnable(model, schema, mode)
+            return _RUNNABLES[key]
         chain = model.with_structured_output(schema, **dict(options))
         if not isinstance(chain, RunnableSequence):
             raise TypeError(f"{type(model).__name__}.with_structured_output is not a sequence")
@@ -160,56 +271,10 @@ def _repair(raw: Any, error: str, name: str) -> list[BaseMessage]:
     calls = [c.get("id") for c in (*raw.tool_calls, *raw.invalid_tool_calls) if c.get("id")]
     if not calls:
         return [AIMessage(str(raw.content)[:MAX_ERROR]), request]
-    # An assistant turn with tool calls must be answered call by call.
-    return [raw, *[ToolMessage(f"Error: {error}", tool_call_id=str(c)) for c in calls], request]
-
-
-def check_proposal(
-    proposal: Proposal, space: Space, base: Config, tried: dict[str, int], live: bool = False
-) -> tuple[Config, list[ChangeRecord]]:
-    """Apply a proposal to ``base``; reject unknown knobs, bad values, no-ops and repeats.
-
-    ``tried`` maps the key of every configuration trained so far to its trial. With
-    ``live`` (the epoch-level loop) only live knobs may change, and no change at all
-    means: continue the run as it is.
-    """
-    values: dict[str, Value] = {}
-    reasons: dict[str, str] = {}
-    for change in proposal.changes:
-        knob = space[change.knob]
-        if live and not knob.live:
-            raise ProposalError(
-                f"{knob.name} cannot change in the middle of a training run ({knob.dimension});"
-                f" only these live knobs can: {', '.join(k.name for k in space.live())}"
-            )
-        if knob.name in values:
-            raise ProposalError(f"knob {knob.name!r} is changed twice")
-        value = change.value
-        if isinstance(value, str) and knob.kind != "choice":
-            value = knob.parse(value)
-        values[knob.name] = knob.validate(value)
-        reasons[knob.name] = change.reason
-    config = space.apply(base, values)
-    model = str(config.get("model", ""))
-    idle = [n for n in values if n != "model" and not space[n].active_in(config)]
-    if idle:
-        raise ProposalError(
-            f"the configuration (model {model!r}) does not read {', '.join(idle)}; change"
-            f" knobs it uses ({', '.join(k.name for k in space.active(config))})"
-        )
-    changes = [
-        ChangeRecord(knob=n, old=base.get(n), new=v, reason=reasons[n])
-        for n, v in values.items()
-        if base.get(n) != v
-    ]
-    if not changes and live and not values:
-        return config, []  # continue the run unchanged
-    if not changes:
-        raise ProposalError("the proposal changes nothing: every value equals the base's")
-    key = config_key(config)
-    if key in tried:
-        raise ProposalError(f"this configuration was already tried (trial {tried[key]})")
-    return config, changes
+    # An assistant turn with tool calls must be answered call by call. Its text must not be
+    # empty: the client sends it as null, which llama.cpp's server refuses (HTTP 500).
+    turn = raw if raw.content else raw.model_copy(update={"content": f"({name} as a tool call)"})
+    return [turn, *[ToolMessage(f"Error: {error}", tool_call_id=str(c)) for c in calls], request]
 
 
 def call_record(agent: str, trial: int, answer: Answer[Any]) -> AgentCall:
@@ -222,31 +287,9 @@ def call_record(agent: str, trial: int, answer: Answer[Any]) -> AgentCall:
         input_tokens=answer.input_tokens,
         output_tokens=answer.output_tokens,
         error=answer.error,
+        prompt_tokens=answer.prompt_tokens,
+        fit=answer.fit,
+        mode=answer.mode,
+        notes=list(answer.notes),
+        seconds=round(answer.seconds, 3),
     )
-
-
-def random_change(
-    space: Space,
-    base: Config,
-    tried: dict[str, int],
-    seed: int,
-    max_knobs: int = 2,
-    live: bool = False,
-) -> tuple[Config, list[ChangeRecord]]:
-    """Change one or two knobs the model reads (live ones only, mid-run) at random; no repeat."""
-    rng = random.Random(seed)
-    for _ in range(500):
-        names = [k.name for k in space.active(base) if k.live or not live]
-        picked = rng.sample(names, k=min(len(names), rng.randint(1, max_knobs)))
-        values = {n: space[n].sample(rng) for n in picked}
-        config = space.apply(base, values)
-        changes = [
-            ChangeRecord(
-                knob=n, old=base.get(n), new=v, reason="random change (no language guidance)"
-            )
-            for n, v in values.items()
-            if base.get(n) != v
-        ]
-        if changes and config_key(config) not in tried:
-            return config, changes
-    raise RuntimeError("no untried configuration found by random changes")

@@ -70,7 +70,12 @@ class Settings:
     seed: int = 0
     llm: str = "heuristic"
     base_url: str | None = None
-    structured_output: str = "function_calling"
+    structured_output: str = "auto"
+    """The structured-output mode tried first; a server that refuses it gets the next
+    (:mod:`lgt_graph.llm.structured`). auto: function calling first."""
+    context_window: int | None = None
+    """The model's context window in tokens (``--context-window``): prompts are shortened
+    to fit it. None: the local server's own, or unknown until a server reports one."""
     timeout: float = 120.0
     max_retries: int = 3
     experience: str = "none"
@@ -191,9 +196,13 @@ class Settings:
             raise UserError(f"--patience must be at least 1 trial, got {self.patience}")
         if self.min_delta < 0 or (self.tolerance is not None and self.tolerance < 0):
             raise UserError("--min-delta and --tolerance must not be negative")
-        if self.structured_output not in ("function_calling", "json_schema", "json_mode"):
+        if self.structured_output not in ("auto", "function_calling", "json_schema", "json_mode"):
             raise UserError(
-                "--structured-output must be function_calling, json_schema or json_mode"
+                "--structured-output must be auto, function_calling, json_schema or json_mode"
+            )
+        if self.context_window is not None and self.context_window < 512:
+            raise UserError(
+                f"--context-window must be at least 512 tokens, got {self.context_window}"
             )
         if self.on_endpoint_error not in ("stop", "fallback"):
             raise UserError("--on-endpoint-error must be stop or fallback")

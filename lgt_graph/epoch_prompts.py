@@ -17,6 +17,7 @@ from lgt_graph import budgets, epoch_guards, history
 from lgt_graph.context import Context
 from lgt_graph.curves import describe, summarize
 from lgt_graph.epoch_loop import kept, line_of, run_of, spent
+from lgt_graph.llm.fitting import FULL, Fit, facts_json, recent
 from lgt_graph.prompting import INITIAL_GUIDANCE, changes_text, messages, task_line
 from lgt_graph.state import State, Trial
 
@@ -115,8 +116,10 @@ def _line_text(line: dict[str, Any], primary: str) -> tuple[str, dict[str, list[
     return "\n".join(rows) or "(no epoch yet)", {"steps": steps, **curves}  # type: ignore[dict-item]
 
 
-def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[BaseMessage]:
-    """Build the Advisor's messages between two segments of the run."""
+def advisor_messages(
+    state: State, ctx: Context, base: Trial | None, fit: Fit = FULL
+) -> list[BaseMessage]:
+    """Build the Advisor's messages between two segments of the run (``fit``: what to leave out)."""
     run = run_of(state)
     current = run.get("current")
     line = line_of(state, current)
@@ -189,16 +192,18 @@ def advisor_messages(state: State, ctx: Context, base: Trial | None) -> list[Bas
             if verdict
             else "(none yet)"
         ),
-        history_text=history_text,
+        history_text="\n".join(recent(history_text.splitlines(), fit, "segments")),
         avoid_text=", ".join(avoid) or "none",
         keep_text=", ".join(keep) or "none",
         budget_left=budget_left,
         segment=ctx.settings.segment,
-        facts_json=json.dumps(facts, indent=1, default=str),
+        facts_json=facts_json(facts, fit),
     )
 
 
-def evaluator_messages(state: State, ctx: Context, trial: Trial) -> list[BaseMessage]:
+def evaluator_messages(
+    state: State, ctx: Context, trial: Trial, fit: Fit = FULL
+) -> list[BaseMessage]:
     """Build the Evaluator's messages for one segment: candidate against its reference."""
     segment = trial["segment"]
     summary = summarize(trial["result"], ctx.primary, ctx.maximize)
@@ -250,5 +255,5 @@ def evaluator_messages(state: State, ctx: Context, trial: Trial) -> list[BaseMes
         ),
         trial_summary=describe(summary),
         line_summary=describe(line_summary) if line_summary else "no epoch yet",
-        facts_json=json.dumps(facts, indent=1, default=str),
+        facts_json=facts_json(facts, fit),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,13 +10,18 @@ from langchain_core.messages import BaseMessage
 from lgt_graph import history
 from lgt_graph.context import Context
 from lgt_graph.curves import describe
+from lgt_graph.llm.fitting import FULL, Fit, facts_json
 from lgt_graph.noise import judging, session_floor
 from lgt_graph.prompting import changes_text, messages, trial_summary
 from lgt_graph.state import State, Trial, VerdictRecord
 
 
 def evaluator_messages(
-    state: State, ctx: Context, trial: Trial, verdicts: Sequence[VerdictRecord] = ()
+    state: State,
+    ctx: Context,
+    trial: Trial,
+    verdicts: Sequence[VerdictRecord] = (),
+    fit: Fit = FULL,
 ) -> list[BaseMessage]:
     """Build the Evaluator's messages for one trial, or for the parallel round it is best of.
 
@@ -83,7 +87,7 @@ def evaluator_messages(
         parent_line=line(parent),
         best_line=line(best),
         round_text=_round_text(siblings, ctx.primary, trial["index"]),
-        facts_json=json.dumps(facts, indent=1, default=str),
+        facts_json=facts_json(facts, fit),
     )
 
 

@@ -22,6 +22,7 @@ from lgt_graph import budgets, epoch_guards, history, predictions
 from lgt_graph.context import Context
 from lgt_graph.curves import describe, summarize
 from lgt_graph.experience import experience_text
+from lgt_graph.llm.fitting import FULL, Fit, facts_json, recent
 from lgt_graph.space import Config, config_key, diff
 from lgt_graph.state import State, Trial
 
@@ -83,8 +84,14 @@ def digest(config: Config) -> str:
     return hashlib.sha1(config_key(config).encode()).hexdigest()[:10]
 
 
-def _space(ctx: Context) -> tuple[str, dict[str, Any]]:
-    text = "\n".join(f"- {k.describe()} [{k.dimension}]" for k in ctx.space.knobs.values())
+def _space(ctx: Context, config: Config, fit: Fit = FULL) -> tuple[str, dict[str, Any]]:
+    knobs = ctx.space.active(config) if fit.in_use else list(ctx.space.knobs.values())
+    text = "\n".join(
+        f"- {k.name}: {k.allowed()}; default {k.default}"
+        if fit.brief
+        else f"- {k.describe()} [{k.dimension}]"
+        for k in knobs
+    )
     facts = {
         k.name: {
             "dimension": k.dimension,
@@ -95,9 +102,19 @@ def _space(ctx: Context) -> tuple[str, dict[str, Any]]:
             "used_by": list(k.used_by),
             **({"when": [k.when[0], list(k.when[1])]} if k.when else {}),
         }
-        for k in ctx.space.knobs.values()
+        for k in knobs
     }
+    if fit.in_use:
+        left = len(ctx.space.knobs) - len(knobs)
+        text += f"\n({left} knobs the base configuration does not read left out, to fit the window)"
     return text, facts
+
+
+def _in_use(ctx: Context, config: Config, fit: Fit) -> Config:
+    """Return the configuration, or at a tight ``fit`` only the knobs its model reads."""
+    if not fit.in_use:
+        return config
+    return {k.name: config[k.name] for k in ctx.space.active(config) if k.name in config}
 
 
 def changes_text(changes: Sequence[Mapping[str, Any]]) -> str:
@@ -105,7 +122,7 @@ def changes_text(changes: Sequence[Mapping[str, Any]]) -> str:
     return ", ".join(f"{c['knob']} {c['old']} -> {c['new']}" for c in changes) or "(default start)"
 
 
-def _history(state: State, ctx: Context) -> tuple[str, list[dict[str, Any]]]:
+def _history(state: State, ctx: Context, fit: Fit = FULL) -> tuple[str, list[dict[str, Any]]]:
     rows, facts = [], []
     for item in history.trials(state):
         verdict = history.verdict_for(state, item["index"])
@@ -130,7 +147,7 @@ def _history(state: State, ctx: Context) -> tuple[str, list[dict[str, Any]]]:
                 "model": item["config"].get("model"),
             }
         )
-    return "\n".join(rows) or "(none yet)", facts
+    return "\n".join(recent(rows, fit, "trials")) or "(none yet)", facts
 
 
 def _changes(base: Config, config: Config) -> list[dict[str, Any]]:
@@ -149,22 +166,23 @@ def trial_summary(trial: Trial, ctx: Context) -> dict[str, Any]:
 
 
 def advisor_messages(
-    state: State, ctx: Context, base: Trial | None, round_size: int = 1
+    state: State, ctx: Context, base: Trial | None, round_size: int = 1, fit: Fit = FULL
 ) -> list[BaseMessage]:
     """Build the Advisor's messages: the evidence, the history and the current guidance.
 
-    ``round_size`` above 1 asks for that many distinct proposals (``--workers``).
+    ``round_size`` above 1 asks for that many distinct proposals (``--workers``); ``fit``
+    says what to leave out for a small context window (:mod:`lgt_graph.llm.fitting`).
     """
     latest = history.last_round(state)  # a parallel round: its best trial stands for it
     last = history.round_best(latest, ctx.maximize) if latest else None
     best = history.best_trial(state, ctx.maximize)
     prompt = history.current_prompt(state)
     guidance = prompt["guidance"] if prompt else INITIAL_GUIDANCE
-    space_text, space_facts = _space(ctx)
-    history_text, history_facts = _history(state, ctx)
+    base_config = base["config"] if base else ctx.space.default()
+    space_text, space_facts = _space(ctx, base_config, fit)
+    history_text, history_facts = _history(state, ctx, fit)
     verdict = history.verdict_for(state, last["index"]) if last else None
     summary = trial_summary(last, ctx) if last else {}
-    base_config = base["config"] if base else ctx.space.default()
     avoid = history.regressed_changes(state)
     taken = state.get("taken", [])  # running beside this proposal: no result yet
     budget_left, unit = budgets.left(state, ctx.settings)  # the tightest of the budgets
@@ -228,8 +246,8 @@ def advisor_messages(
         best_line=(
             f"trial {best['index']}, {ctx.primary} {best['score']:.4f}" if best else "none yet"
         ),
-        best_config=json.dumps(best["config"]) if best else "none yet",
-        base_config=json.dumps(base_config)
+        best_config=json.dumps(_in_use(ctx, best["config"], fit)) if best else "none yet",
+        base_config=json.dumps(_in_use(ctx, base_config, fit))
         + (
             "\n(differs from the default in: " + ", ".join(map(str, changed)) + ")"
             if changed
@@ -251,16 +269,16 @@ def advisor_messages(
         budget_left=budget_left,
         budget_unit=BUDGET_UNITS[unit],
         round_size=round_size,
-        experience_text=experience_text(ctx.experience),
-        facts_json=json.dumps(facts, indent=1, default=str),
+        experience_text=experience_text(ctx.experience) if fit.lessons else "",
+        facts_json=facts_json(facts, fit),
     )
 
 
-def optimizer_messages(state: State, ctx: Context) -> list[BaseMessage]:
+def optimizer_messages(state: State, ctx: Context, fit: Fit = FULL) -> list[BaseMessage]:
     """Build the Optimizer's messages: the current guidance and the session's history."""
     prompt = history.current_prompt(state)
     guidance = prompt["guidance"] if prompt else INITIAL_GUIDANCE
-    history_text, history_facts = _history(state, ctx)
+    history_text, history_facts = _history(state, ctx, fit)
     facts = {
         "agent": "optimizer",
         "task": ctx.profile,
@@ -289,5 +307,5 @@ def optimizer_messages(state: State, ctx: Context) -> list[BaseMessage]:
         misses_text=predictions.misses_text(missed),
         calibration_text=predictions.calibration_text(state.get("verdicts", [])),
         patience_text=patience_text,
-        facts_json=json.dumps(facts, indent=1, default=str),
+        facts_json=facts_json(facts, fit),
     )

@@ -183,6 +183,15 @@ class AgentCall(TypedDict):
     input_tokens: int
     output_tokens: int
     error: str
+    prompt_tokens: NotRequired[int]
+    """The prompt's tokens by the model's tokenizer, before sending (0: not measured)."""
+    fit: NotRequired[str]
+    """What was left out of the prompt to fit the model's context window."""
+    mode: NotRequired[str]
+    """The structured-output mode of the last request ('' : the built-in model's own)."""
+    notes: NotRequired[list[str]]
+    """Modes the server refused and windows learned during this call, in order."""
+    seconds: NotRequired[float]
 
 
 def extend(current: list[Any] | None, writes: Sequence[list[Any]]) -> list[Any]:

@@ -7,19 +7,13 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from lgt_graph import epoch_guards, history, rounds
-from lgt_graph.agents import (
-    ProposalError,
-    ask,
-    call_record,
-    check_proposal,
-    random_change,
-    stop_if_endpoint_down,
-)
+from lgt_graph.agents import ask, call_record, stop_if_endpoint_down
 from lgt_graph.context import Context
 from lgt_graph.epoch_prompts import advisor_messages as epoch_advisor_messages
 from lgt_graph.epoch_prompts import history_facts
 from lgt_graph.errors import ConfigError
 from lgt_graph.prompting import advisor_messages
+from lgt_graph.proposal_checks import ProposalError, check_proposal, random_change
 from lgt_graph.proposals import next_trial, proposal_update, round_of, start_of, tried
 from lgt_graph.schemas import Proposal, ProposalBatch
 from lgt_graph.space import Config, config_key
@@ -59,9 +53,14 @@ def llm_advisor(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         config = base["config"] if base else ctx.space.default()
         why = f"No change: {wait}."
         return proposal_update(base, dict(config), [], why, "", "patience", number)
-    messages = (epoch_advisor_messages if live else advisor_messages)(state, ctx, base)
+    build = epoch_advisor_messages if live else advisor_messages
     answer = ask(
-        ctx.model, messages, Proposal, check, ctx.options, ctx.call_config("advisor", number)
+        ctx.model,
+        lambda fit: build(state, ctx, base, fit=fit),
+        Proposal,
+        check,
+        ctx.options,
+        ctx.call_config("advisor", number),
     )
     stop_if_endpoint_down(answer, ctx.settings.on_endpoint_error)
     call = call_record("advisor", number, answer)
@@ -126,9 +125,15 @@ def llm_round(state: State, runtime: Runtime[Context], size: int) -> dict[str, A
             raise ProposalError("no usable proposal in the round: " + "; ".join(errors))
         return accepted, errors
 
-    messages = advisor_messages(state, ctx, base, size)
     config_ = ctx.call_config("advisor", number)
-    answer = ask(ctx.model, messages, ProposalBatch, check, ctx.options, config_)
+    answer = ask(
+        ctx.model,
+        lambda fit: advisor_messages(state, ctx, base, size, fit),
+        ProposalBatch,
+        check,
+        ctx.options,
+        config_,
+    )
     stop_if_endpoint_down(answer, ctx.settings.on_endpoint_error)
     accepted, errors = answer.value if answer.value is not None else ([], [answer.error])
     updates = [

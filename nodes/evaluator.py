@@ -151,7 +151,11 @@ def llm_evaluator(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     judged, delta, text, floor = _numbers(state, ctx, trial)
     answer: Answer[Verdict] = ask(
         ctx.model,
-        (epoch_evaluator_messages if "segment" in trial else evaluator_messages)(state, ctx, trial),
+        lambda fit: (
+            epoch_evaluator_messages(state, ctx, trial, fit)
+            if "segment" in trial
+            else evaluator_messages(state, ctx, trial, fit=fit)
+        ),
         Verdict,
         options=ctx.options,
         config=ctx.call_config("evaluator", trial["index"]),
@@ -178,7 +182,7 @@ def _judge_round(state: State, ctx: Context, members: list[Trial]) -> dict[str, 
     best = history.round_best(members, ctx.maximize)
     answer: Answer[Verdict] = ask(
         ctx.model,
-        evaluator_messages(state, ctx, best, numbers),
+        lambda fit: evaluator_messages(state, ctx, best, numbers, fit),
         Verdict,
         options=ctx.options,
         config=ctx.call_config("evaluator", best["index"]),

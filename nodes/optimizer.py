@@ -20,7 +20,7 @@ def llm_optimizer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     trials = len(state.get("trials", []))
     answer: Answer[PromptRewrite] = ask(
         ctx.model,
-        optimizer_messages(state, ctx),
+        lambda fit: optimizer_messages(state, ctx, fit),
         PromptRewrite,
         options=ctx.options,
         config=ctx.call_config("optimizer", trials),

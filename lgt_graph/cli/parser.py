@@ -164,7 +164,9 @@ def _comparison_options(
         help="Optuna sampler of the bayes method (default tpe; gp runs it as bayes-gp does)",
     )
     _tuning_options(parser)
-    parser.add_argument("--llm", help="LGT's model: heuristic (default) or openai:MODEL")
+    parser.add_argument(
+        "--llm", help="LGT's model: heuristic (default), local, gguf:PATH or openai:MODEL"
+    )
     hybrid_options(parser)
     executor_options(parser)
     parser.add_argument("--base-url", help="OpenAI-compatible endpoint for --llm openai:...")
@@ -236,14 +238,25 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="fixed rule: roll back past this fraction of the best (default: the noise floor)",
     )
-    run.add_argument("--llm", help="heuristic (default, offline) or openai:MODEL")
+    run.add_argument(
+        "--llm",
+        help="heuristic (default, offline), local (a bundled small model on llama.cpp),"
+        " gguf:PATH (any GGUF file on llama.cpp) or openai:MODEL",
+    )
     hybrid_options(run)
     executor_options(run)
     run.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
     run.add_argument(
         "--structured-output",
-        choices=("function_calling", "json_schema", "json_mode"),
-        help="how a real model is asked for structured answers (default function_calling)",
+        choices=("auto", "function_calling", "json_schema", "json_mode"),
+        help="the structured-output mode tried first; a server that refuses it gets the next"
+        " (default auto: function calling first)",
+    )
+    run.add_argument(
+        "--context-window",
+        type=int,
+        help="the model's context window in tokens: prompts are shortened to fit it"
+        " (default: the local server's, or learned from the server's error)",
     )
     run.add_argument("--timeout", type=float, help="seconds per LLM request (default 120)")
     run.add_argument("--max-retries", type=int, help="LLM request retries with backoff (3)")

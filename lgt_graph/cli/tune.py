@@ -65,6 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         experience=args.experience,
         base_url=args.base_url,
         structured_output=args.structured_output,
+        context_window=args.context_window,
         timeout=args.timeout,
         max_retries=args.max_retries,
         on_endpoint_error=args.on_endpoint_error,

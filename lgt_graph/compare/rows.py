@@ -50,6 +50,9 @@ class Row:
     predictions: list[dict[str, Any]] = field(default_factory=list)
     """The checks of the Advisor's predictions (:mod:`lgt_graph.predictions`); none for a
     method whose proposals predict nothing."""
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    """Each agent call: agent, status (ok, repaired, fallback), tokens measured before
+    sending and counted by the server, seconds, whether the prompt was shortened."""
 
     @property
     def train_seconds(self) -> float | None:
@@ -103,6 +106,19 @@ def row_of(task: str, method: str, seed: int, outcome: Outcome, seconds: float) 
         predictions=[
             {k: v for k, v in c.items() if k in KEPT}
             for c in checks_of(outcome.values.get("verdicts", []))
+        ],
+        calls=[
+            {
+                "agent": c["agent"],
+                "status": c["status"],
+                "prompt_tokens": c.get("prompt_tokens", 0),
+                "input_tokens": c["input_tokens"],
+                "output_tokens": c["output_tokens"],
+                "seconds": c.get("seconds", 0.0),
+                "shortened": bool(c.get("fit")),
+            }
+            for c in calls
+            if ctx.settings.llm != "heuristic"
         ],
     )
 

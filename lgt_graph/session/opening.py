@@ -78,6 +78,7 @@ def open_session(
             settings.timeout,
             settings.max_retries,
             settings.structured_output,
+            settings.context_window,
         )
         experiment = settings.experiment or experiment_name(task.name)
         store = SessionStore(store_path)

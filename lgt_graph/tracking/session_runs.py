@@ -210,8 +210,15 @@ def session_progress(
         "llm/fallbacks": sum(c["status"] == "fallback" for c in calls),
         "llm/input_tokens": sum(c["input_tokens"] for c in calls),
         "llm/output_tokens": sum(c["output_tokens"] for c in calls),
+        "llm/shortened": sum(bool(c.get("fit")) for c in calls),
+        "llm/seconds": sum(c.get("seconds", 0.0) for c in calls),
     }
     metrics = [Metric(k, float(v), stamp, step) for k, v in counts.items()]
+    # the structured-output mode in use, and each mode refused or window learned, once
+    if modes := [c["mode"] for c in calls if c.get("mode")]:
+        tags.append(RunTag("llm.structured_output", modes[-1]))
+    if notes := [n for c in calls for n in c.get("notes", [])]:
+        tags.append(RunTag("llm.notes", "\n".join(notes)[-5000:]))
     for start in range(0, len(tags), 900):
         client.log_batch(
             parent, tags=tags[start : start + 900], metrics=metrics if start == 0 else []
