@@ -218,7 +218,7 @@ def _fitted(
     build: Callable[[Fit], Sequence[BaseMessage]], window: Window | None, level: int
 ) -> tuple[Sequence[BaseMessage], int, int]:
     """Build the prompt at ``level`` or shorter until it fits; return it, its level, its tokens."""
-    if window is None:
+    if window is None or window.limit is None:  # no window known: nothing to measure against
         return build(LEVELS[level]), level, 0
     while True:
         prompt = build(LEVELS[level])

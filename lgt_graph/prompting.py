@@ -18,7 +18,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from lgt_graph import budgets, epoch_guards, history, predictions
+from lgt_graph import budgets, history
 from lgt_graph.context import Context
 from lgt_graph.curves import describe, summarize
 from lgt_graph.experience import experience_text
@@ -122,7 +122,8 @@ def changes_text(changes: Sequence[Mapping[str, Any]]) -> str:
     return ", ".join(f"{c['knob']} {c['old']} -> {c['new']}" for c in changes) or "(default start)"
 
 
-def _history(state: State, ctx: Context, fit: Fit = FULL) -> tuple[str, list[dict[str, Any]]]:
+def history_rows(state: State, ctx: Context, fit: Fit = FULL) -> tuple[str, list[dict[str, Any]]]:
+    """Return the session's trials as the agents read them: one line each, and as facts."""
     rows, facts = [], []
     for item in history.trials(state):
         verdict = history.verdict_for(state, item["index"])
@@ -180,7 +181,7 @@ def advisor_messages(
     guidance = prompt["guidance"] if prompt else INITIAL_GUIDANCE
     base_config = base["config"] if base else ctx.space.default()
     space_text, space_facts = _space(ctx, base_config, fit)
-    history_text, history_facts = _history(state, ctx, fit)
+    history_text, history_facts = history_rows(state, ctx, fit)
     verdict = history.verdict_for(state, last["index"]) if last else None
     summary = trial_summary(last, ctx) if last else {}
     avoid = history.regressed_changes(state)
@@ -270,42 +271,5 @@ def advisor_messages(
         budget_unit=BUDGET_UNITS[unit],
         round_size=round_size,
         experience_text=experience_text(ctx.experience) if fit.lessons else "",
-        facts_json=facts_json(facts, fit),
-    )
-
-
-def optimizer_messages(state: State, ctx: Context, fit: Fit = FULL) -> list[BaseMessage]:
-    """Build the Optimizer's messages: the current guidance and the session's history."""
-    prompt = history.current_prompt(state)
-    guidance = prompt["guidance"] if prompt else INITIAL_GUIDANCE
-    history_text, history_facts = _history(state, ctx, fit)
-    facts = {
-        "agent": "optimizer",
-        "task": ctx.profile,
-        "guidance": guidance,
-        "version": prompt["version"] if prompt else 1,
-        "history": history_facts,
-        "maximize": ctx.maximize,
-        "misses": (missed := predictions.misses(state)),
-        "calibration": predictions.calibration(predictions.checks_of(state.get("verdicts", []))),
-        "loop": ctx.settings.loop,
-        "patience": epoch_guards.patience_of(prompt),
-    }
-    patience_text = (
-        f"After the recent paired changes all sat inside their noise floor, the run trains on"
-        f" for {facts['patience']} segment(s) without a proposal (a paired segment costs two)."
-        " Set patience higher when few changes are kept, lower when changes keep paying."
-        if ctx.settings.loop == "epoch"
-        else "not used at the trial level: leave patience null."
-    )
-    return messages(
-        "optimizer",
-        task=ctx.profile,
-        version=prompt["version"] if prompt else 1,
-        guidance=guidance,
-        history_text=history_text,
-        misses_text=predictions.misses_text(missed),
-        calibration_text=predictions.calibration_text(state.get("verdicts", [])),
-        patience_text=patience_text,
         facts_json=facts_json(facts, fit),
     )

@@ -9,7 +9,8 @@ from langgraph.runtime import Runtime
 from lgt_graph import epoch_guards, history
 from lgt_graph.agents import Answer, ask, call_record, stop_if_endpoint_down
 from lgt_graph.context import Context
-from lgt_graph.prompting import INITIAL_GUIDANCE, optimizer_messages
+from lgt_graph.optimizer_prompts import optimizer_messages
+from lgt_graph.prompting import INITIAL_GUIDANCE
 from lgt_graph.schemas import PromptRewrite
 from lgt_graph.state import PromptVersion, State
 

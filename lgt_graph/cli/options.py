@@ -1,4 +1,4 @@
-"""Option groups that ``run`` and ``compare`` share: budgets of compute, the hybrid's turns."""
+"""Option groups of ``run`` and ``compare``: budgets of compute, the hybrid's turns, the model."""
 
 from __future__ import annotations
 
@@ -88,4 +88,35 @@ def hybrid_options(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         help="the hybrid: the agents also propose after a trial of theirs that improved the"
         " best, until one does not (default on)",
+    )
+
+
+def llm_options(parser: argparse.ArgumentParser) -> None:
+    """Add run's options of the language model: which, where, how it answers, when it fails."""
+    parser.add_argument(
+        "--llm",
+        help="heuristic (default, offline), local (a bundled small model on llama.cpp),"
+        " gguf:PATH (any GGUF file on llama.cpp) or openai:MODEL",
+    )
+    hybrid_options(parser)
+    executor_options(parser)
+    parser.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
+    parser.add_argument(
+        "--structured-output",
+        choices=("auto", "function_calling", "json_schema", "json_mode"),
+        help="the structured-output mode tried first; a server that refuses it gets the next"
+        " (default auto: function calling first)",
+    )
+    parser.add_argument(
+        "--context-window",
+        type=int,
+        help="the model's context window in tokens: prompts are shortened to fit it"
+        " (default: the local server's, or learned from the server's error)",
+    )
+    parser.add_argument("--timeout", type=float, help="seconds per LLM request (default 120)")
+    parser.add_argument("--max-retries", type=int, help="LLM request retries with backoff (3)")
+    parser.add_argument(
+        "--on-endpoint-error",
+        choices=("stop", "fallback"),
+        help="when the LLM endpoint stays down: save and exit (stop, default) or carry on",
     )

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from lgt_graph import __version__
-from lgt_graph.cli.options import budget_options, executor_options, hybrid_options
+from lgt_graph.cli.options import budget_options, executor_options, hybrid_options, llm_options
 from lgt_graph.context import DEVICES
 from lgt_graph.methods import (
     COMPARED,
@@ -238,33 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="fixed rule: roll back past this fraction of the best (default: the noise floor)",
     )
-    run.add_argument(
-        "--llm",
-        help="heuristic (default, offline), local (a bundled small model on llama.cpp),"
-        " gguf:PATH (any GGUF file on llama.cpp) or openai:MODEL",
-    )
-    hybrid_options(run)
-    executor_options(run)
-    run.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
-    run.add_argument(
-        "--structured-output",
-        choices=("auto", "function_calling", "json_schema", "json_mode"),
-        help="the structured-output mode tried first; a server that refuses it gets the next"
-        " (default auto: function calling first)",
-    )
-    run.add_argument(
-        "--context-window",
-        type=int,
-        help="the model's context window in tokens: prompts are shortened to fit it"
-        " (default: the local server's, or learned from the server's error)",
-    )
-    run.add_argument("--timeout", type=float, help="seconds per LLM request (default 120)")
-    run.add_argument("--max-retries", type=int, help="LLM request retries with backoff (3)")
-    run.add_argument(
-        "--on-endpoint-error",
-        choices=("stop", "fallback"),
-        help="when the LLM endpoint stays down: save and exit (stop, default) or carry on",
-    )
+    llm_options(run)
     run.add_argument(
         "--node",
         action="append",
