@@ -79,6 +79,10 @@ CASES = [
     # models and sessions
     (["run", "--task", "iris", "--llm", "bogus"], "--llm 'bogus'"),
     (["run", "--task", "iris", "--llm", "openai:x"], "needs OPENAI_API_KEY, or --base-url"),
+    (["run", "--task", "iris", "--llm", "gguf:/no/such/model.gguf"], "no such file"),
+    (["run", "--task", "iris", "--llm", "gguf:{d}/notes.db"], "is not a GGUF model file"),
+    (["run", "--task", "iris", "--context-window", "100"], "--context-window must be at least"),
+    (["run", "--task", "iris", "--structured-output", "xml"], "invalid choice: 'xml'"),
     (["run", "--resume", "nosuch"], "--resume nosuch: no checkpoint database"),
     (["run"], "run needs --task"),
     (["run", "--task", "iris", "--resume", "x"], "leave out --task"),

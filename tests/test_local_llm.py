@@ -176,18 +176,8 @@ def test_run_llm_local_starts_the_bundled_model_and_stops_it(llama, store_uri, t
     assert calls and all(0 < c["prompt_tokens"] <= WINDOW - WINDOW // 8 for c in calls)
 
 
-def test_a_missing_or_wrong_gguf_file_is_one_clear_line(tmp_path):
-    text = tmp_path / "model.gguf"
-    text.write_text("not a model")
-    for spec, message in (
-        (f"gguf:{tmp_path / 'absent.gguf'}", "no such file"),
-        (f"gguf:{text}", "is not a GGUF model file"),
-    ):
-        done = subprocess.run(
-            [sys.executable, "-m", "lgt_graph", "run", "--task", "iris", "--llm", spec],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 2 and message in done.stderr, done.stderr[-1000:]
-        assert "Traceback" not in done.stderr
+def test_gguf_path_serves_that_file_like_local(llama):
+    """``gguf:PATH`` of the bundled file is the same server as ``local`` at that window."""
+    model, options = make_chat_model(f"gguf:{llama.model_path}", context_window=WINDOW)
+    assert str(model.openai_api_base) == llama.url and model.model_name == llama.alias
+    assert options["window"].tokens == WINDOW and options["ladder"].mode == "function_calling"
