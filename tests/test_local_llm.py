@@ -16,6 +16,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import optuna
@@ -181,3 +182,29 @@ def test_gguf_path_serves_that_file_like_local(llama):
     model, options = make_chat_model(f"gguf:{llama.model_path}", context_window=WINDOW)
     assert str(model.openai_api_base) == llama.url and model.model_name == llama.alias
     assert options["window"].tokens == WINDOW and options["ladder"].mode == "function_calling"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_the_server_dies_with_a_killed_session(llama):
+    """SIGKILL leaves no orphan server: Linux ends the child with its parent."""
+    script = (
+        "import os, signal\n"
+        "from lgt_graph.llm.local import serve\n"
+        "print(serve('local', 1024).process.pid, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == -9
+    pid = int(done.stdout.split()[0])
+    for _ in range(50):
+        if not Path(f"/proc/{pid}").exists() or "Z" in _state(pid):
+            break
+        time.sleep(0.1)
+    assert not Path(f"/proc/{pid}").exists() or "Z" in _state(pid)
+
+
+def _state(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return "gone"
