@@ -1,7 +1,8 @@
-"""The README's examples, run as written: your own node, your own CSV.
+"""The README's and the documentation site's examples, run as written.
 
-Blocks are found by the HTML comment before them (``<!-- example: NAME -->``); a python
-block is written to the file it names, a bash block is run line by line in a fresh folder.
+Blocks are found by the HTML comment before them (``<!-- example: NAME -->``) in README.md
+or any page under docs/; a python block is written to the file it names, a bash block is
+run line by line in a fresh folder.
 """
 
 import csv
@@ -15,13 +16,16 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-README = (Path(__file__).parents[1] / "README.md").read_text()
+ROOT = Path(__file__).parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
 def block(name):
-    match = re.search(rf"<!-- example: {re.escape(name)} -->\n```\w+\n(.*?)```", README, re.S)
-    assert match, f"README has no example {name!r}"
-    return match.group(1)
+    pattern = rf"<!-- example: {re.escape(name)} -->\n```\w+\n(.*?)```"
+    found = {m.group(1) for page in PAGES for m in re.finditer(pattern, page.read_text(), re.S)}
+    # an example shown in both the README and a page is the same text in both
+    assert len(found) == 1, f"{len(found)} different examples named {name!r} (README, docs/)"
+    return found.pop()
 
 
 def run_lines(text, cwd):
