@@ -17,8 +17,8 @@ from pathlib import Path
 
 from bench.combine import load
 from lgt_graph.compare.significance import bootstrap_interval, verdict
-from lgt_graph.methods import method
-from lgt_graph.metrics import gain
+from lgt_graph.evaluation.metrics import gain
+from lgt_graph.graph.methods import method
 
 
 def table(before: Path, after: Path) -> str:

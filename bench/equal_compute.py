@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench.combine import load
 from lgt_graph.compare.render import write_outputs
-from lgt_graph.methods import COMPARED, METHODS
+from lgt_graph.graph.methods import COMPARED, METHODS
 
 BASELINE_ORDER = ("random", "grid", "bayes", "cmaes", "hyperband", "nas", "none")
 """The baselines, costliest first (NoTuning trains once), so the streams finish together."""

@@ -17,10 +17,10 @@ import statistics
 from pathlib import Path
 
 from bench.combine import load
+from lgt_graph.agents.predictions import calibration
 from lgt_graph.compare.rows import Row
 from lgt_graph.compare.significance import bootstrap_interval, verdict
-from lgt_graph.metrics import gain
-from lgt_graph.predictions import calibration
+from lgt_graph.evaluation.metrics import gain
 
 
 def reached(row: Row) -> int | None:

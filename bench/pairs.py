@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.combine import load
 from lgt_graph.compare.significance import paired
-from lgt_graph.methods import method
+from lgt_graph.graph.methods import method
 
 
 def table(

@@ -21,7 +21,7 @@ from typing import Any
 from bench.common import machine
 from lgt_graph import history
 from lgt_graph.context import Settings
-from lgt_graph.metrics import gain
+from lgt_graph.evaluation.metrics import gain
 from lgt_graph.session import run_session
 from lgt_graph.training import train as fit
 

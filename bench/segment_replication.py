@@ -24,7 +24,7 @@ from typing import Any
 from bench.common import machine, mean_sd
 from lgt_graph import history
 from lgt_graph.context import Context, Settings
-from lgt_graph.metrics import gain, paired_standard_error
+from lgt_graph.evaluation.metrics import gain, paired_standard_error
 from lgt_graph.session import run_session
 from lgt_graph.state import Trial
 from lgt_graph.training.result import TrialResult

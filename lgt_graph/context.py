@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from lgt_graph.agents.experience import store_uri
 from lgt_graph.errors import UserError
-from lgt_graph.experience import store_uri
-from lgt_graph.methods import LOOPS, check_installed, method
-from lgt_graph.metrics import DIRECTIONS
+from lgt_graph.evaluation.metrics import DIRECTIONS
+from lgt_graph.graph.methods import LOOPS, check_installed, method
 from lgt_graph.settings_env import ENV, coerce
 
 EXECUTORS = ("local", "ray")
@@ -43,7 +43,7 @@ class Settings:
     metric: str | None = None
     """The primary metric (``--metric``); None: chosen from the data (``default_metric``)."""
     method: str = "lgt"
-    """A row of :data:`lgt_graph.methods.METHODS`: LGT, a variant of it, or a baseline."""
+    """A row of :data:`lgt_graph.graph.methods.METHODS`: LGT, a variant of it, or a baseline."""
     loop: str = "trial"
     """trial: each trial trains from scratch; epoch: trials are segments of one run."""
     segment: int = 1
@@ -55,7 +55,7 @@ class Settings:
     """Knob values of the default configuration every method starts from (``--set``)."""
     budget: int = 10
     """Trials of the trial loop; epochs trained, every branch counted, of the epoch-level
-    loops (``--budget``). See :mod:`lgt_graph.budgets` for every budget."""
+    loops (``--budget``). See :mod:`lgt_graph.graph.budgets` for every budget."""
     budget_epochs: int | None = None
     """Epochs trained over the session, every trial's counted (``--budget-epochs``)."""
     budget_seconds: float | None = None
@@ -65,7 +65,8 @@ class Settings:
     stop_at: float | None = None
     tolerance: float | None = None
     """None: the Evaluator judges gains against the noise floor of the validation metric
-    (:func:`lgt_graph.metrics.noise_floor`); a number (``--tolerance``): any gain improves,
+    (:func:`lgt_graph.evaluation.metrics.noise_floor`); a number (``--tolerance``): any gain
+    improves,
     and a trial worse than the best by more than this fraction of it regressed."""
     seed: int = 0
     llm: str = "heuristic"
@@ -79,7 +80,7 @@ class Settings:
     timeout: float = 120.0
     max_retries: int = 3
     experience: str = "none"
-    """Lessons the agents read (:mod:`lgt_graph.experience`): none, auto, a store or file."""
+    """Lessons the agents read (:mod:`lgt_graph.agents.experience`): none, auto, a store or file."""
     on_endpoint_error: str = "stop"
     """stop: save the session and exit when the LLM endpoint stays down; fallback: carry on."""
     llm_share: float | None = None
@@ -273,7 +274,7 @@ class Context:
     resolved from ``--device`` and ``--amp`` when the session opens); None: ``--device auto``."""
     executor: Any = None
     """Where the train node's trials run (:mod:`lgt_graph.executors`); None: this process."""
-    experience: list[dict[str, Any]] = field(default_factory=list)  # lgt_graph.experience
+    experience: list[dict[str, Any]] = field(default_factory=list)  # lgt_graph.agents.experience
 
     def call_config(self, agent: str, trial: int) -> dict[str, Any] | None:
         """Return the LangChain config of one agent call: its own trace, named for the agent.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from lgt_graph.metrics import SETBACKS, better, gain
+from lgt_graph.evaluation.metrics import SETBACKS, better, gain
 from lgt_graph.state import ChangeRecord, PromptVersion, Segment, State, Trial, VerdictRecord
 from lgt_graph.training.result import TrialResult
 

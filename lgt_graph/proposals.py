@@ -105,7 +105,7 @@ def propose(
     validated against the space (a ConfigError names what is allowed), and the
     proposal is recorded like the built-in Advisor's, with ``reason`` on each change.
     ``expected`` (improve, neutral or regress) and its ``probability`` are held to
-    account like the built-in Advisor's (:mod:`lgt_graph.predictions`); without them the
+    account like the built-in Advisor's (:mod:`lgt_graph.agents.predictions`); without them the
     proposal predicts nothing.
     """
     ctx = runtime.context

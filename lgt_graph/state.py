@@ -40,7 +40,7 @@ class ProposalRecord(TypedDict):
     expected_outcome: NotRequired[str | None]
     """improve, neutral or regress: the verdict the Advisor expects; None: not said."""
     probability: NotRequired[float | None]
-    """How likely the Advisor said ``expected_outcome`` is (scored: lgt_graph.predictions)."""
+    """How likely the Advisor said ``expected_outcome`` is (scored in agents/predictions.py)."""
     forecast: NotRequired[dict[str, float] | None]
     """The chance of each verdict (improve, neutral, regress) where the Advisor gave them."""
     exploratory: NotRequired[bool]
@@ -149,7 +149,7 @@ class VerdictRecord(TypedDict):
     floor: NotRequired[float]
     """The noise floor the gain was judged against (none under ``--tolerance``)."""
     prediction: NotRequired[dict[str, Any]]
-    """Whether the Advisor's expected effect came true (see :mod:`lgt_graph.noise`)."""
+    """Whether the Advisor's expected effect came true (see :mod:`lgt_graph.agents.noise`)."""
 
 
 class PromptVersion(TypedDict):
@@ -161,7 +161,7 @@ class PromptVersion(TypedDict):
     after_trial: int
     status: str
     patience: NotRequired[int]
-    """The epoch-level Advisor's patience this version sets (see :mod:`lgt_graph.epoch_guards`)."""
+    """The epoch-level Advisor's patience this version sets (see :mod:`lgt_graph.epoch.guards`)."""
 
 
 class Transition(TypedDict):

@@ -6,16 +6,18 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from lgt_graph import epoch_guards, history, rounds
-from lgt_graph.agents import ask, call_record, stop_if_endpoint_down
+from lgt_graph import history
+from lgt_graph.agents.calling import ask, call_record, stop_if_endpoint_down
+from lgt_graph.agents.prompting import advisor_messages
+from lgt_graph.agents.proposal_checks import ProposalError, check_proposal, random_change
+from lgt_graph.agents.schemas import Proposal, ProposalBatch
 from lgt_graph.context import Context
-from lgt_graph.epoch_prompts import advisor_messages as epoch_advisor_messages
-from lgt_graph.epoch_prompts import history_facts
+from lgt_graph.epoch import guards as epoch_guards
+from lgt_graph.epoch.prompts import advisor_messages as epoch_advisor_messages
+from lgt_graph.epoch.prompts import history_facts
 from lgt_graph.errors import ConfigError
-from lgt_graph.prompting import advisor_messages
-from lgt_graph.proposal_checks import ProposalError, check_proposal, random_change
+from lgt_graph.executors import rounds
 from lgt_graph.proposals import next_trial, proposal_update, round_of, start_of, tried
-from lgt_graph.schemas import Proposal, ProposalBatch
 from lgt_graph.space import Config, config_key
 from lgt_graph.state import ChangeRecord, State, Trial
 

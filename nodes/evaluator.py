@@ -11,14 +11,15 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from lgt_graph import history, predictions
-from lgt_graph.agents import Answer, ask, call_record, stop_if_endpoint_down
+from lgt_graph import history
+from lgt_graph.agents import predictions
+from lgt_graph.agents.calling import Answer, ask, call_record, stop_if_endpoint_down
+from lgt_graph.agents.evaluator_prompts import evaluator_messages
+from lgt_graph.agents.noise import session_floor
+from lgt_graph.agents.schemas import Verdict
 from lgt_graph.context import Context
-from lgt_graph.epoch_prompts import evaluator_messages as epoch_evaluator_messages
-from lgt_graph.evaluator_prompts import evaluator_messages
-from lgt_graph.metrics import outcome
-from lgt_graph.noise import session_floor
-from lgt_graph.schemas import Verdict
+from lgt_graph.epoch.prompts import evaluator_messages as epoch_evaluator_messages
+from lgt_graph.evaluation.metrics import outcome
 from lgt_graph.state import State, Trial, VerdictRecord
 
 
@@ -56,8 +57,8 @@ def completed(
 ) -> VerdictRecord:
     """Return the verdict with its noise floor and the check of the Advisor's prediction.
 
-    The floor where there was one (:mod:`lgt_graph.noise`); the prediction's check where
-    the trial's proposal made one (:mod:`lgt_graph.predictions`).
+    The floor where there was one (:mod:`lgt_graph.agents.noise`); the prediction's check where
+    the trial's proposal made one (:mod:`lgt_graph.agents.predictions`).
     """
     if floor is not None:
         record = {**record, "floor": floor}
@@ -79,7 +80,7 @@ def _segment_numbers(ctx: Context, trial: Trial) -> tuple[str, float, str]:
 
     Any gain over the reference improved; a loss by more than ``--tolerance`` (a fraction
     of the reference) regressed; a tie or a smaller loss is neutral, and is not called a
-    harm. Which branch the run goes on from is :func:`lgt_graph.epoch_loop.kept`: the
+    harm. Which branch the run goes on from is :func:`lgt_graph.epoch.loop.kept`: the
     better one, so a neutral change against its control is rolled back too.
     """
     segment = trial["segment"]

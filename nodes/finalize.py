@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from langgraph.runtime import Runtime
 
-from lgt_graph import ensemble as ensemble_rule
 from lgt_graph import history
 from lgt_graph.context import Context
-from lgt_graph.epoch_loop import best_on_validation, score_best
+from lgt_graph.epoch.loop import best_on_validation, score_best
+from lgt_graph.epoch.nested import score_trial_checkpoint
+from lgt_graph.evaluation import ensemble as ensemble_rule
+from lgt_graph.evaluation.selection import one_se_trial
 from lgt_graph.expert.degenerate import degenerate_line
-from lgt_graph.nested import score_trial_checkpoint
-from lgt_graph.selection import one_se_trial
 from lgt_graph.state import State, Trial
 from lgt_graph.tasks import TaskData
 from lgt_graph.training import train
@@ -97,7 +97,7 @@ def warned(final: dict[str, Any], state: State, ctx: Context) -> dict[str, Any]:
 def one_se(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Record the final refit of the earliest trial within one standard error of the best.
 
-    The one-standard-error rule (:mod:`lgt_graph.selection`), for the trial loop; the
+    The one-standard-error rule (:mod:`lgt_graph.evaluation.selection`), for the trial loop; the
     epoch-level loops keep their own choice, as :func:`finalize` makes it.
     """
     ctx = runtime.context
@@ -116,7 +116,8 @@ def best_checkpoint(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 def ensemble(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Record an ensemble of the best trials, weighted greedily on validation (trial loop).
 
-    Caruana's selection (:mod:`lgt_graph.ensemble`); each chosen configuration is refit on
+    Caruana's selection (:mod:`lgt_graph.evaluation.ensemble`); each chosen configuration is refit
+    on
     train, and their weighted test outputs are scored once. With one trial chosen (or the
     epoch-level loops) it is :func:`finalize`.
     """

@@ -6,12 +6,13 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from lgt_graph import epoch_guards, history
-from lgt_graph.agents import Answer, ask, call_record, stop_if_endpoint_down
+from lgt_graph import history
+from lgt_graph.agents.calling import Answer, ask, call_record, stop_if_endpoint_down
+from lgt_graph.agents.optimizer_prompts import optimizer_messages
+from lgt_graph.agents.prompting import INITIAL_GUIDANCE
+from lgt_graph.agents.schemas import PromptRewrite
 from lgt_graph.context import Context
-from lgt_graph.optimizer_prompts import optimizer_messages
-from lgt_graph.prompting import INITIAL_GUIDANCE
-from lgt_graph.schemas import PromptRewrite
+from lgt_graph.epoch import guards as epoch_guards
 from lgt_graph.state import PromptVersion, State
 
 

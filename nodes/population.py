@@ -6,7 +6,7 @@ its resume are the epoch-level loop's own. Each trial is one member's next segme
 Advisor records the segment just trained into its member, picks the next member in turn,
 and points the run at that member's checkpoint and configuration; the unpaired train node
 continues it. At the end of each round (every member has trained once since the last)
-the bottom quantile exploits a top member and explores (:mod:`lgt_graph.population`).
+the bottom quantile exploits a top member and explores (:mod:`lgt_graph.epoch.population`).
 Every member's epochs count against the budget, and the best checkpoint of any member is
 the one the session scores on the test split.
 """
@@ -18,9 +18,10 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from lgt_graph import history, population
+from lgt_graph import history
 from lgt_graph.context import Context
-from lgt_graph.epoch_loop import run_of
+from lgt_graph.epoch import population
+from lgt_graph.epoch.loop import run_of
 from lgt_graph.proposals import next_trial, proposal_update
 from lgt_graph.space import diff
 from lgt_graph.state import ChangeRecord, State

@@ -3,7 +3,7 @@
 Between whole trainings the next proposal starts from the best configuration. In the
 epoch-level loop the run's weights, optimiser and RNG state go back to the checkpoint
 the rejected change replaced (the control branch's end, or the segment's start): after a
-regression, and after a change no better than its control (:func:`~lgt_graph.epoch_loop.kept`).
+regression, and after a change no better than its control (:func:`~lgt_graph.epoch.loop.kept`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 
 from lgt_graph import history
 from lgt_graph.context import Context
-from lgt_graph.epoch_loop import rollback_update
+from lgt_graph.epoch.loop import rollback_update
 from lgt_graph.state import State
 
 

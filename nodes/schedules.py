@@ -21,8 +21,8 @@ from langgraph.runtime import Runtime
 
 from lgt_graph import history
 from lgt_graph.context import Context
-from lgt_graph.epoch_loop import spent
-from lgt_graph.metrics import better
+from lgt_graph.epoch.loop import spent
+from lgt_graph.evaluation.metrics import better
 from lgt_graph.proposals import next_trial, proposal_update, start_of
 from lgt_graph.state import ChangeRecord, State
 

@@ -23,11 +23,12 @@ from typing import Any, cast
 
 from langgraph.runtime import Runtime
 
-from lgt_graph import history, rounds
+from lgt_graph import history
 from lgt_graph.baselines import PruningSearcher, Searcher, make_searcher
 from lgt_graph.context import Context
 from lgt_graph.errors import UserError
-from lgt_graph.methods import method as find
+from lgt_graph.executors import rounds
+from lgt_graph.graph.methods import method as find
 from lgt_graph.proposals import next_trial, proposal_update, round_of
 from lgt_graph.space import Config, Space, config_key, diff
 from lgt_graph.state import ChangeRecord, State, Trial

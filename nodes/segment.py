@@ -14,8 +14,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from lgt_graph.context import Context
-from lgt_graph.epoch_loop import train_segment
-from lgt_graph.nested import train_nested
+from lgt_graph.epoch.loop import train_segment
+from lgt_graph.epoch.nested import train_nested
 from lgt_graph.state import State
 
 

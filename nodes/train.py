@@ -6,9 +6,10 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from lgt_graph import history, rounds, val_outputs
+from lgt_graph import history
 from lgt_graph.context import Context
-from lgt_graph.executors import Executor, LocalExecutor
+from lgt_graph.evaluation import val_outputs
+from lgt_graph.executors import Executor, LocalExecutor, rounds
 from lgt_graph.proposals import next_trial
 from lgt_graph.state import State
 from lgt_graph.training.result import TrialResult
@@ -54,7 +55,7 @@ def train_round(
     """Fit a parallel round side by side; journal each result as it comes back.
 
     Trials a killed driver had already finished come from the journal
-    (:class:`lgt_graph.rounds.Journal`); only the others train.
+    (:class:`lgt_graph.executors.rounds.Journal`); only the others train.
     """
     ctx = runtime.context
     first = next_trial(state)

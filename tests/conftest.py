@@ -87,8 +87,8 @@ def local_ray():
 def final_state(checkpoints: Path, session: str) -> dict:
     """Read a session's final state back from its checkpoint database."""
     from lgt_graph.context import Settings
-    from lgt_graph.graph import build_graph
-    from lgt_graph.registry import resolve
+    from lgt_graph.graph.build import build_graph
+    from lgt_graph.graph.registry import resolve
     from lgt_graph.session.store import SessionStore
 
     store = SessionStore(checkpoints)

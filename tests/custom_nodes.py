@@ -6,8 +6,8 @@ import os
 import signal
 import time
 
+from lgt_graph.graph.registry import builtin
 from lgt_graph.proposals import propose
-from lgt_graph.registry import builtin
 
 real_train = builtin("train", "default")
 

@@ -3,9 +3,9 @@ import openai
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from lgt_graph.agents import ask
-from lgt_graph.proposal_checks import ProposalError, check_proposal, random_change
-from lgt_graph.schemas import Proposal, Verdict
+from lgt_graph.agents.calling import ask
+from lgt_graph.agents.proposal_checks import ProposalError, check_proposal, random_change
+from lgt_graph.agents.schemas import Proposal, Verdict
 from lgt_graph.space import config_key, space_for
 from tests.scripted_model import ScriptedChatModel
 

@@ -11,7 +11,7 @@ from lgt_graph.compare.rank import summary
 from lgt_graph.compare.render import markdown
 from lgt_graph.compare.rows import Row
 from lgt_graph.errors import UserError
-from lgt_graph.methods import METHODS
+from lgt_graph.graph.methods import METHODS
 from lgt_graph.space import FAMILIES, config_key, space_for
 
 

@@ -5,9 +5,9 @@ import dataclasses
 
 import pytest
 
-from lgt_graph import budgets
 from lgt_graph.context import TRIAL_CAP, Settings
 from lgt_graph.errors import UserError
+from lgt_graph.graph import budgets
 from lgt_graph.history import seconds_used, trial_epochs, trial_seconds
 from tests.test_cli import run_cli
 from tests.test_session import session
@@ -101,7 +101,7 @@ def test_the_epoch_level_loop_stops_at_its_seconds_and_knows_its_horizon(store_u
 
 
 def test_the_advisor_is_told_the_seconds_left(store_uri, tmp_path):
-    from lgt_graph.prompting import advisor_messages
+    from lgt_graph.agents.prompting import advisor_messages
 
     outcome = session(store_uri, tmp_path, task="iris", method="random", budget_seconds=1e-3)
     first = outcome.values["trials"][0]

@@ -98,7 +98,7 @@ def write_sentinels(path, rows=600, seed=0):
 
 
 def test_zeros_that_stand_for_missing_measurements_get_a_note_a_knob_and_a_reason(tmp_path):
-    from lgt_graph.curves import profile
+    from lgt_graph.evaluation.curves import profile
     from lgt_graph.expert.shapes import zero_sentinels
     from lgt_graph.space import space_for
     from lgt_graph.space.shape import shaped_by_data

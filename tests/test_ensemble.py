@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lgt_graph.context import Settings
-from lgt_graph.ensemble import blend, score_outputs, select
+from lgt_graph.evaluation.ensemble import blend, score_outputs, select
 from lgt_graph.session import run_session
 from tests.test_peers import write_houses
 

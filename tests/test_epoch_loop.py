@@ -19,7 +19,7 @@ from mlflow.tracking import MlflowClient
 from lgt_graph.compare.run import run_comparison
 from lgt_graph.context import Settings
 from lgt_graph.errors import UserError
-from lgt_graph.methods import METHODS
+from lgt_graph.graph.methods import METHODS
 from lgt_graph.session import run_session
 from lgt_graph.session.opening import open_session
 from lgt_graph.session.runner import initial_state
@@ -150,7 +150,7 @@ def test_a_regressing_segment_rolls_the_weights_back_bit_for_bit(store_uri, tmp_
 
 
 def test_a_neutral_change_goes_back_to_the_control_and_the_table_shows_both(store_uri, tmp_path):
-    from lgt_graph.epoch_prompts import recently_rolled_back
+    from lgt_graph.epoch.prompts import recently_rolled_back
     from lgt_graph.session.mirror import summary_markdown
 
     outcome = session(
@@ -521,7 +521,7 @@ def test_a_killed_both_level_session_resumes_inside_its_trial(store_uri, tmp_pat
 def test_a_paired_gain_inside_its_noise_floor_is_not_an_improvement(store_uri, tmp_path):
     import numpy as np
 
-    from lgt_graph.metrics import paired_standard_error
+    from lgt_graph.evaluation.metrics import paired_standard_error
 
     # By hand: ten rows, branch A right on 8, B on 6; A alone right on 3, B alone on 1. The
     # per-row differences (1, 1, 1, -1, 0 x 6) have mean 0.2, sd sqrt(0.4): SE 0.2.
@@ -586,8 +586,8 @@ def test_a_proposal_reversing_a_kept_change_is_sent_back(store_uri, tmp_path, mo
 def test_after_changes_inside_the_noise_floor_the_run_trains_on_for_its_patience(
     store_uri, tmp_path
 ):
-    from lgt_graph import epoch_guards
-    from lgt_graph.epoch_prompts import history_facts
+    from lgt_graph.epoch import guards as epoch_guards
+    from lgt_graph.epoch.prompts import history_facts
 
     outcome = session(
         store_uri,

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 
-from lgt_graph.curves import profile
-from lgt_graph.experience import distance, distil, experience_text, key_of, load, prior
+from lgt_graph.agents.experience import distance, distil, experience_text, key_of, load, prior
+from lgt_graph.evaluation.curves import profile
 from lgt_graph.expert.case import Knobs
 from lgt_graph.expert.learned import learned
 from lgt_graph.space import space_for

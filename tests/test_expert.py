@@ -1,14 +1,14 @@
 import inspect
 import itertools
 
+from lgt_graph.agents.schemas import Proposal
 from lgt_graph.context import Settings
 from lgt_graph.expert import findings
 from lgt_graph.expert.advisor import parse_guidance, propose
 from lgt_graph.expert.case import Case
 from lgt_graph.expert.findings import FAILURES, RULES, Knobs, diagnose
 from lgt_graph.expert.judge import judge, outcome, rewrite
-from lgt_graph.routing import decide
-from lgt_graph.schemas import Proposal
+from lgt_graph.graph.routing import decide
 from lgt_graph.space import space_for
 
 PROFILE = {

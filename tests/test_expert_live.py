@@ -1,6 +1,6 @@
 """The heuristic expert between epochs: each mid-run rule, read from the facts it is given."""
 
-from lgt_graph import epoch_guards
+from lgt_graph.epoch import guards as epoch_guards
 from lgt_graph.expert import judge, live
 from lgt_graph.space import space_for
 

@@ -16,10 +16,10 @@ import pytest
 from langchain_core.messages import HumanMessage
 from mlflow.tracking import MlflowClient
 
-from lgt_graph.agents import ask
+from lgt_graph.agents.calling import ask
+from lgt_graph.agents.schemas import Verdict
 from lgt_graph.context import Settings
 from lgt_graph.llm import make_chat_model
-from lgt_graph.schemas import Verdict
 from lgt_graph.session import run_session
 from tests.openai_server import ScriptedOpenAI
 

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from lgt_graph.context import Context
-from lgt_graph.graph import NODE_NAMES
+from lgt_graph.graph.build import NODE_NAMES
 
 ROOT = Path(__file__).parents[1]
 

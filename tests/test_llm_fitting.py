@@ -8,11 +8,11 @@ import openai
 import pytest
 
 from lgt_graph import history
+from lgt_graph.agents.prompting import advisor_messages
+from lgt_graph.agents.schemas import ProposalBatch, Verdict
 from lgt_graph.context import Settings
 from lgt_graph.llm.fitting import LEFT_OUT, LEVELS, Window, facts_json, recent
 from lgt_graph.llm.structured import ModeLadder, context_overflow, relaxed_schema
-from lgt_graph.prompting import advisor_messages
-from lgt_graph.schemas import ProposalBatch, Verdict
 from lgt_graph.session import run_session
 
 REFUSAL = "Input should be 'text' or 'json_object' [type=literal_error, loc=response_format]"

@@ -24,11 +24,11 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from mlflow.tracking import MlflowClient
 
-from lgt_graph.agents import ask
+from lgt_graph.agents.calling import ask
+from lgt_graph.agents.schemas import Verdict
 from lgt_graph.context import Settings
 from lgt_graph.llm import make_chat_model
 from lgt_graph.optuna import LGTSampler
-from lgt_graph.schemas import Verdict
 from lgt_graph.session import run_session
 
 WINDOW = 2048

@@ -24,9 +24,9 @@ from mlflow.tracking import MlflowClient
 from lgt_graph.compare.log import log_comparison
 from lgt_graph.compare.run import run_comparison
 from lgt_graph.context import Settings
-from lgt_graph.methods import METHODS
-from lgt_graph.metrics import CLASSIFICATION_METRICS
-from lgt_graph.registry import choices
+from lgt_graph.evaluation.metrics import CLASSIFICATION_METRICS
+from lgt_graph.graph.methods import METHODS
+from lgt_graph.graph.registry import choices
 from lgt_graph.session import run_session
 from lgt_graph.session.opening import open_task
 from lgt_graph.session.store import SessionStore

@@ -8,7 +8,7 @@ from sklearn.metrics import balanced_accuracy_score, f1_score, log_loss, roc_auc
 
 from lgt_graph.context import Settings
 from lgt_graph.errors import UserError
-from lgt_graph.metrics import classification_metrics, default_metric, maximized
+from lgt_graph.evaluation.metrics import classification_metrics, default_metric, maximized
 from lgt_graph.session import run_session
 
 
@@ -93,7 +93,7 @@ def test_metric_flag_sets_what_every_method_tunes_and_a_wrong_one_is_refused(sto
 
 
 def test_the_noise_floor_of_a_hand_worked_case():
-    from lgt_graph.metrics import noise_floor, standard_error
+    from lgt_graph.evaluation.metrics import noise_floor, standard_error
 
     # 9 of 12 right: sqrt(0.75 * 0.25 / 12) = 0.125; 6 of 12: sqrt(0.25 / 12) = 0.1443
     assert standard_error("accuracy", {"accuracy": 0.75}, 12) == pytest.approx(0.125)
@@ -106,7 +106,7 @@ def test_the_noise_floor_of_a_hand_worked_case():
 
 
 def test_a_gain_inside_the_noise_floor_is_neutral_and_outside_it_counts():
-    from lgt_graph.metrics import outcome
+    from lgt_graph.evaluation.metrics import outcome
 
     assert outcome(0.80, 0.75, True, 0.01, floor=0.19) == "neutral"  # one flower of 24
     assert outcome(0.95, 0.75, True, 0.01, floor=0.19) == "improved"

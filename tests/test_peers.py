@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from lgt_graph import methods
 from lgt_graph.errors import UserError
-from lgt_graph.methods import METHODS, Method, check_installed
+from lgt_graph.graph import methods
+from lgt_graph.graph.methods import METHODS, Method, check_installed
 from tests.test_cli import run_cli
 
 

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from lgt_graph.context import Settings
-from lgt_graph.population import explore, first_configs, quantiles
+from lgt_graph.epoch.population import explore, first_configs, quantiles
 from lgt_graph.session import run_session
 from lgt_graph.space import space_for
 

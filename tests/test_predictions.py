@@ -2,7 +2,7 @@
 
 import pytest
 
-from lgt_graph import predictions
+from lgt_graph.agents import predictions
 
 
 def state_of(expected_gain, score, base_score=0.80, effect="a better accuracy"):

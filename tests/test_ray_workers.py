@@ -15,7 +15,7 @@ import pytest
 from lgt_graph import history
 from lgt_graph.context import Settings
 from lgt_graph.errors import UserError
-from lgt_graph.registry import builtin
+from lgt_graph.graph.registry import builtin
 from lgt_graph.session import run_session
 from lgt_graph.space import config_key
 from tests.openai_server import ScriptedOpenAI

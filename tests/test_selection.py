@@ -6,9 +6,15 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from lgt_graph import history, val_outputs
+from lgt_graph import history
 from lgt_graph.context import Settings
-from lgt_graph.metrics import gain, noise_floor, paired_standard_error, regression_metrics
+from lgt_graph.evaluation import val_outputs
+from lgt_graph.evaluation.metrics import (
+    gain,
+    noise_floor,
+    paired_standard_error,
+    regression_metrics,
+)
 from tests.conftest import needs_data
 from tests.test_session import session
 

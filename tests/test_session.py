@@ -12,8 +12,8 @@ from mlflow.tracking import MlflowClient
 
 from lgt_graph.context import Settings
 from lgt_graph.errors import UserError
-from lgt_graph.metrics import CLASSIFICATION_METRICS
-from lgt_graph.registry import resolve
+from lgt_graph.evaluation.metrics import CLASSIFICATION_METRICS
+from lgt_graph.graph.registry import resolve
 from lgt_graph.session import run_session
 from lgt_graph.tracking.session_runs import prompt_name
 from tests.conftest import needs_data
@@ -41,7 +41,7 @@ def runs_of(store_uri, outcome):
 
 
 def test_graph_shape_snapshot():
-    from lgt_graph.graph import build_graph
+    from lgt_graph.graph.build import build_graph
 
     drawn = build_graph(resolve({})).get_graph().draw_mermaid()
     if not SNAPSHOT.exists():  # first run writes the snapshot; review it in the diff
@@ -157,7 +157,7 @@ def test_patience_stops_early(store_uri, tmp_path):
 
 def test_an_advisor_that_is_always_wrong_and_sure_scores_below_the_base_rates(store_uri, tmp_path):
 
-    from lgt_graph.predictions import calibration, checks_of
+    from lgt_graph.agents.predictions import calibration, checks_of
     from lgt_graph.report import publish_report
 
     nodes = {"advisor": "tests.custom_nodes:overconfident_advisor"}
@@ -175,7 +175,7 @@ def test_an_advisor_that_is_always_wrong_and_sure_scores_below_the_base_rates(st
 
 
 def test_the_hybrids_agents_state_expectations_that_the_session_scores(store_uri, tmp_path):
-    from lgt_graph.predictions import checks_of
+    from lgt_graph.agents.predictions import checks_of
 
     outcome = session(store_uri, tmp_path, task="iris", budget=8, method="hybrid")
     values = outcome.values

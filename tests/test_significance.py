@@ -19,7 +19,7 @@ from lgt_graph.compare.significance import (
     record,
     verdict,
 )
-from lgt_graph.methods import METHODS
+from lgt_graph.graph.methods import METHODS
 
 
 def row(task, method, seed, test, maximize=True):

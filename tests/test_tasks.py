@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from lgt_graph.errors import DataNotFoundError, UserError
-from lgt_graph.metrics import CLASSIFICATION_METRICS
+from lgt_graph.evaluation.metrics import CLASSIFICATION_METRICS
 from lgt_graph.tasks import TASKS, get_task, load_task_data
 from lgt_graph.tasks.base import split
 from lgt_graph.tasks.paths import data_dirs

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from lgt_graph.metrics import CLASSIFICATION_METRICS
+from lgt_graph.evaluation.metrics import CLASSIFICATION_METRICS
 from lgt_graph.space import space_for
 from lgt_graph.tasks import TASKS, load_task_data
 from lgt_graph.training import train

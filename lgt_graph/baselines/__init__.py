@@ -6,7 +6,7 @@ trial failed). A multi-fidelity searcher also has ``monitor(config)``, the judge
 a trial between its epochs (:class:`PruningSearcher`).
 The Advisor node :mod:`nodes.search` drives one inside the LGT graph,
 telling it every result it finds in the session's trial history; the method table
-(:mod:`lgt_graph.methods`) names each searcher. A new baseline is a module here with
+(:mod:`lgt_graph.graph.methods`) names each searcher. A new baseline is a module here with
 a class taking ``(space, budget, seed, maximize, **options)`` and one line there.
 """
 
@@ -17,7 +17,7 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from lgt_graph.methods import method
+from lgt_graph.graph.methods import method
 from lgt_graph.space import Config, Space
 
 

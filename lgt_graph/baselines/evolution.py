@@ -12,7 +12,7 @@ import random
 from collections import deque
 from typing import Any
 
-from lgt_graph.metrics import oriented
+from lgt_graph.evaluation.metrics import oriented
 from lgt_graph.space import Config, Space, config_key
 
 TOURNAMENT = 3

@@ -12,7 +12,8 @@ from typing import NoReturn
 from lgt_graph import __version__
 from lgt_graph.cli.options import budget_options, executor_options, hybrid_options, llm_options
 from lgt_graph.context import DEVICES
-from lgt_graph.methods import (
+from lgt_graph.evaluation.metrics import DIRECTIONS
+from lgt_graph.graph.methods import (
     COMPARED,
     COMPARED_EPOCH,
     LOOPS,
@@ -20,7 +21,6 @@ from lgt_graph.methods import (
     VARIANTS,
     VARIANTS_EPOCH,
 )
-from lgt_graph.metrics import DIRECTIONS
 
 PROG = "python -m lgt_graph"
 

@@ -13,13 +13,13 @@ from lgt_graph.cli.flags import parse_drop, parse_limits, parse_start
 from lgt_graph.cli.parser import PROG
 from lgt_graph.cli.tools import check_data_dir, err, live_epochs, terminal_echo
 from lgt_graph.errors import StorageError, Terminated, UserError
-from lgt_graph.methods import METHODS
+from lgt_graph.graph.methods import METHODS
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Tune a task with the LGT graph; print a line per trial and the summary."""
     from lgt_graph.context import Settings
-    from lgt_graph.registry import parse_node_flags
+    from lgt_graph.graph.registry import parse_node_flags
 
     if not args.task and not args.resume:
         raise UserError("run needs --task (or --resume ID)")
@@ -89,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             settings.task, settings.metric, settings.target, settings.problem, settings.drop
         )
     # Only now the heavy libraries (torch, MLflow, LangGraph): a wrong flag was one line at once.
-    from lgt_graph.agents import EndpointUnavailable
+    from lgt_graph.agents.calling import EndpointUnavailable
     from lgt_graph.session import print_summary, run_session
     from lgt_graph.tracking import ui_command
 
@@ -141,7 +141,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run the comparison of LGT with the baselines; write and log the results."""
     from lgt_graph.compare.plan import CSV_ONLY, parse_seeds, plan_sessions
-    from lgt_graph.methods import COMPARED, COMPARED_EPOCH, VARIANTS, VARIANTS_EPOCH
+    from lgt_graph.graph.methods import COMPARED, COMPARED_EPOCH, VARIANTS, VARIANTS_EPOCH
 
     check_data_dir(args.data_dir)
     kind = args.command
@@ -220,7 +220,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "sampler": args.sampler,
         **{k: v for k, v in common.items() if v is not None},
     }
-    from lgt_graph.agents import EndpointUnavailable
+    from lgt_graph.agents.calling import EndpointUnavailable
 
     # A session that stops keeps what it did (and the sessions before it, in out): say how
     # to go on. The sessions' own lines are not shown in a comparison, so the reason goes here.
@@ -263,7 +263,7 @@ def checked_task(
     Before its data is read: a built-in task's problem is in its spec, a CSV's is read
     from its label column (or given by ``--problem``).
     """
-    from lgt_graph.metrics import check_metric
+    from lgt_graph.evaluation.metrics import check_metric
     from lgt_graph.tasks import get_task
 
     spec = get_task(task, target, problem, drop or ())  # type: ignore[arg-type]

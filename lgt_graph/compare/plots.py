@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lgt_graph.compare.rows import Row
-from lgt_graph.methods import METHODS
+from lgt_graph.graph.methods import METHODS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

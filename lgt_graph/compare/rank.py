@@ -7,7 +7,7 @@ import statistics
 from typing import Any
 
 from lgt_graph.compare.rows import Row
-from lgt_graph.metrics import better, oriented
+from lgt_graph.evaluation.metrics import better, oriented
 
 TIE = 1e-12
 """Means closer than this share a rank: they are equal up to the sums' rounding."""

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+from lgt_graph.agents.predictions import calibration
 from lgt_graph.compare.plots import FILES, plot_anytime, plot_curves
 from lgt_graph.compare.rank import summary
 from lgt_graph.compare.rows import Row
 from lgt_graph.compare.significance import summary_lines, task_lines
-from lgt_graph.methods import METHODS
-from lgt_graph.predictions import calibration
+from lgt_graph.graph.methods import METHODS
 
 TITLES = {"compare": "LGT against the baselines", "ablate": "LGT ablations: nodes swapped"}
 """The heading of each command's results.md."""
@@ -169,7 +169,7 @@ def prediction_lines(rows: list[Row]) -> list[str]:
     The hit rate counts every checked prediction; the Brier score and its skill those that
     stated a probability: the skill against the base-rate forecast before each trial, and
     against the base rates of the same verdicts in hindsight
-    (:func:`lgt_graph.predictions.calibration`).
+    (:func:`lgt_graph.agents.predictions.calibration`).
     """
     per = {m: [c for r in rows if r.method == m for c in r.predictions] for m in _methods(rows)}
     per = {m: checks for m, checks in per.items() if checks}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lgt_graph.agents.predictions import checks_of
+from lgt_graph.evaluation.metrics import better
 from lgt_graph.history import trial_epochs, trial_seconds
-from lgt_graph.metrics import better
-from lgt_graph.predictions import checks_of
 
 if TYPE_CHECKING:
     from lgt_graph.session import Outcome
@@ -48,7 +48,7 @@ class Row:
     epochs_at: list[int] = field(default_factory=list)
     """Epochs trained by the end of each trial (every branch counted; a tree's fit is one)."""
     predictions: list[dict[str, Any]] = field(default_factory=list)
-    """The checks of the Advisor's predictions (:mod:`lgt_graph.predictions`); none for a
+    """The checks of the Advisor's predictions (:mod:`lgt_graph.agents.predictions`); none for a
     method whose proposals predict nothing."""
     calls: list[dict[str, Any]] = field(default_factory=list)
     """Each agent call: agent, status (ok, repaired, fallback), tokens measured before

@@ -14,14 +14,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lgt_graph import budgets
 from lgt_graph.compare.plan import for_task, plan_sessions
 from lgt_graph.compare.render import TITLES, write_csv, write_outputs
 from lgt_graph.compare.rows import Row, row_of
 from lgt_graph.context import Settings
 from lgt_graph.errors import UserError
 from lgt_graph.executors.ray_tasks import shared_instance
-from lgt_graph.methods import METHODS, method
+from lgt_graph.graph import budgets
+from lgt_graph.graph.methods import METHODS, method
 from lgt_graph.session import run_session
 from lgt_graph.session.mirror import Echo
 

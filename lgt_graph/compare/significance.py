@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from lgt_graph.compare.rows import Row
-from lgt_graph.methods import METHODS
-from lgt_graph.metrics import gain, oriented
+from lgt_graph.evaluation.metrics import gain, oriented
+from lgt_graph.graph.methods import METHODS
 
 LEVEL = 0.95
 """The confidence level of every interval."""

@@ -16,20 +16,20 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from lgt_graph.experience import prior
+from lgt_graph.agents.experience import prior
+from lgt_graph.agents.schemas import MAX_CHANGES
+from lgt_graph.evaluation.metrics import gain
 from lgt_graph.expert.case import lengthened, paid_off
 from lgt_graph.expert.expectations import effect_of, expectation, kind_of, said
 from lgt_graph.expert.findings import Knobs, diagnose
 from lgt_graph.expert.learned import learned
 from lgt_graph.expert.moves import Candidate, explorations, portfolio
-from lgt_graph.metrics import gain
-from lgt_graph.schemas import MAX_CHANGES
 
 _ENTRY = re.compile(r"([a-z_]+)(?:\s*=\s*([\w.+-]+)|\s+(up|down)\b)?")
 
 
 def digest(config: dict[str, Any]) -> str:
-    """Fingerprint a configuration as lgt_graph.prompting.digest does."""
+    """Fingerprint a configuration as lgt_graph.agents.prompting.digest does."""
     key = json.dumps({k: config[k] for k in sorted(config)}, separators=(",", ":"))
     return hashlib.sha1(key.encode()).hexdigest()[:10]
 

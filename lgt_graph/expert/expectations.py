@@ -18,7 +18,7 @@ never from a dataset's name:
 
 The forecast is the posterior mean of a Dirichlet: the prior's pseudo-counts plus the
 weighted counts. The expected verdict is its most likely one, with that probability;
-:mod:`lgt_graph.predictions` scores both against the verdicts.
+:mod:`lgt_graph.agents.predictions` scores both against the verdicts.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def forecast(
     ``history``: the session's trials as the Advisor's facts list them (``changes`` and
     ``outcome``); trials not judged yet (``pending``) and the first one count for nothing.
     ``rates``: how the verdicts fell in finished sessions on similar tables
-    (:func:`lgt_graph.experience.prior`), worth :data:`EXPERIENCE_WEIGHT` verdicts.
+    (:func:`lgt_graph.agents.experience.prior`), worth :data:`EXPERIENCE_WEIGHT` verdicts.
     """
     counts = dict(zip(OUTCOMES, PRIORS.get(kind, PRIORS["finding"]), strict=True))
     for outcome, share in (rates or {}).items():

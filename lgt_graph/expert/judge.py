@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from lgt_graph.epoch_guards import PATIENCE
+from lgt_graph.epoch.guards import PATIENCE
+from lgt_graph.evaluation.metrics import gain, oriented, outcome
 from lgt_graph.expert.case import lengthened, paid_off
 from lgt_graph.expert.findings import Knobs, diagnose
-from lgt_graph.metrics import gain, oriented, outcome
 
 
 def _fmt(value: Any) -> str:

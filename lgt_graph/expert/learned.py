@@ -1,6 +1,6 @@
 """The heuristic Advisor's ideas from experience: what won on tables like this one.
 
-The lessons (:mod:`lgt_graph.experience`) of the nearest finished sessions give two kinds
+The lessons (:mod:`lgt_graph.agents.experience`) of the nearest finished sessions give two kinds
 of candidate, tried right after any urgent fix: the configuration that was best there
 (its model family first, then the knobs its gains moved), and each single change that
 cleared the noise floor there, where it applies to this base. A lesson is evidence from
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lgt_graph.experience import describe
+from lgt_graph.agents.experience import describe
+from lgt_graph.agents.schemas import MAX_CHANGES
 from lgt_graph.expert.case import Knobs
 from lgt_graph.expert.moves import Candidate
-from lgt_graph.schemas import MAX_CHANGES
 
 
 def _ordered(lesson: dict[str, Any]) -> list[str]:

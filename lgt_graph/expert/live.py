@@ -3,7 +3,7 @@
 The moves come from :mod:`lgt_graph.expert.live_rules`, most urgent first; only the live
 knobs the facts list are changed. A change that lost its paired segment lately (the same
 knob moved the same way) is not tried again, nor one that reverses a change kept lately
-(:mod:`lgt_graph.epoch_guards`); an answer sent back with an error takes the next
+(:mod:`lgt_graph.epoch.guards`); an answer sent back with an error takes the next
 candidate; when no rule applies, the run continues unchanged.
 """
 
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lgt_graph.epoch_guards import reversals
+from lgt_graph.epoch.guards import reversals
+from lgt_graph.evaluation.metrics import SETBACKS, outcome
 from lgt_graph.expert.case import Knobs
 from lgt_graph.expert.expectations import expectation, said
 from lgt_graph.expert.live_rules import (
@@ -23,7 +24,6 @@ from lgt_graph.expert.live_rules import (
     improving,
     series,
 )
-from lgt_graph.metrics import SETBACKS, outcome
 
 __all__ = ["DECAY", "candidates", "judge", "propose", "recently_hurt"]
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lgt_graph.evaluation.metrics import better
 from lgt_graph.expert.moves import Candidate
-from lgt_graph.metrics import better
 
 STALL = 0.25
 """SGD has stalled early when the training loss fell by less than this share by epoch 3."""

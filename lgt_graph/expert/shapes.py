@@ -2,7 +2,7 @@
 
 A long-tailed positive target scored by absolute error is fitted on the log scale; zeros
 that stand for missing measurements are treated as missing and imputed. Each reads the
-data's profile (:func:`lgt_graph.curves.profile`), never its name.
+data's profile (:func:`lgt_graph.evaluation.curves.profile`), never its name.
 """
 
 from __future__ import annotations

@@ -20,11 +20,11 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from lgt_graph.agents.prompting import extract_facts
 from lgt_graph.expert import live
 from lgt_graph.expert.advisor import propose
 from lgt_graph.expert.judge import judge, rewrite
 from lgt_graph.expert.rounds import propose_round
-from lgt_graph.prompting import extract_facts
 
 ANSWERS: dict[str, Callable[[dict[str, Any], int], dict[str, Any]]] = {
     "Proposal": lambda facts, attempt: (live.propose if facts.get("loop") == "epoch" else propose)(

@@ -38,6 +38,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from lgt_graph.context import TRIAL_CAP, Context, Settings
 from lgt_graph.errors import ConfigError
+from lgt_graph.graph.routing import decide
 from lgt_graph.optuna.pending import propose, running
 from lgt_graph.optuna.records import TOLD, StudyRecords
 from lgt_graph.optuna.space import inside, space_of, to_distribution
@@ -56,7 +57,6 @@ from lgt_graph.optuna.study_state import (
     study_task,
 )
 from lgt_graph.optuna.turns import STALL, checked_share, turn
-from lgt_graph.routing import decide
 from lgt_graph.state import State, applied
 from lgt_graph.tracking import check_uri
 
@@ -116,8 +116,8 @@ class LGTSampler(BaseSampler):
         space: Mapping[str, BaseDistribution] | None = None,
         defaults: Mapping[str, Any] | None = None,
     ) -> None:
+        from lgt_graph.graph.registry import resolve
         from lgt_graph.llm import make_chat_model
-        from lgt_graph.registry import resolve
 
         share = checked_share(mode, llm_share, stall)
         self.mode, self.share, self.stall = mode, share, stall if mode == "hybrid" else None

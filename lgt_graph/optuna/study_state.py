@@ -24,7 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from lgt_graph import history
 from lgt_graph.errors import UserError
-from lgt_graph.metrics import better
+from lgt_graph.evaluation.metrics import better
 from lgt_graph.optuna.space import config_of
 from lgt_graph.space import Space, diff
 from lgt_graph.state import (

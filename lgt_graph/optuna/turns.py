@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from optuna.trial import FrozenTrial, TrialState
 
 from lgt_graph.errors import UserError
-from lgt_graph.metrics import better
+from lgt_graph.evaluation.metrics import better
 
 AGENTS = "lgt"
 """How a trial the agents proposed is marked (its ``lgt_proposed_by`` attribute)."""

@@ -101,7 +101,7 @@ def _tried(board: pd.DataFrame, metric: str) -> list[Tried]:
 
     AutoGluon's scores are "higher is better": an error metric's is its negative.
     """
-    from lgt_graph.metrics import maximized
+    from lgt_graph.evaluation.metrics import maximized
 
     sign = 1.0 if maximized(metric) else -1.0
     order = board.sort_values("fit_order") if "fit_order" in board else board

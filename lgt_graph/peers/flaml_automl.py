@@ -86,7 +86,7 @@ def _frame(X: Any) -> Any:
 
 def _custom(metric: str, classes: int) -> Any:
     """Return a FLAML custom metric for one of ours it has no name for."""
-    from lgt_graph.metrics import classification_metrics
+    from lgt_graph.evaluation.metrics import classification_metrics
 
     def score(X_val: Any, y_val: Any, estimator: Any, *args: Any, **kwargs: Any) -> Any:
         proba = np.zeros((len(y_val), classes))

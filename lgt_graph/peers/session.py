@@ -27,7 +27,7 @@ import numpy as np
 from lgt_graph import interrupts
 from lgt_graph.context import Context, Settings
 from lgt_graph.errors import Terminated, UserError
-from lgt_graph.methods import method
+from lgt_graph.graph.methods import method
 from lgt_graph.peers import PeerFit
 from lgt_graph.session.mirror import Echo
 from lgt_graph.session.runner import Outcome
@@ -35,7 +35,7 @@ from lgt_graph.session.runner import Outcome
 
 def run_peer(settings: Settings, checkpoints: str | None = None, echo: Echo = print) -> Outcome:
     """Run a peer's search on the session's splits; record it; return the outcome."""
-    from lgt_graph.metrics import classification_metrics, regression_metrics
+    from lgt_graph.evaluation.metrics import classification_metrics, regression_metrics
     from lgt_graph.session.naming import experiment_name, start_parent_run
     from lgt_graph.session.opening import data_line, open_task
     from lgt_graph.session.store import SessionStore, checkpoints_path

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lgt_graph.errors import UserError
-from lgt_graph.metrics import maximized
+from lgt_graph.evaluation.metrics import maximized
 
 
 @dataclass
@@ -34,7 +34,7 @@ class TrialView:
     hit: bool | None = None
     """Whether the Advisor's prediction for the trial came true (None: it made none)."""
     prediction: dict[str, Any] | None = None
-    """The check of the Advisor's prediction (:mod:`lgt_graph.predictions`), if it made one."""
+    """The check of the Advisor's prediction (:mod:`lgt_graph.agents.predictions`), if any."""
 
     @property
     def judged(self) -> str:

@@ -6,7 +6,7 @@ import base64
 import html
 from typing import Any
 
-from lgt_graph.predictions import calibration
+from lgt_graph.agents.predictions import calibration
 from lgt_graph.report.load import SessionView
 
 

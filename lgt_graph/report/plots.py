@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from lgt_graph.metrics import SETBACKS, better
+from lgt_graph.evaluation.metrics import SETBACKS, better
 from lgt_graph.report.load import SessionView
 
 

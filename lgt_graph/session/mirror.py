@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lgt_graph import history
+from lgt_graph.agents.prompting import advisor_system
 from lgt_graph.context import Context
-from lgt_graph.epoch_loop import kept
+from lgt_graph.epoch.loop import kept
 from lgt_graph.history import trial_epochs, trial_seconds
-from lgt_graph.prompting import advisor_system
 from lgt_graph.state import State
 
 Echo = Callable[[str], None]

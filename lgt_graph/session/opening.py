@@ -43,11 +43,11 @@ def open_session(
     settings: Settings, resume: str | None, checkpoints: str | None
 ) -> tuple[Context, Any, Any]:
     """Open (or reopen) everything a session needs; return its context, graph and store."""
+    from lgt_graph.agents.experience import load, read_lessons
     from lgt_graph.executors import open_executor
-    from lgt_graph.experience import load, read_lessons
-    from lgt_graph.graph import build_graph
+    from lgt_graph.graph.build import build_graph
+    from lgt_graph.graph.registry import choices, resolve
     from lgt_graph.llm import make_chat_model
-    from lgt_graph.registry import choices, resolve
     from lgt_graph.session.naming import experiment_name, start_parent_run, tag_placement
     from lgt_graph.session.store import SessionStore, checkpoints_path
     from lgt_graph.session.tracer import llm_tracer
@@ -139,7 +139,7 @@ def recorded_settings(store_path: Path, resume: str, given: Settings) -> tuple[S
     if record["status"] == "finished":
         raise UserError(f"session {resume} already finished; start a new one")
     recorded = Settings.from_dict(record["settings"])
-    from lgt_graph.methods import method
+    from lgt_graph.graph.methods import method
 
     peer = method(recorded.method)
     if peer.peer is not None:
@@ -161,8 +161,8 @@ def recorded_settings(store_path: Path, resume: str, given: Settings) -> tuple[S
 
 def open_task(settings: Settings) -> tuple[Any, Any, Any, dict[str, Any]]:
     """Load the task's data and narrowed space; return (task, space, data, data profile)."""
-    from lgt_graph.curves import profile
-    from lgt_graph.metrics import check_metric
+    from lgt_graph.evaluation.curves import profile
+    from lgt_graph.evaluation.metrics import check_metric
     from lgt_graph.space import space_for
     from lgt_graph.space.shape import shaped_by_data
     from lgt_graph.tasks import get_task, load_task_data
@@ -183,7 +183,7 @@ def open_task(settings: Settings) -> tuple[Any, Any, Any, dict[str, Any]]:
 
 def primary_metric(settings: Settings, data: Any) -> tuple[str, str]:
     """Return the primary metric of a session, and why: ``--metric``, or the data's default."""
-    from lgt_graph.metrics import check_metric, default_metric
+    from lgt_graph.evaluation.metrics import check_metric, default_metric
 
     problem = data.task.problem
     if settings.metric is not None:

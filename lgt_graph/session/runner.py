@@ -18,13 +18,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from lgt_graph import budgets, errors, interrupts, rounds
-from lgt_graph.agents import EndpointUnavailable
+from lgt_graph import errors, interrupts
+from lgt_graph.agents.calling import EndpointUnavailable
+from lgt_graph.agents.experience import distil
+from lgt_graph.agents.prompting import INITIAL_GUIDANCE
 from lgt_graph.context import Context, Settings
-from lgt_graph.epoch_story import story
+from lgt_graph.epoch.story import story
 from lgt_graph.errors import StorageError, Terminated
-from lgt_graph.experience import distil
-from lgt_graph.prompting import INITIAL_GUIDANCE
+from lgt_graph.executors import rounds
+from lgt_graph.graph import budgets
 from lgt_graph.session.mirror import Echo, Mirror, summary_markdown
 from lgt_graph.session.opening import data_line, open_session
 from lgt_graph.session.store import checkpoints_path, resume_command

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lgt_graph.errors import UserError
-from lgt_graph.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from lgt_graph.evaluation.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from lgt_graph.space import Family
 from lgt_graph.tasks import image_folder, images, tabular
 from lgt_graph.tasks.base import Dataset, Problem, Task, TaskData, split

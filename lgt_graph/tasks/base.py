@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from lgt_graph.errors import UserError
-from lgt_graph.metrics import DIRECTIONS, Direction
+from lgt_graph.evaluation.metrics import DIRECTIONS, Direction
 from lgt_graph.space import Family
 
 Problem = Literal["classification", "regression"]

@@ -142,7 +142,7 @@ def session_verdict(
     metrics = [Metric("verdict/delta", float(verdict["delta"]), stamp, step)]
     if verdict.get("floor") is not None:
         metrics.append(Metric("verdict/noise_floor", float(verdict["floor"]), stamp, step))
-    if verdict.get("prediction"):  # the Advisor's hit rate so far (lgt_graph.predictions)
+    if verdict.get("prediction"):  # the Advisor's hit rate so far (lgt_graph.agents.predictions)
         said = verdict["prediction"]
         metrics.append(Metric("advisor/hit_rate", float(said["hit_rate"]), stamp, step))
         for name in ("brier", "skill"):  # the stated probabilities' score so far
@@ -241,7 +241,7 @@ def session_end(
 
     ``line`` (the epoch-level loop) is the curve the run's weights went through, with its
     changes: written as ``line.json`` and as ``line/...`` metrics, a step per epoch.
-    ``lessons`` (:mod:`lgt_graph.experience`): ``lessons.json``, tagged ``lgt.lessons`` with
+    ``lessons`` (:mod:`lgt_graph.agents.experience`): ``lessons.json``, tagged ``lgt.lessons`` with
     the task family, so that later sessions on similar tables find it.
     """
     import time

@@ -127,7 +127,9 @@ def _fit(
             fitted["test_metrics"] = arrays.scorer()(data.y_test, out)
             fitted["test_output"] = arrays.outputs(out)
     out = fitted.pop("val_output", None)
-    if out is not None:  # what a paired comparison of two trials reads (lgt_graph.selection)
+    if (
+        out is not None
+    ):  # what a paired comparison of two trials reads (lgt_graph.evaluation.selection)
         net = config["model"] in ("mlp", "cnn")
         fitted["validation"] = arrays.outputs(out, logits=net).astype(np.float32)
         fitted["diagnostics"].update(_spread(fitted["validation"], data))

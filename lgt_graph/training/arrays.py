@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lgt_graph.metrics import classification_metrics, regression_metrics
+from lgt_graph.evaluation.metrics import classification_metrics, regression_metrics
 
 
 @dataclass

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lgt_graph.metrics import better
+from lgt_graph.evaluation.metrics import better
 from lgt_graph.space import Config
 from lgt_graph.training.arrays import Arrays
 from lgt_graph.training.device import Placement, resolve_placement

@@ -57,7 +57,7 @@ class TrialResult:
     validation: np.ndarray | None = field(default=None, compare=False, repr=False)
     """The validation outputs the metrics were read from (class probabilities, or
     predictions on the target's scale), one row an example; kept beside the state
-    (:mod:`lgt_graph.val_outputs`), never in it."""
+    (:mod:`lgt_graph.evaluation.val_outputs`), never in it."""
     test_output: np.ndarray | None = field(default=None, compare=False, repr=False)
     """A final refit's test outputs, as ``validation`` (an ensemble averages them); else None."""
 

@@ -3,7 +3,7 @@
 ``--node advisor=random`` picks a built-in; ``--node advisor=my_pkg.module:MyAdvisor``
 imports the user's own (a function ``(state, runtime) -> update``, or a class whose
 instances are such callables, instantiated without arguments). Every baseline of
-:mod:`lgt_graph.methods` is also an Advisor built-in (``--node advisor=bayes``). This
+:mod:`lgt_graph.graph.methods` is also an Advisor built-in (``--node advisor=bayes``). This
 module is the only one that imports the nodes (``nodes/``, installed as
 ``lgt_graph.nodes``): everything else asks it for them by name.
 """
@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lgt_graph.errors import UserError
-from lgt_graph.methods import LOOP_NODES, METHODS, method
+from lgt_graph.graph.methods import LOOP_NODES, METHODS, method
 
 SLOTS = {
     "train": "train",

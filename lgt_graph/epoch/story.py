@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from lgt_graph import history
-from lgt_graph.epoch_loop import kept, line_of, run_of
+from lgt_graph.epoch.loop import kept, line_of, run_of
 from lgt_graph.state import State
 
 

@@ -9,10 +9,11 @@ from typing import Literal
 
 from langgraph.runtime import Runtime
 
-from lgt_graph import budgets, history
+from lgt_graph import history
 from lgt_graph.context import Context, Settings
-from lgt_graph.epoch_loop import kept
-from lgt_graph.metrics import SETBACKS, reached
+from lgt_graph.epoch.loop import kept
+from lgt_graph.evaluation.metrics import SETBACKS, reached
+from lgt_graph.graph import budgets
 from lgt_graph.state import State
 
 Route = Literal["finalize", "rollback", "optimize"]
@@ -22,7 +23,7 @@ AdviseRoute = Literal["train", "finalize"]
 def decide(state: State, settings: Settings, maximize: bool) -> tuple[Route, str]:
     """Return where to go after a trial was evaluated, and the reason, in words.
 
-    Stops when a budget is spent (:mod:`lgt_graph.budgets`), when the best trial reached
+    Stops when a budget is spent (:mod:`lgt_graph.graph.budgets`), when the best trial reached
     ``stop_at``, or after ``patience`` trials without an improvement of at least ``min_delta``;
     otherwise rolls back when the last trial regressed or failed, and goes on otherwise.
     """
@@ -70,7 +71,7 @@ def decide(state: State, settings: Settings, maximize: bool) -> tuple[Route, str
 def _decide_segment(state: State, settings: Settings, maximize: bool) -> tuple[Route, str]:
     """Decide as the epoch-level loop does: the budget counts epochs, rollback restores weights.
 
-    The run goes on from the better branch (:func:`lgt_graph.epoch_loop.kept`): a change
+    The run goes on from the better branch (:func:`lgt_graph.epoch.loop.kept`): a change
     that did not beat its control is rolled back, whatever its verdict's name.
     """
     run = state.get("run") or {}

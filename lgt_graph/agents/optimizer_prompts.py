@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from langchain_core.messages import BaseMessage
 
-from lgt_graph import epoch_guards, history, predictions
+from lgt_graph import history
+from lgt_graph.agents import predictions
+from lgt_graph.agents.prompting import INITIAL_GUIDANCE, history_rows, messages
 from lgt_graph.context import Context
+from lgt_graph.epoch import guards as epoch_guards
 from lgt_graph.llm.fitting import FULL, Fit, facts_json
-from lgt_graph.prompting import INITIAL_GUIDANCE, history_rows, messages
 from lgt_graph.state import State
 
 

@@ -1,6 +1,6 @@
 """Each trial's validation outputs, kept in the session's work folder beside its state.
 
-A paired comparison of two trials (:mod:`lgt_graph.selection`) reads both trials'
+A paired comparison of two trials (:mod:`lgt_graph.evaluation.selection`) reads both trials'
 outputs on the same validation rows. They are arrays (CIFAR-10: 5,000 rows of ten
 probabilities), so they stay out of the graph state, which every checkpoint copies:
 one ``.npy`` file a trial under ``<workdir>/validation/``. A trial trained again after
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from lgt_graph.context import Settings
-from lgt_graph.registry import choices
+from lgt_graph.graph.registry import choices
 from lgt_graph.training.result import TrialResult
 
 FOLDER = "validation"

@@ -16,8 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from lgt_graph.agents.prompting import digest
 from lgt_graph.context import Settings
-from lgt_graph.prompting import digest
 from lgt_graph.space import Config
 from lgt_graph.state import State
 from lgt_graph.training.result import TrialResult

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from lgt_graph.schemas import Proposal
+from lgt_graph.agents.schemas import Proposal
 from lgt_graph.space import Config, Space, Value, config_key
 from lgt_graph.state import ChangeRecord
 

@@ -5,7 +5,7 @@ selection from libraries of models", ICML 2004), done with a session's trials: s
 nothing, and :data:`ROUNDS` times add (with replacement) the trial whose outputs, averaged
 with those already in, score best on the validation split; a trial's weight is the share
 of rounds that picked it. The pool is the :data:`POOL` best trials whose validation outputs
-were kept (:mod:`lgt_graph.val_outputs`). Every chosen configuration is then refit on the
+were kept (:mod:`lgt_graph.evaluation.val_outputs`). Every chosen configuration is then refit on the
 training split, as the final refit of one trial is, and the weighted average of their
 test outputs is scored once. The weights are fitted on the validation split, so the
 ensemble's validation score is optimistic, as any chosen trial's is.
@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from lgt_graph import history, val_outputs
-from lgt_graph.metrics import better, classification_metrics, regression_metrics
+from lgt_graph import history
+from lgt_graph.evaluation import val_outputs
+from lgt_graph.evaluation.metrics import better, classification_metrics, regression_metrics
 
 ROUNDS = 25
 """Rounds of greedy selection: AutoGluon's default ``ensemble_size``."""

@@ -8,11 +8,11 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from lgt_graph import history
+from lgt_graph.agents.noise import judging, session_floor
+from lgt_graph.agents.prompting import changes_text, messages, trial_summary
 from lgt_graph.context import Context
-from lgt_graph.curves import describe
+from lgt_graph.evaluation.curves import describe
 from lgt_graph.llm.fitting import FULL, Fit, facts_json
-from lgt_graph.noise import judging, session_floor
-from lgt_graph.prompting import changes_text, messages, trial_summary
 from lgt_graph.state import State, Trial, VerdictRecord
 
 

@@ -18,7 +18,12 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from lgt_graph.context import Context
-from lgt_graph.routing import decide, decide_after_advise, route_after_advise, route_after_evaluate
+from lgt_graph.graph.routing import (
+    decide,
+    decide_after_advise,
+    route_after_advise,
+    route_after_evaluate,
+)
 from lgt_graph.state import State, Transition
 
 Node = Callable[[State, Runtime[Context]], dict[str, Any]]
@@ -77,6 +82,6 @@ def make_graph(config: Any = None) -> Any:
     as the graph's runtime context, which :func:`lgt_graph.session.opening.open_session`
     builds.
     """
-    from lgt_graph.registry import resolve
+    from lgt_graph.graph.registry import resolve
 
     return build_graph(resolve({}))

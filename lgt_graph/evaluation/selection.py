@@ -9,7 +9,7 @@ earliest stands for the simplest: a session starts from the default and changes 
 knobs at a time. Across model families it is a poor stand-in (on house it took the
 default net over a linear model within reach of it; docs/RESULTS.md), which is why this
 is an ablation (``--node finalize=one-se``), not LGT's default. The error is paired
-(:func:`lgt_graph.metrics.paired_standard_error`): both trials are scored on the same
+(:func:`lgt_graph.evaluation.metrics.paired_standard_error`): both trials are scored on the same
 rows, so two models that differ little are compared closely, and one that is worse on
 most rows is not within reach however noisy the scores.
 """
@@ -18,16 +18,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from lgt_graph import history, val_outputs
+from lgt_graph import history
 from lgt_graph.context import Context
-from lgt_graph.metrics import gain, paired_standard_error
+from lgt_graph.evaluation import val_outputs
+from lgt_graph.evaluation.metrics import gain, paired_standard_error
 from lgt_graph.state import State, Trial
 
 
 def one_se_trial(state: State, ctx: Context) -> tuple[Trial | None, dict[str, Any]]:
     """Return the earliest trial within one paired standard error of the best, and why.
 
-    Trials whose validation outputs were not kept (:mod:`lgt_graph.val_outputs`) are
+    Trials whose validation outputs were not kept (:mod:`lgt_graph.evaluation.val_outputs`) are
     passed over; without the best's, the best is taken.
     """
     best = history.best_trial(state, ctx.maximize)

@@ -18,10 +18,11 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from lgt_graph import budgets, history
+from lgt_graph import history
+from lgt_graph.agents.experience import experience_text
 from lgt_graph.context import Context
-from lgt_graph.curves import describe, summarize
-from lgt_graph.experience import experience_text
+from lgt_graph.evaluation.curves import describe, summarize
+from lgt_graph.graph import budgets
 from lgt_graph.llm.fitting import FULL, Fit, facts_json, recent
 from lgt_graph.space import Config, config_key, diff
 from lgt_graph.state import State, Trial
@@ -224,7 +225,7 @@ def advisor_messages(
             | {digest(t["config"]) for t in taken}
         ),
     }
-    if ctx.experience:  # lessons of similar tables (lgt_graph.experience), nearest first
+    if ctx.experience:  # lessons of similar tables (lgt_graph.agents.experience), nearest first
         facts["experience"] = [
             {k: v for k, v in lesson.items() if k != "guidance"} for lesson in ctx.experience
         ]

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from lgt_graph.metrics import gain
+from lgt_graph.evaluation.metrics import gain
 from lgt_graph.state import ProposalRecord, State, Trial, VerdictRecord
 
 OBSERVED = {"improved": "better", "neutral": "same", "regressed": "worse", "failed": "worse"}

@@ -13,7 +13,7 @@ A paired segment costs two branches, so a change that buys nothing is paid twice
   set the patience (``PromptRewrite.patience``); :data:`PATIENCE` until it does.
 
 Both read the history as the Advisor's facts give it
-(:func:`lgt_graph.epoch_prompts.history_facts`): one entry per segment with its trial,
+(:func:`lgt_graph.epoch.prompts.history_facts`): one entry per segment with its trial,
 changes, outcome, whether it was kept, and its paired delta and floor.
 """
 

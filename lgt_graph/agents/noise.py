@@ -3,13 +3,13 @@
 A validation score is an estimate from a few examples: on iris's 24 validation flowers
 one flower is 4 points of accuracy. The floor is one standard error of the difference
 between the trial's score and the best's, worked out from the validation size
-(:func:`lgt_graph.metrics.noise_floor`); ``--tolerance`` replaces it with the fixed rule.
+(:func:`lgt_graph.evaluation.metrics.noise_floor`); ``--tolerance`` replaces it with the fixed rule.
 """
 
 from __future__ import annotations
 
 from lgt_graph.context import Context
-from lgt_graph.metrics import noise_floor
+from lgt_graph.evaluation.metrics import noise_floor
 from lgt_graph.state import Trial
 
 

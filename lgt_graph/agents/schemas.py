@@ -2,7 +2,8 @@
 
 The schemas bound sizes so that a runaway reply is rejected, not stored; whether a
 proposal's knobs and values fit the space is checked afterwards against the space
-(:func:`lgt_graph.proposal_checks.check_proposal`), and the error is sent back to the model once.
+(:func:`lgt_graph.agents.proposal_checks.check_proposal`), and the error is sent back to the
+model once.
 """
 
 from __future__ import annotations

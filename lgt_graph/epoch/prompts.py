@@ -13,12 +13,14 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from lgt_graph import budgets, epoch_guards, history
+from lgt_graph import history
+from lgt_graph.agents.prompting import INITIAL_GUIDANCE, changes_text, messages, task_line
 from lgt_graph.context import Context
-from lgt_graph.curves import describe, summarize
-from lgt_graph.epoch_loop import kept, line_of, run_of, spent
+from lgt_graph.epoch import guards as epoch_guards
+from lgt_graph.epoch.loop import kept, line_of, run_of, spent
+from lgt_graph.evaluation.curves import describe, summarize
+from lgt_graph.graph import budgets
 from lgt_graph.llm.fitting import FULL, Fit, facts_json, recent
-from lgt_graph.prompting import INITIAL_GUIDANCE, changes_text, messages, task_line
 from lgt_graph.state import State, Trial
 
 RECENT = 3

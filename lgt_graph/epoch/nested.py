@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lgt_graph import budgets, history, interrupts
+from lgt_graph import history, interrupts
 from lgt_graph.context import Context
-from lgt_graph.epoch_loop import NEURAL, line_of, score_checkpoint
-from lgt_graph.methods import METHODS, method
+from lgt_graph.epoch.loop import NEURAL, line_of, score_checkpoint
+from lgt_graph.graph import budgets
+from lgt_graph.graph.methods import METHODS, method
 from lgt_graph.state import State
 from lgt_graph.training.result import TrialResult
 
@@ -83,8 +84,8 @@ def train_nested(state: State, ctx: Context) -> dict[str, Any]:
 
 def run_inner(ctx: Context, config: dict[str, Any], index: int, epochs: int) -> State:
     """Run (or resume) trial ``index``'s epoch-level graph; return its final state."""
-    from lgt_graph.graph import build_graph
-    from lgt_graph.registry import resolve
+    from lgt_graph.graph.build import build_graph
+    from lgt_graph.graph.registry import resolve
     from lgt_graph.session.mirror import segment_line
     from lgt_graph.session.runner import initial_state
 

@@ -19,7 +19,7 @@ import math
 import random
 from typing import Any
 
-from lgt_graph.metrics import oriented
+from lgt_graph.evaluation.metrics import oriented
 from lgt_graph.space import Config, Knob, Space
 
 POPULATION = 4
