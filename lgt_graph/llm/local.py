@@ -145,6 +145,10 @@ def _start(path: Path, context: int) -> LocalServer:
         str(context),
         "--n_threads",
         str(os.cpu_count() or 1),
+        # keep the evaluated prompts in RAM: each agent's next prompt starts as its last did,
+        # and the three agents take turns (two to four times faster on a CPU)
+        "--cache",
+        "True",
         "--verbose",
         "False",
     ]
