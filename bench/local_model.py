@@ -127,7 +127,8 @@ def table(rows: list[Row], task: str) -> list[str]:
         shortened = f"{sum(c['shortened'] for c in calls) / len(calls):.0%}" if calls else "-"
         lines.append(
             f"| {name} | {len(mine)} | {mean_sd(scores)} | {gain}"
-            f" | {len(calls) / len(mine):.1f} | {_share(calls, 'ok')} | {_share(calls, 'repaired')}"
+            f" | {f'{len(calls) / len(mine):.1f}' if calls else '-'} | {_share(calls, 'ok')}"
+            f" | {_share(calls, 'repaired')}"
             f" | {_share(calls, 'fallback')} | {_per_call(calls, 'prompt_tokens')}"
             f" | {_per_call(calls, 'output_tokens')} | {_per_call(calls, 'seconds', 1)}"
             f" | {shortened} | {hit} |"
