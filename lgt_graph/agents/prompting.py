@@ -25,6 +25,7 @@ from lgt_graph.evaluation.curves import describe, summarize
 from lgt_graph.graph import budgets
 from lgt_graph.llm.fitting import FULL, Fit, facts_json, recent
 from lgt_graph.space import Config, config_key, diff
+from lgt_graph.space.knob import Knob
 from lgt_graph.state import State, Trial
 
 SPLIT = "==== user ===="
@@ -85,15 +86,9 @@ def digest(config: Config) -> str:
     return hashlib.sha1(config_key(config).encode()).hexdigest()[:10]
 
 
-def _space(ctx: Context, config: Config, fit: Fit = FULL) -> tuple[str, dict[str, Any]]:
-    knobs = ctx.space.active(config) if fit.in_use else list(ctx.space.knobs.values())
-    text = "\n".join(
-        f"- {k.name}: {k.allowed()}; default {k.default}"
-        if fit.brief
-        else f"- {k.describe()} [{k.dimension}]"
-        for k in knobs
-    )
-    facts = {
+def knob_facts(knobs: Sequence[Knob]) -> dict[str, Any]:
+    """Return the knobs as the facts block states them: kind, range or choices, default, users."""
+    return {
         k.name: {
             "dimension": k.dimension,
             "kind": k.kind,
@@ -105,6 +100,17 @@ def _space(ctx: Context, config: Config, fit: Fit = FULL) -> tuple[str, dict[str
         }
         for k in knobs
     }
+
+
+def _space(ctx: Context, config: Config, fit: Fit = FULL) -> tuple[str, dict[str, Any]]:
+    knobs = ctx.space.active(config) if fit.in_use else list(ctx.space.knobs.values())
+    text = "\n".join(
+        f"- {k.name}: {k.allowed()}; default {k.default}"
+        if fit.brief
+        else f"- {k.describe()} [{k.dimension}]"
+        for k in knobs
+    )
+    facts = knob_facts(knobs)
     if fit.in_use:
         left = len(ctx.space.knobs) - len(knobs)
         text += f"\n({left} knobs the base configuration does not read left out, to fit the window)"

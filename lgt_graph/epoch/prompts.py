@@ -14,7 +14,13 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from lgt_graph import history
-from lgt_graph.agents.prompting import INITIAL_GUIDANCE, changes_text, messages, task_line
+from lgt_graph.agents.prompting import (
+    INITIAL_GUIDANCE,
+    changes_text,
+    knob_facts,
+    messages,
+    task_line,
+)
 from lgt_graph.context import Context
 from lgt_graph.epoch import guards as epoch_guards
 from lgt_graph.epoch.loop import kept, line_of, run_of, spent
@@ -32,19 +38,7 @@ LINE_TAIL = 30
 def _space(ctx: Context, config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     knobs = [k for k in ctx.space.active(config) if k.live]
     text = "\n".join(f"- {k.describe()}" for k in knobs)
-    facts = {
-        k.name: {
-            "dimension": k.dimension,
-            "kind": k.kind,
-            **({"choices": list(k.choices)} if k.kind == "choice" else {}),
-            **({"low": k.low, "high": k.high, "log": k.log} if k.kind in ("int", "float") else {}),
-            "default": k.default,
-            "used_by": list(k.used_by),
-            **({"when": [k.when[0], list(k.when[1])]} if k.when else {}),
-        }
-        for k in knobs
-    }
-    return text, facts
+    return text, knob_facts(knobs)
 
 
 def _span(trial: Trial) -> str:
