@@ -115,25 +115,26 @@ def ask(
     window: Window | None = options.get("window")
     build = messages if callable(messages) else (lambda fit: messages)
     started = time.monotonic()
-    level, notes = 0, []
+    level, notes = 0, list[str]()
     prompt, level, sent = _fitted(build, window, level)
     answer = Answer[T](None, "", 0, prompt_tokens=sent, fit=LEVELS[level].note())
     if window is not None and window.too_long(sent):
-        answer.error = (
+        error = (
             f"the prompt holds {sent} tokens, too many for the model's window of"
             f" {window.tokens} with room for a reply, even shortened ({answer.fit})"
         )
-        answer.status = f"fallback: {answer.error}"
-        return answer
+        return _done(answer, None, f"fallback: {error}", 0, error, notes, started, None)
     history = list(prompt)
     repairs: list[BaseMessage] = []
     error = ""
     attempt = sends = 0
+    # the built-in model's own options key its runnables; a real endpoint's are its ladder
+    own = () if ladder is not None else tuple(sorted(options.items()))
     while attempt < 2 and sends < MAX_SENDS:
         attempt += 1
         sends += 1
         mode = ladder.mode if ladder is not None else None
-        call, parse = _structured(model, schema, mode, tuple(sorted(options.items())))
+        call, parse = _structured(model, schema, mode, own)
         sending = [*history, *repairs]
         if mode == "json_mode":
             sending.insert(
@@ -160,6 +161,7 @@ def ask(
                     note = f"context window: {window.tokens} tokens; prompt {sent} ({answer.fit})"
             if note is not None:
                 notes.append(note)
+                error = note  # what the call ends with, if the sends run out here
                 attempt -= 1  # the same attempt again, in the next mode or shorter
                 continue
             reason = f"endpoint error: {type(exc).__name__}: {exc}"[:MAX_ERROR]
@@ -242,7 +244,7 @@ def _structured(
     With a ``mode`` (a real endpoint's ladder) the chain is
     :func:`lgt_graph.llm.structured.runnable`'s.
     """
-    key = (id(model), schema, mode, options if mode is None else ())
+    key = (id(model), schema, mode, options)
     if key not in _RUNNABLES:
         if mode is not None:
             _RUNNABLES[key] = runnable(model, schema, mode)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -130,22 +131,22 @@ def context_overflow(error: BaseException) -> bool:
     )
 
 
+def _pruned(node: Any, drop: Callable[[str, Any], bool]) -> Any:
+    """Return a JSON schema without the keys ``drop`` names, at every depth."""
+    if isinstance(node, dict):
+        return {k: _pruned(v, drop) for k, v in node.items() if not drop(k, v)}
+    if isinstance(node, list):
+        return [_pruned(v, drop) for v in node]
+    return node
+
+
 @cache
 def relaxed_schema(schema: type[BaseModel]) -> dict[str, Any]:
     """Return ``schema``'s JSON schema without the length bounds that break grammars."""
-
-    def strip(node: Any) -> Any:
-        if isinstance(node, dict):
-            return {
-                k: strip(v)
-                for k, v in node.items()
-                if k not in _DROPPED and not (k == "maxItems" and v > MAX_ITEMS)
-            }
-        if isinstance(node, list):
-            return [strip(v) for v in node]
-        return node
-
-    out = strip(schema.model_json_schema())
+    out = _pruned(
+        schema.model_json_schema(),
+        lambda k, v: k in _DROPPED or (k == "maxItems" and v > MAX_ITEMS),
+    )
     out.setdefault("description", (schema.__doc__ or schema.__name__).strip())
     return dict(out)
 
@@ -167,9 +168,12 @@ def runnable(model: Any, schema: type[BaseModel], mode: str) -> tuple[Any, Any]:
     return steps[0], RunnableSequence(*steps[1:], validate)
 
 
+@cache
 def schema_message(schema: type[BaseModel]) -> BaseMessage:
-    """Say in words what JSON ``json_mode`` expects (a server may not read the schema)."""
-    text = json.dumps(relaxed_schema(schema), separators=(",", ":"))
-    return SystemMessage(
-        f"Answer with one JSON object, no other text, matching this schema: {text}"
-    )
+    """Say what JSON ``json_mode`` expects (a server may not read the schema it is sent).
+
+    The schema goes without its descriptions and titles, which the prompt's text gives.
+    """
+    bare = _pruned(relaxed_schema(schema), lambda k, v: k in ("description", "title"))
+    text = json.dumps(bare, separators=(",", ":"))
+    return SystemMessage(f"Answer with one JSON object, no other text, of this schema: {text}")
