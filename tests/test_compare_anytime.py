@@ -12,6 +12,7 @@ from lgt_graph.compare.plots import FILES, step_on_grid
 from lgt_graph.compare.render import OUTPUTS, write_outputs
 from lgt_graph.compare.rows import Row, row_of
 from lgt_graph.context import Context, Settings
+from lgt_graph.provenance import source
 from lgt_graph.session import Outcome, run_session
 from lgt_graph.tasks import TASKS, load_task_data
 from tests.conftest import needs_data
@@ -36,6 +37,7 @@ def test_a_row_counts_seconds_and_epochs_cumulatively_per_trial():
     assert row.seconds_at == pytest.approx([1.0, 1.5, 1.75, 3.75])
     assert row.train_seconds == pytest.approx(3.75) and row.wall_seconds == 9.0
     assert len(row.curve) == 14 and row.curve[-1] == 0.4  # still one entry an epoch
+    assert row.commit == source()  # what code made the row
 
 
 @needs_data

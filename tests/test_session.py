@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from lgt_graph import provenance
 from lgt_graph.context import Settings
 from lgt_graph.errors import UserError
 from lgt_graph.evaluation.metrics import CLASSIFICATION_METRICS
@@ -77,6 +78,9 @@ def test_offline_run_reaches_finalize_and_records_everything(
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["task"] == task and parent.data.tags["llm"] == "heuristic"
     assert parent.data.tags["budget"] == str(budget)
+    assert parent.data.tags["lgt.source"] == provenance.source()  # the code that ran it
+    if provenance.full_commit():  # a checkout: MLflow's own Source version too
+        assert parent.data.tags["mlflow.source.git.commit"] == provenance.full_commit()
     assert "test_accuracy" in parent.data.metrics
     trial_runs = [r for r in children if r.data.tags.get("kind") == "trial"]
     assert sorted(int(r.data.tags["lgt.trial"]) for r in trial_runs) == list(range(1, budget + 1))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from lgt_graph.agents.predictions import checks_of
 from lgt_graph.evaluation.metrics import better
 from lgt_graph.history import trial_epochs, trial_seconds
+from lgt_graph.provenance import source
 
 if TYPE_CHECKING:
     from lgt_graph.session import Outcome
@@ -53,6 +54,10 @@ class Row:
     calls: list[dict[str, Any]] = field(default_factory=list)
     """Each agent call: agent, status (ok, repaired, fallback), tokens measured before
     sending and counted by the server, seconds, whether the prompt was shortened."""
+    commit: str = ""
+    """The lgt_graph source that ran the session (:func:`lgt_graph.provenance.source`):
+    a commit such as ``e8bd55c`` (``-dirty`` when the package's files differed from it) or
+    ``lgt_graph 0.1.0``; empty in a ``sessions.jsonl`` from before it was recorded."""
 
     @property
     def train_seconds(self) -> float | None:
@@ -120,6 +125,7 @@ def row_of(task: str, method: str, seed: int, outcome: Outcome, seconds: float) 
             for c in calls
             if ctx.settings.llm != "heuristic"
         ],
+        commit=source(),
     )
 
 

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lgt_graph import provenance
 from lgt_graph.context import Settings
 
 
@@ -41,6 +42,8 @@ def start_parent_run(
         "llm": settings.llm,
         "nodes": ",".join(f"{k}={v}" for k, v in nodes.items()),
         "mlflow.note.content": f"Tuning {settings.task} with {settings.method}.",
+        "lgt.source": provenance.source(),
+        **({"mlflow.source.git.commit": commit} if (commit := provenance.full_commit()) else {}),
         **(placement.tags() if placement is not None else {}),
     }
     run = tracker.client.create_run(
