@@ -107,9 +107,10 @@ def table(rows: list[Row], task: str) -> list[str]:
     lines = [
         f"**{task}** (test {metric}; gain over {REFERENCE} paired by seed, 95% interval)",
         "",
-        "| method | seeds | test | gain [95% CI] | calls/session | at once | repaired"
-        " | fell back | prompt tok/call | reply tok/call | s/call | shortened | hit rate |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| method | seeds | test | gain [95% CI] | min/session | calls/session | at once"
+        " | repaired | fell back | prompt tok/call | reply tok/call | s/call | shortened"
+        " | hit rate |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in dict.fromkeys(NAMES.values()):
         mine = [r for r in rows if r.method == name and r.primary in r.test]
@@ -127,6 +128,7 @@ def table(rows: list[Row], task: str) -> list[str]:
         shortened = f"{sum(c['shortened'] for c in calls) / len(calls):.0%}" if calls else "-"
         lines.append(
             f"| {name} | {len(mine)} | {mean_sd(scores)} | {gain}"
+            f" | {statistics.mean(r.wall_seconds for r in mine) / 60:.1f}"
             f" | {f'{len(calls) / len(mine):.1f}' if calls else '-'} | {_share(calls, 'ok')}"
             f" | {_share(calls, 'repaired')}"
             f" | {_share(calls, 'fallback')} | {_per_call(calls, 'prompt_tokens')}"

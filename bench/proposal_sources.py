@@ -7,8 +7,8 @@ findings on the curves ("unscaled features", "overfitting", ...), "model family"
 untried family), "exploration" (a practitioner's next move), or "evaluator" (a suggestion
 of the Evaluator's textual gradient). The table shows, per session of an `ablate` or
 `compare` store, how many proposals each source made, which tells whether a swapped node
-could have changed anything (docs/RESULTS.md, Ablations). Sessions of a language model
-have no such brackets and show as "(no source)".
+could have changed anything (docs/log/results-2026-12-07.md, Ablations). Sessions of a
+language model have no such brackets and show as "(no source)".
 """
 
 from __future__ import annotations

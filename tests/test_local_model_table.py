@@ -46,12 +46,14 @@ def test_the_table_pairs_by_seed_and_counts_the_calls():
     model = next(line for line in lines if line.startswith("| LGT, SmolLM2"))
     assert heuristic.endswith("| 67% of 3 |") and "| 0.8500 ± 0.0707 | - |" in heuristic
     cells = [c.strip() for c in model.strip("|").split("|")]
-    # seeds, test, paired gain (-0.05 and -0.10), calls a session, ok, repaired,
-    # fell back, prompt tokens, reply tokens, seconds a call, shortened, hit rate
+    # seeds, test, paired gain (-0.05 and -0.10), minutes a session (1 s each), calls a
+    # session, ok, repaired, fell back, prompt tokens, reply tokens, seconds a call,
+    # shortened, hit rate
     assert cells[1:] == [
         "2",
         "0.7750 ± 0.1061",
         "-0.0750 [-0.0981, -0.0519]",  # percentile bootstrap over the 4 resamples
+        "0.0",
         "2.0",
         "50%",
         "25%",

@@ -7,8 +7,8 @@ The one-standard-error rule, a practitioner's prior since Breiman's CART, takes 
 the simplest trial whose score is within one standard error of the best's. Here the
 earliest stands for the simplest: a session starts from the default and changes a few
 knobs at a time. Across model families it is a poor stand-in (on house it took the
-default net over a linear model within reach of it; docs/RESULTS.md), which is why this
-is an ablation (``--node finalize=one-se``), not LGT's default. The error is paired
+default net over a linear model within reach of it; docs/log/results-2026-12-07.md), which
+is why this is an ablation (``--node finalize=one-se``), not LGT's default. The error is paired
 (:func:`lgt_graph.evaluation.metrics.paired_standard_error`): both trials are scored on the same
 rows, so two models that differ little are compared closely, and one that is worse on
 most rows is not within reach however noisy the scores.
