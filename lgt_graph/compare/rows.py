@@ -57,7 +57,8 @@ class Row:
     commit: str = ""
     """The lgt_graph source that ran the session (:func:`lgt_graph.provenance.source`):
     a commit such as ``e8bd55c`` (``-dirty`` when the package's files differed from it) or
-    ``lgt_graph 0.1.0``; empty in a ``sessions.jsonl`` from before it was recorded."""
+    ``lgt_graph 0.1.0``; empty in a ``sessions.jsonl`` from before it was recorded. A session
+    stopped and resumed records the source of the process that finished it."""
 
     @property
     def train_seconds(self) -> float | None:
