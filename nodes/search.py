@@ -66,12 +66,14 @@ class SearchAdvisor:
                 break
             taken.add(config_key(update["config"]))
             updates.append(update)
+        # an LGTSampler's agents (the hybrid, lgt-optuna) called the model while told and asked
+        calls = {"agent_calls": drained} if (drained := _agent_calls(searcher)) else {}
         if not updates:
             title = find(self.method).title
             why = f"{title} has nothing left to propose after {len(trials)} trials"
-            return {"exhausted": why, "searcher": built}
+            return {"exhausted": why, "searcher": built, **calls}
         update = updates[0] if ctx.settings.workers == 1 else round_of(updates)
-        return {**update, "searcher": built}
+        return {**update, "searcher": built, **calls}
 
     def _ask(
         self, searcher: Searcher, ctx: Context, told: int, tried: set[str], number: int
@@ -184,6 +186,12 @@ class SearchAdvisor:
             else:
                 self._searcher.tell(trial["config"], trial["score"])
         self._told += 1
+
+
+def _agent_calls(searcher: Searcher) -> list[dict[str, Any]]:
+    """Return the calls the searcher's LGTSampler made since the last read; none for others."""
+    log = getattr(getattr(getattr(searcher, "study", None), "sampler", None), "calls", None)
+    return log.drain() if log is not None else []
 
 
 def _rounds(trials: list[Trial]) -> list[list[Trial]]:

@@ -188,6 +188,11 @@ def test_the_hybrids_agents_state_expectations_that_the_session_scores(store_uri
     assert all(0 <= p["probability"] <= 1 and p["forecast"] for p in by_agents)
     checks = checks_of(values["verdicts"])
     assert len(checks) == len(by_agents) and all(c["brier"] is not None for c in checks)
+    # the agents' calls inside the hybrid's sampler are the session's, as LGT's own are
+    calls = values["agent_calls"]
+    assert sum(c["agent"] == "advisor" for c in calls) >= len(by_agents)
+    assert any(c["agent"] == "evaluator" for c in calls)
+    assert all(c["status"] == "ok" for c in calls)
 
 
 def test_swapping_nodes_changes_behaviour(store_uri, tmp_path):

@@ -9,6 +9,8 @@ goes on writing under the same run.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from optuna.study import Study
@@ -101,3 +103,37 @@ class StudyRecords:
         )
         client.log_text(parent, text, f"prompts/v{version['version']}.md")
         client.set_tag(parent, "lgt.prompt_version", str(version["version"]))
+
+
+class CallLog:
+    """The agents' calls an LGTSampler made (their ``AgentCall`` records), kept until read.
+
+    A session whose searcher is an LGTSampler (``--method hybrid``, ``lgt-optuna``) reads
+    them after each ask (:meth:`drain`), so its ``agent_calls`` count every exchange with
+    the chat model — valid at once, repaired or fallen back, tokens and seconds — as LGT's
+    own do. A study outside a session may read them too, or leave them.
+    """
+
+    def __init__(self) -> None:
+        self._calls: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def wrap(self, nodes: dict[str, Callable[..., dict[str, Any]]]) -> dict[str, Any]:
+        """Return the nodes, each keeping the calls of its updates here."""
+
+        def keeping(node: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+            def run(*args: Any, **kwargs: Any) -> dict[str, Any]:
+                update = node(*args, **kwargs)
+                with self._lock:
+                    self._calls += [dict(c) for c in update.get("agent_calls") or []]
+                return update
+
+            return run
+
+        return {name: keeping(node) for name, node in nodes.items()}
+
+    def drain(self) -> list[dict[str, Any]]:
+        """Return the calls kept since the last drain, and forget them."""
+        with self._lock:
+            calls, self._calls = self._calls, []
+        return calls

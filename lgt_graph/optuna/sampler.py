@@ -40,7 +40,7 @@ from lgt_graph.context import TRIAL_CAP, Context, Settings
 from lgt_graph.errors import ConfigError
 from lgt_graph.graph.routing import decide
 from lgt_graph.optuna.pending import propose, running
-from lgt_graph.optuna.records import TOLD, StudyRecords
+from lgt_graph.optuna.records import TOLD, CallLog, StudyRecords
 from lgt_graph.optuna.space import inside, space_of, to_distribution
 from lgt_graph.optuna.study_state import (
     FINISHED,
@@ -138,7 +138,8 @@ class LGTSampler(BaseSampler):
             nodes=dict(nodes or {}),
         )
         self._settings.check()
-        self._nodes = resolve(self._settings.nodes, "lgt", "trial")
+        self.calls = CallLog()  # the agents' calls, for a session that runs this sampler
+        self._nodes = self.calls.wrap(resolve(self._settings.nodes, "lgt", "trial"))
         self._model, self._options = make_chat_model(
             llm, base_url, timeout, max_retries, self._settings.structured_output
         )
