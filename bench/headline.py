@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.combine import comparisons, load
+from bench.combine import load
 from bench.local_model import rows_of as local_rows
 from bench.local_model import table as local_table
 from lgt_graph.compare.rank import summary
@@ -67,12 +67,10 @@ def section_rows(root: Path, section: dict[str, Any]) -> tuple[list[Row], list[i
     rows: list[Row] = []
     seeds: set[int] = set()
     for entry in map(_entry, section["folders"]):
-        folder = root / entry["path"]
         try:
-            comparisons([folder])
-        except SystemExit as error:
+            found, planned = load([root / entry["path"]])
+        except SystemExit as error:  # a folder that is not there, or holds no sessions
             raise ManifestError(f"section {section['title']!r}: {error}") from None
-        found, planned = load([folder])
         keep = entry.get("methods")
         for row in found:
             if keep is None or row.method in keep:

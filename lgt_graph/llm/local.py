@@ -66,10 +66,11 @@ CACHE_BYTES = 256 << 20
 Each entry also keeps a copy of every prompt token's logits (n_vocab floats a token),
 which the count leaves out. With SmolLM2 that is 196 KB a token against about 23 KB of
 counted state (30 layers of 3 key-value heads of 64 in 16 bits), so the server's default
-2 GiB let it grow to 21.7 GB over three sessions of one comparison, and the kernel
-killed it. At 256 MiB it holds four full prompts of the bundled model (the three agents'
-turns) in about 2.5 GB; a larger model's prompt may not fit, and then goes uncached
-(slower, never killed)."""
+2 GiB let it grow to 21.7 GB over three sessions of one comparison (the kernel's
+oom-kill record), and the kernel killed it. At 256 MiB it holds four full prompts of the
+bundled model (the three agents' turns); the benchmark's server then stayed at 3.4-3.6 GB
+in all (ps). A larger model's prompt may not fit, and then goes uncached (slower, never
+killed)."""
 _LOCK = threading.Lock()
 
 
