@@ -71,8 +71,12 @@ def test_overfitting_calls_for_regularisation():
     )
     found = diagnose(s, CONFIG, PROFILE, Knobs())
     assert names(found)[0] == "overfitting"
-    assert found[0].changes == {"dropout": 0.2, "early_stopping_patience": 3}
+    # images first get varied data and averaged weights (1,000 examples, batches of 64)
+    assert found[0].changes == {"augmentation": "shift", "ema": 0.936}
     assert "bottomed at epoch 3" in found[0].evidence
+    varied = {**CONFIG, "augmentation": "shift", "cutout": 7, "ema": 0.9, "label_smoothing": 0.1}
+    found = diagnose(s, varied, PROFILE, Knobs())
+    assert found[0].changes == {"dropout": 0.2, "early_stopping_patience": 3}
 
 
 def test_slow_convergence_adds_momentum_to_plain_sgd():
@@ -175,7 +179,8 @@ def advisor_facts(**over):
 def test_the_advisor_tries_an_untried_model_family_first():
     first = propose(advisor_facts(budget_left=5))
     assert {c["knob"]: c["value"] for c in first["changes"]}["model"] == "cnn"
-    tried = propose(advisor_facts(budget_left=5, history=[{"trial": 1, "model": "cnn"}]))
+    both = [{"trial": 1, "model": "cnn"}, {"trial": 2, "model": "resnet"}]
+    tried = propose(advisor_facts(budget_left=5, history=both))
     assert "model" not in {c["knob"] for c in tried["changes"]}
 
 
@@ -190,7 +195,7 @@ def test_the_cnn_move_pools_the_image_down_to_a_few_pixels_with_batch_norm():
 
 
 def length_history(gain_of_second_doubling):
-    """A CNN whose epochs were doubled twice: +0.04, then the given gain."""
+    """A CNN whose epochs were doubled twice: +0.04, then the given gain; a ResNet behind."""
     cnn = {**CONFIG, "model": "cnn", "optimizer": "adam", "learning_rate": 0.001}
     rows = [
         {"trial": 1, "base": None, "changes": [], "score": 0.40, "model": "mlp"},
@@ -200,6 +205,8 @@ def length_history(gain_of_second_doubling):
          "changes": [{"knob": "epochs", "old": 5, "new": 10}]},
         {"trial": 4, "base": 3, "score": 0.67 + gain_of_second_doubling, "model": "cnn",
          "changes": [{"knob": "epochs", "old": 10, "new": 20}]},
+        {"trial": 5, "base": 1, "score": 0.6, "model": "resnet",  # every family tried
+         "changes": [{"knob": "model", "old": "mlp", "new": "resnet"}]},
     ]  # fmt: skip
     for row in rows:
         row.update(outcome="improved", delta=0.01)
@@ -248,12 +255,12 @@ def test_the_evaluator_says_when_more_length_is_not_worth_its_cost():
 
 def test_the_advisor_follows_the_diagnosis_and_respects_avoid_and_guidance():
     first = propose(advisor_facts())
-    assert {c["knob"] for c in first["changes"]} == {"dropout", "early_stopping_patience"}
+    assert {c["knob"] for c in first["changes"]} == {"augmentation", "ema"}
     assert "bottomed at epoch 3" in first["rationale"]
-    avoided = propose(advisor_facts(avoid=["dropout=0.2"]))
-    assert "dropout" not in {c["knob"] for c in avoided["changes"]}
-    guided = propose(advisor_facts(guidance="Avoid: dropout; early_stopping_patience"))
-    assert not {"dropout", "early_stopping_patience"} & {c["knob"] for c in guided["changes"]}
+    avoided = propose(advisor_facts(avoid=["augmentation=shift"]))
+    assert "augmentation" not in {c["knob"] for c in avoided["changes"]}
+    guided = propose(advisor_facts(guidance="Avoid: augmentation; ema"))
+    assert not {"augmentation", "ema"} & {c["knob"] for c in guided["changes"]}
     second = propose(advisor_facts(), attempt=2)
     assert second["changes"] != first["changes"]
 
@@ -536,3 +543,76 @@ def test_an_absolute_error_metric_calls_for_the_matching_loss_and_forests_try_ra
     forest = space.apply(space.default(), {"model": "random_forest"})
     moves = [c.changes for c in explorations(forest, {**profile, "primary_metric": "mae"}, knobs)]
     assert {"randomized_splits": True} in moves and all("regression_loss" not in m for m in moves)
+
+
+def test_after_the_cnn_the_advisor_starts_a_resnet_that_pools_to_a_few_pixels():
+    task = {**PROFILE, "input_shape": [3, 32, 32], "channels": 3}
+    after_cnn = propose(
+        advisor_facts(task=task, budget_left=5, history=[{"trial": 1, "model": "cnn"}])
+    )
+    changes = {c["knob"]: c["value"] for c in after_cnn["changes"]}
+    assert changes == {"model": "resnet", "stages": 4, "momentum": 0.9, "nesterov": True}
+    Proposal.model_validate(after_cnn)
+    both = [{"trial": 1, "model": "cnn"}, {"trial": 2, "model": "resnet"}]
+    tried = propose(advisor_facts(task=task, budget_left=5, history=both))
+    assert "model" not in {c["knob"] for c in tried["changes"]}
+
+
+def test_image_moves_read_the_images_shape_and_colour_never_the_dataset():
+    from lgt_graph.expert.image_moves import image_moves
+
+    cnn = {**CONFIG, "model": "cnn", "momentum": 0.9, "batch_norm": True, "batch_size": 100}
+    photo = {**PROFILE, "input_shape": [3, 32, 32], "channels": 3, "train_examples": 5000}
+    digits = {**PROFILE, "input_shape": [1, 8, 8], "channels": 1, "train_examples": 5000}
+    moves = [changes for changes, _ in image_moves(cnn, photo)]
+    assert moves[0] == {"nesterov": True}
+    assert {"augmentation": "flip_shift"} in moves and {"convs_per_block": 2} in moves
+    assert {"ema": 0.98} in moves  # 50 steps an epoch: a horizon of about one epoch
+    small = [changes for changes, _ in image_moves(cnn, digits)]
+    assert {"augmentation": "shift"} in small  # mirror images change a digit, not a photo
+    assert {"convs_per_block": 2} not in small  # 8 pixels: little room for a second pooled conv
+    flipped = {**cnn, "augmentation": "flip_shift"}
+    later = [changes for changes, _ in image_moves(flipped, photo)]
+    assert {"test_time_flip": True} in later and {"cutout": 8} in later
+    shifted = [c for c, _ in image_moves({**cnn, "augmentation": "shift"}, digits)]
+    assert not any("cutout" in c for c in shifted)  # a cutout would hide most of 8 pixels
+    renamed = {**photo, "task": "another-name"}
+    assert image_moves(flipped, renamed) == image_moves(flipped, photo)
+
+
+def test_an_overfitting_image_net_gets_varied_data_and_averaged_weights_first():
+    from lgt_graph.expert.symptoms import overfitting
+
+    cnn = {**CONFIG, "model": "cnn", "batch_size": 100}
+    photo = {**PROFILE, "input_shape": [3, 32, 32], "channels": 3, "train_examples": 5000}
+    s = summary(
+        [1.0, 0.5, 0.3, 0.2, 0.1, 0.05, 0.03, 0.02],
+        [1.0, 0.6, 0.5, 0.52, 0.58, 0.65, 0.7, 0.75],
+        [0.6, 0.8, 0.85, 0.85, 0.84, 0.84, 0.83, 0.83],
+    )
+    knobs = Knobs(advisor_facts()["space"])
+
+    def remedy(config):
+        finding = overfitting(Case.of(s, config, photo, knobs))
+        assert finding is not None
+        return finding.changes
+
+    assert remedy(cnn) == {"augmentation": "flip_shift", "ema": 0.98}
+    assert remedy({**cnn, "augmentation": "flip_shift", "ema": 0.98}) == {
+        "cutout": 8,
+        "label_smoothing": 0.1,
+    }
+
+
+def test_a_conv_net_that_lacks_capacity_gets_a_second_conv_then_wider_blocks():
+    from lgt_graph.expert.image_moves import capacity
+
+    def clip(name, value):
+        return min(value, 128)
+
+    assert capacity({"model": "cnn", "convs_per_block": 1}, clip) == {"convs_per_block": 2}
+    assert capacity({"model": "cnn", "convs_per_block": 2, "channels": 32}, clip) == {
+        "channels": 64
+    }
+    assert capacity({"model": "resnet", "channels": 128}, clip) == {"channels": 128}
+    assert capacity({"model": "mlp", "width": 64}, clip) == {"width": 128}

@@ -102,7 +102,7 @@ def test_rising_validation_loss_adds_regularisation_until_one_loses():
 def test_plain_sgd_gets_momentum_and_sgd_that_stalls_early_switches_to_adam():
     curves = ([2.3, 2.2], [2.3, 2.25], [0.1, 0.2])
     plain = live.propose(facts(*curves, optimizer="sgd", learning_rate=0.01))
-    assert changes(plain) == {"momentum": 0.9}
+    assert changes(plain) == {"momentum": 0.9, "nesterov": True}
     stalled = live.propose(facts(*curves, optimizer="sgd", learning_rate=0.01, momentum=0.9))
     assert changes(stalled) == {"optimizer": "adam", "learning_rate": 0.001}
 
@@ -192,3 +192,20 @@ def test_patience_waits_after_changes_inside_the_noise_floor():
     kept = [{**h, "outcome": "improved"} for h in history]
     assert judge.rewrite({**rewrite, "history": kept})["patience"] == 1
     assert judge.rewrite({**rewrite, "loop": "trial"})["patience"] is None
+
+
+def test_an_overfitting_run_on_photos_gets_cutout_and_a_weight_average_and_mirror_scoring():
+    photo = {**PROFILE, "input_shape": [3, 32, 32], "channels": 3, "train_examples": 6400}
+    curves = ([0.5, 0.2, 0.1], [0.3, 0.25, 0.32], [0.9, 0.93, 0.925])
+
+    def moves(profile, **config):
+        f = facts(*curves, dropout=0.5, augmentation="flip_shift", **config)
+        f["task"] = profile
+        return [changes(live.propose(f, attempt=a)) for a in range(1, 6)]
+
+    on_photos = moves(photo)
+    assert on_photos[:2] == [{"cutout": 8}, {"ema": 0.99}]  # 100 steps an epoch
+    assert {"test_time_flip": True} in on_photos
+    small = moves({**photo, "input_shape": [1, 8, 8]})
+    assert not any("cutout" in m for m in small)  # a cutout would hide most of 8 pixels
+    assert {"test_time_flip": True} not in moves(photo, test_time_flip=True)

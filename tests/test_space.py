@@ -106,7 +106,7 @@ def test_default_configuration_is_valid_and_plain(family):
 
 
 def test_model_choices_per_family():
-    assert space_for("image")["model"].choices == ("mlp", "cnn")
+    assert space_for("image")["model"].choices == ("mlp", "cnn", "resnet")
     assert set(space_for("tabular_regression")["model"].choices) == {
         "mlp",
         "gbm",
@@ -114,6 +114,8 @@ def test_model_choices_per_family():
         "linear",
     }
     assert "augmentation" not in space_for("tabular_classification")
+    for knob in ("crop_padding", "cutout", "ema", "test_time_flip", "nesterov", "stages"):
+        assert knob not in space_for("tabular_classification")  # the image family's
     assert "target_transform" not in space_for("tabular_classification")
     assert "label_smoothing" not in space_for("tabular_regression")
 

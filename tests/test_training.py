@@ -2,13 +2,11 @@ import re
 
 import numpy as np
 import pytest
-import torch
 
 from lgt_graph.evaluation.metrics import CLASSIFICATION_METRICS
 from lgt_graph.space import space_for
 from lgt_graph.tasks import TASKS, load_task_data
 from lgt_graph.training import train
-from lgt_graph.training.epochs import augment
 
 
 @pytest.fixture(scope="module")
@@ -187,18 +185,6 @@ def test_too_many_polynomial_features_fail_with_the_reason():
     result = train(config(data, polynomial_degree=3), data)
     assert result.status == "failed"
     assert "polynomial_degree=3 would make 12340 features" in result.reason
-
-
-def test_flip_mirrors_and_shift_moves_pixels():
-    g = torch.Generator().manual_seed(0)
-    x = torch.arange(2 * 1 * 4 * 4, dtype=torch.float32).reshape(2, 1, 4, 4)
-    flipped = augment(x.repeat(64, 1, 1, 1), "flip", g)
-    originals = (flipped == x.repeat(64, 1, 1, 1)).flatten(1).all(1)
-    mirrored = (flipped == x.repeat(64, 1, 1, 1).flip(3)).flatten(1).all(1)
-    assert bool((originals | mirrored).all()) and 0 < int(mirrored.sum()) < 128
-    shifted = augment(x, "shift", g)
-    assert shifted.shape == x.shape
-    assert set(shifted.unique().tolist()) <= set(x.unique().tolist()) | {0.0}
 
 
 def test_class_weighted_boosting_cuts_its_bins_as_an_unweighted_fit_and_still_weighs():

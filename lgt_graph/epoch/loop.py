@@ -23,11 +23,11 @@ from lgt_graph import history, interrupts
 from lgt_graph.context import Context
 from lgt_graph.evaluation.metrics import SETBACKS, better, gain, paired_standard_error
 from lgt_graph.graph import budgets
-from lgt_graph.space import Config
+from lgt_graph.space import NEURAL_MODELS, Config
 from lgt_graph.state import Branch, ChangeRecord, CheckpointRef, Segment, State, Trial
 from lgt_graph.training.result import TrialResult
 
-NEURAL = ("mlp", "cnn")
+NEURAL = NEURAL_MODELS
 
 
 def run_of(state: State) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lgt_graph.space.knob import NEURAL_MODELS
+
 Config = dict[str, Any]
 
 
@@ -93,7 +95,7 @@ class Case:
             profile=profile,
             knobs=knobs,
             model=model,
-            neural=model in ("mlp", "cnn"),
+            neural=model in NEURAL_MODELS,
             tabular=profile["family"] != "image",
             regression=profile["problem"] == "regression",
             lr=float(config.get("learning_rate", 0.01)),

@@ -4,12 +4,14 @@ Each rule reads the run as a :class:`Line` — its curves so far, its configurat
 place in the epoch budget — and returns the moves it calls for, each with its reason:
 
 - a failed segment (a diverging loss) → a lower rate and gradient clipping;
-- plain SGD → momentum 0.9; SGD whose loss stalls early → Adam at its usual rate;
+- plain SGD → Nesterov momentum 0.9; SGD whose loss stalls early → Adam at its usual rate;
 - a crawling loss, or validation that has not moved → a higher rate;
 - the last third of the budget → anneal the rate;
-- validation loss rising while training loss falls → dropout, augmentation, weight decay;
+- validation loss rising while training loss falls → dropout, augmentation (then cutout), a
+  moving average of the weights, weight decay;
 - validation no longer improving → decay the rate (late in the budget: or a larger batch);
-- the first third, validation improving steadily → a bolder rate.
+- the first third, validation improving steadily → a bolder rate;
+- a net trained on mirror images → score each image with its mirror (test-time flip).
 
 The paired segment decides whether a move is kept, so a plausible move is worth trying.
 """
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lgt_graph.evaluation.metrics import better
+from lgt_graph.expert.image_moves import ema_decay, side
 from lgt_graph.expert.moves import Candidate
 
 STALL = 0.25
@@ -84,6 +87,8 @@ class Line:
     failed: bool
     start_lr: float
     """The run's starting learning rate (the space's default)."""
+    task: dict[str, Any]
+    """The task's profile (the images' shape, the training examples)."""
 
     @classmethod
     def of(cls, facts: dict[str, Any]) -> Line:
@@ -104,6 +109,7 @@ class Line:
                 facts["space"].get("learning_rate", {}).get("default")
                 or facts["base"]["config"].get("learning_rate", 0.01)
             ),
+            task=task,
         )
 
     @property
@@ -135,7 +141,11 @@ def plain_sgd(line: Line) -> list[Candidate]:
     out = []
     if float(line.config.get("momentum", 0.0)) < 0.5:
         out.append(
-            Candidate({"momentum": 0.9}, "plain SGD: momentum 0.9 is the standard", "plain sgd")
+            Candidate(
+                {"momentum": 0.9, "nesterov": True},
+                "plain SGD: Nesterov momentum 0.9 is the standard",
+                "plain sgd",
+            )
         )
     if 2 <= len(line.train) <= 3 and line.train[-1] > (1 - STALL) * line.train[0]:
         fell = 1 - line.train[-1] / line.train[0]
@@ -181,8 +191,19 @@ def overfits(line: Line) -> list[Candidate]:
     dropout = float(line.config.get("dropout", 0.0))
     if dropout < 0.5:
         out.append(Candidate({"dropout": dropout + 0.1}, f"{evidence}: more dropout", "overfits"))
-    if line.config.get("augmentation") == "none":
+    augmentation = line.config.get("augmentation")
+    if augmentation == "none":
         out.append(Candidate({"augmentation": "shift"}, f"{evidence}: shifted images", "overfits"))
+    elif (
+        "shift" in str(augmentation)
+        and int(line.config.get("cutout", 0)) == 0
+        and side(line.task) >= 16
+    ):
+        why = f"{evidence}: cutout hides a patch of each image"
+        out.append(Candidate({"cutout": side(line.task) // 4}, why, "overfits"))
+    if "ema" in line.config and float(line.config["ema"]) == 0:
+        why = f"{evidence}: score a moving average of the weights"
+        out.append(Candidate({"ema": ema_decay(line.config, line.task)}, why, "overfits"))
     decay = float(line.config.get("weight_decay", 0.0))
     out.append(
         Candidate(
@@ -231,11 +252,23 @@ def bolder(line: Line) -> list[Candidate]:
     return [Candidate({"learning_rate": line.lr * 2}, why, "bolder")]
 
 
-RULES = (diverged, plain_sgd, slow, anneal, overfits, plateau, bolder)
+def mirror(line: Line) -> list[Candidate]:
+    """Score each image with its mirror image once the net trains on mirrored ones."""
+    if "flip" not in str(line.config.get("augmentation")) or line.config.get("test_time_flip"):
+        return []
+    if "test_time_flip" not in line.config:
+        return []
+    why = "the net trains on mirror images: averaging each image's and its mirror's outputs"
+    return [Candidate({"test_time_flip": True}, why, "mirror")]
+
+
+RULES = (diverged, plain_sgd, slow, anneal, overfits, plateau, bolder, mirror)
 """The mid-run rules, most urgent first; the first that applies leads the proposal. Late in
 the budget the anneal comes before regularisation: a regulariser pays over many epochs,
 seldom within one paired segment."""
-REGULARISERS = frozenset({"dropout", "weight_decay", "augmentation", "label_smoothing"})
+REGULARISERS = frozenset(
+    {"dropout", "weight_decay", "augmentation", "label_smoothing", "cutout", "ema"}
+)
 """Knobs that regularise: when one lost its paired segment lately, none is tried for a while."""
 
 

@@ -7,12 +7,12 @@ the space.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from lgt_graph.expert.case import Knobs
+from lgt_graph.expert.image_moves import family_starts, image_moves
 
 Move = tuple[dict[str, Any], str]
 
@@ -40,19 +40,7 @@ def portfolio(
     model = str(base.get("model"))
     ideas: list[Move] = []
     if profile["family"] == "image":
-        if model == "mlp" and "cnn" not in tried_models:
-            blocks = cnn_blocks(profile)
-            cnn = {"model": "cnn", "depth": blocks, "batch_norm": True, "momentum": 0.9}
-            ideas.append(
-                (
-                    cnn,
-                    "convolutions use the images' spatial structure, which an MLP on"
-                    f" flattened pixels ignores; {blocks} convolution-batch-norm-ReLU blocks"
-                    " (the classic small CNN) pool the image down to a few pixels, so the"
-                    " head sees shapes, not just strokes; batch norm and SGD with momentum"
-                    " 0.9 (the classic recipe) make it train quickly",
-                )
-            )
+        ideas += family_starts(base, profile, tried_models)
     else:
         if "gbm" not in tried_models and model != "gbm":
             leaf = min(20, max(1, int(profile.get("train_examples", 1000)) // 10))
@@ -84,41 +72,6 @@ def portfolio(
     return [
         Candidate({k: knobs.clip(k, v) for k, v in c.items() if knobs.has(k)}, r, "model family")
         for c, r in ideas
-    ]
-
-
-def cnn_blocks(profile: dict[str, Any]) -> int:
-    """Return the convolution blocks (each halves the image) that pool it to about 4 pixels."""
-    shape = profile.get("input_shape") or [1, 28, 28]
-    side = min(int(shape[-1]), int(shape[-2])) if len(shape) >= 2 else 28
-    return max(1, min(4, round(math.log2(max(side, 2) / 4))))
-
-
-def image_moves(base: dict[str, Any], profile: dict[str, Any]) -> list[Move]:
-    """List the moves for a net on images: a better optimiser, then capacity and regularisation."""
-    moves: list[Move] = []
-    if base.get("optimizer") == "sgd":
-        moves.append(
-            (
-                {"optimizer": "adam", "learning_rate": 0.001},
-                "Adam adapts each weight's step and converges in fewer epochs",
-            )
-        )
-    return [
-        *moves,
-        ({"batch_norm": True}, "batch normalisation steadies and speeds up training"),
-        ({"epochs": int(base.get("epochs", 5)) * 2}, "a longer schedule to converge"),
-        ({"lr_schedule": "onecycle"}, "a one-cycle schedule warms up, then anneals"),
-        ({"channels": int(base.get("channels", 16)) * 2}, "wider convolutions, more features"),
-        (
-            {"augmentation": "flip_shift" if profile.get("channels") == 3 else "shift"},
-            "random shifts (and flips for photos) enlarge the training set",
-        ),
-        ({"width": int(base.get("width", 128)) * 2}, "a wider dense layer"),
-        ({"depth": int(base.get("depth", 1)) + 1}, "one more block of capacity"),
-        ({"dropout": 0.2}, "light dropout regularises"),
-        ({"label_smoothing": 0.1}, "label smoothing calms overconfident outputs"),
-        ({"input_normalization": "standardize"}, "per-channel standardised inputs"),
     ]
 
 

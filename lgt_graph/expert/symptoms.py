@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lgt_graph.expert.case import Case, Finding
+from lgt_graph.expert.image_moves import capacity, image_regularisers
 
 
 def _pct(x: float) -> str:
@@ -119,17 +120,16 @@ def overfitting(case: Case) -> Finding | None:
         f" and rose {case.rise:.0%} by the end, while training loss fell to"
         f" {case.train_loss['last']}"
     )
-    # The first two remedies that apply, in the order a practitioner reaches for them.
-    options: list[dict[str, Any]] = []
+    # The first two remedies that apply, in the order a practitioner reaches for them:
+    # on images, more (varied) data and averaged weights before a smaller net.
+    options: list[dict[str, Any]] = (
+        image_regularisers(config, case.profile) if case.profile["family"] == "image" else []
+    )
     dropout = float(config.get("dropout", 0))
     if dropout < 0.5:
         options.append({"dropout": case.clip("dropout", round(dropout + 0.2, 2))})
     if int(config.get("early_stopping_patience", 0)) == 0:
         options.append({"early_stopping_patience": 3})
-    if case.profile["family"] == "image" and config.get("augmentation") == "none":
-        options.append(
-            {"augmentation": "flip_shift" if case.profile.get("channels") == 3 else "shift"}
-        )
     wd = float(config.get("weight_decay", 0))
     options.append({"weight_decay": case.clip("weight_decay", max(5e-4, wd * 10))})
     return Finding(
@@ -180,12 +180,11 @@ def plateau(case: Case) -> Finding | None:
         and case.steps >= 5
     ):
         return None
-    width = int(case.config.get("width", 64))
     return Finding(
         "plateau",
         f"training loss flattened at {case.train_loss.get('last')} with validation loss"
         f" {case.val_loss.get('last')} right beside it",
-        {"width": case.clip("width", width * 2)},
+        capacity(case.config, case.clip),
         "both losses stalled together: the model lacks capacity",
         45,
     )

@@ -16,6 +16,7 @@ import numpy as np
 
 from lgt_graph.context import Context, Settings
 from lgt_graph.errors import UserError
+from lgt_graph.space.knob import NEURAL_MODELS
 
 PLANNED = ("lr_schedule", "early_stopping_patience")
 """Knobs that plan a whole trial's rate and stop; a continued run moves its rate and stops
@@ -63,7 +64,7 @@ def open_session(
     placement = resolve_placement(settings.device, settings.amp)
     warm_up()  # torch's one-time imports, outside the first trial's seconds
     task, space, data, facts = open_task(settings)
-    if settings.loop == "epoch" and space.default()["model"] not in ("mlp", "cnn"):
+    if settings.loop == "epoch" and space.default()["model"] not in NEURAL_MODELS:
         raise UserError(
             f"--loop epoch tunes a net between its epochs; model {space.default()['model']!r}"
             " has no epochs: for it the loop is the trial loop (drop --loop epoch)"

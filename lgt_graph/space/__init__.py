@@ -12,6 +12,7 @@ derive from these declarations, so a knob added here reaches every tuner.
 from lgt_graph.space.families import space_for
 from lgt_graph.space.family_space import Space, config_key, diff
 from lgt_graph.space.knob import (
+    CONV_MODELS,
     DIMENSIONS,
     FAMILIES,
     NEURAL_MODELS,
@@ -26,6 +27,7 @@ from lgt_graph.space.knob import (
 )
 
 __all__ = [
+    "CONV_MODELS",
     "DIMENSIONS",
     "FAMILIES",
     "NEURAL_MODELS",

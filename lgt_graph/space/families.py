@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from lgt_graph.errors import ConfigError
 from lgt_graph.space.family_space import Space
-from lgt_graph.space.knob import FAMILIES, NEURAL_MODELS, TREE_MODELS, Family, Knob
+from lgt_graph.space.knob import CONV_MODELS, FAMILIES, NEURAL_MODELS, TREE_MODELS, Family, Knob
 
 LIVE = frozenset(
     {
@@ -24,6 +24,11 @@ LIVE = frozenset(
         "class_weighting",
         "grad_clip",
         "dropout",
+        "nesterov",
+        "crop_padding",
+        "cutout",
+        "ema",
+        "test_time_flip",
     }
 )
 """The knobs a net's training can change between epochs, the weights carrying over (a
@@ -42,29 +47,44 @@ def _knobs(family: Family) -> list[Knob]:
     image = family == "image"
     classification = family != "tabular_regression"
     models = NEURAL_MODELS if image else ("mlp", *TREE_MODELS, "linear")
-    neural = ("mlp", "cnn") if image else ("mlp",)
+    neural = NEURAL_MODELS if image else ("mlp",)
     trees = () if image else TREE_MODELS
     knobs = [
         # architecture
         Knob("model", "architecture", "choice", "mlp",
-             "Model family." + (" mlp reads flattened pixels; cnn convolves the image."
+             "Model family." + (" mlp reads flattened pixels; cnn convolves the image in"
+                                " blocks that each halve it; resnet stacks residual blocks"
+                                " (He et al. 2016) in stages and averages the last map."
                                 if image else
                                 " mlp is a PyTorch net; gbm is histogram gradient boosting;"
                                 " random_forest and linear are scikit-learn models."),
              choices=models),
         Knob("depth", "architecture", "int", 1,
-             "Hidden layers of the MLP" + (", or convolution blocks of the CNN." if image else "."),
+             "Hidden layers of the MLP" + (", convolution blocks of the CNN, or residual blocks"
+                                           " in each stage of the ResNet." if image else "."),
              low=1, high=6, used_by=neural),
         Knob("width", "architecture", "int", 128 if image else 64,
              "Units in each hidden layer (the CNN's dense head too).",
-             low=8, high=1024, log=True, used_by=neural),
+             low=8, high=1024, log=True, used_by=("mlp", "cnn") if image else neural),
         *([Knob("channels", "architecture", "int", 16,
-                "Filters of the first convolution block; each later block doubles them.",
-                low=4, high=128, log=True, used_by=("cnn",))] if image else []),
+                "Filters of the first convolution block (the ResNet's first stage); each later"
+                " block (stage) doubles them.", low=4, high=128, log=True, used_by=CONV_MODELS),
+           Knob("convs_per_block", "architecture", "int", 1,
+                "Convolutions in each CNN block: the first, max pooling, then the rest at the"
+                " halved size (two a block is the fast CIFAR-10 trainings' block).",
+                low=1, high=3, used_by=("cnn",)),
+           Knob("stages", "architecture", "int", 3,
+                "Stages of the ResNet; each after the first halves the map and doubles the"
+                " channels (ResNet-18: 4 stages of 2 blocks, 64 channels).",
+                low=1, high=4, used_by=("resnet",))] if image else []),
         Knob("dropout", "architecture", "float", 0.0,
-             "Dropout probability after each hidden layer.", low=0.0, high=0.7, used_by=neural),
+             "Dropout probability after each hidden layer" + (" (the ResNet's: before its"
+                                                               " output layer)." if image else "."),
+             low=0.0, high=0.7, used_by=neural),
         Knob("batch_norm", "architecture", "bool", False,
-             "Batch normalisation after each hidden layer.", used_by=neural),
+             "Batch normalisation after each hidden layer" + (" (a ResNet always has it)."
+                                                              if image else "."),
+             used_by=("mlp", "cnn") if image else neural),
         Knob("activation", "architecture", "choice", "relu", "Hidden-layer nonlinearity.",
              choices=("relu", "gelu", "silu", "tanh", "leaky_relu"), used_by=neural),
         *([Knob("n_estimators", "architecture", "int", 100,
@@ -106,8 +126,23 @@ def _knobs(family: Family) -> list[Knob]:
                 "Weight classes inversely to their frequency (balanced) or not.",
                 choices=("none", "balanced"))] if classification else []),
         *([Knob("augmentation", "training_strategy", "choice", "none",
-                "Random training-time transforms: horizontal flip, shifts of up to 2 pixels,"
-                " or both.", choices=("none", "flip", "shift", "flip_shift"))] if image else []),
+                "Random training-time transforms: horizontal flip, shift (a random crop of the"
+                " image padded by crop_padding pixels, reflected), or both.",
+                choices=("none", "flip", "shift", "flip_shift")),
+           Knob("crop_padding", "training_strategy", "int", 2,
+                "Pixels the image is padded by (reflected) before the random crop: the largest"
+                " shift.", low=1, high=8, when=("augmentation", ("shift", "flip_shift"))),
+           Knob("cutout", "training_strategy", "int", 0,
+                "Side in pixels of a square zeroed at a random place in each training image"
+                " (cutout, DeVries & Taylor 2017); 0 turns it off.", low=0, high=16),
+           Knob("ema", "training_strategy", "float", 0.0,
+                "Decay of an exponential moving average of the weights, updated every step;"
+                " when set, scoring and the saved model use the averaged weights. 0 turns it"
+                " off.", low=0.0, high=0.9999, used_by=neural),
+           Knob("test_time_flip", "training_strategy", "bool", False,
+                "Score each image as the average of the outputs for it and its mirror image"
+                " (test-time augmentation; only for classes a mirror does not change).",
+                used_by=neural)] if image else []),
         # feature engineering
         *([Knob("input_normalization", "feature_engineering", "choice", "scale01",
                 "Pixel scaling: raw 0-255, divided by 255, or standardised per channel with"
@@ -147,6 +182,10 @@ def _knobs(family: Family) -> list[Knob]:
         Knob("momentum", "hyperparameters", "float", 0.0,
              "Momentum of sgd and rmsprop.", low=0.0, high=0.99, used_by=neural,
              when=("optimizer", ("sgd", "rmsprop"))),
+        *([Knob("nesterov", "hyperparameters", "bool", False,
+                "Nesterov momentum for sgd: the gradient is taken at the point the momentum"
+                " leads to (no effect at momentum 0).", used_by=neural,
+                when=("optimizer", ("sgd",)))] if image else []),
         *([Knob("min_samples_leaf", "hyperparameters", "int", 1,
                 "Fewest training examples in a tree leaf.", low=1, high=100, log=True,
                 used_by=trees),

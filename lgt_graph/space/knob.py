@@ -25,7 +25,8 @@ DIMENSIONS: tuple[Dimension, ...] = (
 )
 FAMILIES: tuple[Family, ...] = ("image", "tabular_classification", "tabular_regression")
 
-NEURAL_MODELS = ("mlp", "cnn")
+NEURAL_MODELS = ("mlp", "cnn", "resnet")
+CONV_MODELS = ("cnn", "resnet")
 TREE_MODELS = ("gbm", "random_forest")
 
 _TRUE = {"true", "yes", "on", "1"}

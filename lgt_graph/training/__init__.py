@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lgt_graph import interrupts
-from lgt_graph.space import Config, space_for
+from lgt_graph.space import NEURAL_MODELS, Config, space_for
 from lgt_graph.tasks.base import SealedSplitError, TaskData
 from lgt_graph.training.arrays import Arrays, TargetTransform
 from lgt_graph.training.features import image_arrays, tabular_arrays
@@ -102,7 +102,7 @@ def _fit(
     arrays = prepare_arrays(config, data, with_test=score_test)
     task = data.task
     threads = available_threads()
-    if config["model"] in ("mlp", "cnn"):
+    if config["model"] in NEURAL_MODELS:
         from lgt_graph.training.device import resolve_placement
         from lgt_graph.training.neural import fit_neural, predict
 
@@ -114,7 +114,8 @@ def _fit(
         if score_test and arrays.X_test is not None:
             import torch
 
-            logits = predict(fitted["model"], torch.from_numpy(arrays.X_test), placement)
+            flip = bool(config.get("test_time_flip"))
+            logits = predict(fitted["model"], torch.from_numpy(arrays.X_test), placement, flip)
             fitted["test_metrics"] = arrays.scorer(logits=True)(data.y_test, logits.cpu().numpy())
             fitted["test_output"] = arrays.outputs(logits.cpu().numpy(), logits=True)
     else:
@@ -130,7 +131,7 @@ def _fit(
     if (
         out is not None
     ):  # what a paired comparison of two trials reads (lgt_graph.evaluation.selection)
-        net = config["model"] in ("mlp", "cnn")
+        net = config["model"] in NEURAL_MODELS
         fitted["validation"] = arrays.outputs(out, logits=net).astype(np.float32)
         fitted["diagnostics"].update(_spread(fitted["validation"], data))
     fitted["diagnostics"]["features"] = int(arrays.X_train[0].size)

@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from lgt_graph.space import Config
 from lgt_graph.training.arrays import Arrays
+from lgt_graph.training.augment import Augment, augment
+from lgt_graph.training.averaging import WeightAverage
 from lgt_graph.training.device import CPU, Placement
 from lgt_graph.training.result import Diverged
 
@@ -36,34 +37,15 @@ def make_optimizer(config: Config, params: Any) -> torch.optim.Optimizer:
     momentum = float(config["momentum"])
     name = config["optimizer"]
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=decay)
+        nesterov = bool(config.get("nesterov")) and momentum > 0  # torch refuses it at 0
+        return torch.optim.SGD(
+            params, lr=lr, momentum=momentum, weight_decay=decay, nesterov=nesterov
+        )
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=decay)
     if name == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=decay)
     return torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=decay)
-
-
-def augment(x: torch.Tensor, kind: str, generator: torch.Generator) -> torch.Tensor:
-    """Randomly flip images horizontally and/or shift them by up to 2 pixels.
-
-    The draws come from ``generator`` (on the CPU) and move to ``x``'s device.
-    """
-    device = x.device
-    if kind in ("flip", "flip_shift"):
-        flip = (torch.rand(x.shape[0], generator=generator) < 0.5).to(device)
-        x = torch.where(flip[:, None, None, None], x.flip(3), x)
-    if kind in ("shift", "flip_shift"):
-        n, _, h, w = x.shape
-        pad = 2
-        padded = F.pad(x, (pad, pad, pad, pad))
-        dy = torch.randint(-pad, pad + 1, (n, 1), generator=generator).to(device)
-        dx = torch.randint(-pad, pad + 1, (n, 1), generator=generator).to(device)
-        rows = torch.arange(h, device=device)[None, :] + pad + dy
-        cols = torch.arange(w, device=device)[None, :] + pad + dx
-        batch = torch.arange(n, device=device)[:, None, None]
-        x = padded[batch, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
-    return x
 
 
 def tensors(data: Arrays) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -85,12 +67,18 @@ def tensors(data: Arrays) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, tor
 
 @dataclass(frozen=True)
 class Batches:
-    """How an epoch slices its batches: their size, the lone-example rule, transforms, clipping."""
+    """How an epoch slices its batches: their size, the lone-example rule, transforms, clipping.
+
+    ``ema``: the decay of the weights' moving average that each step updates (0: none);
+    ``channels_last``: lay each batch out channels-last, as a convolutional net runs.
+    """
 
     size: int
     drop_last: bool
-    augmentation: str
+    augmentation: Augment
     clip: float
+    ema: float = 0.0
+    channels_last: bool = False
 
 
 def train_epoch(
@@ -105,11 +93,13 @@ def train_epoch(
     batch_scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     placement: Placement = CPU,
     scaler: torch.amp.GradScaler | None = None,
+    average: WeightAverage | None = None,
 ) -> tuple[float, float]:
     """Train one epoch over a shuffled order; return the mean training loss and accuracy.
 
     ``X``, ``y`` and the model are on ``placement``'s device; the forward pass runs under
     its autocast, and ``scaler`` (float16 only) scales the loss before the backward pass.
+    ``average``, when given, follows the weights after every step (decay ``batches.ema``).
     """
     model.train()
     n = len(X)
@@ -124,8 +114,10 @@ def train_epoch(
         if batches.drop_last and len(index) == 1:
             continue
         xb, yb = X[index], y[index]
-        if batches.augmentation != "none":
+        if batches.augmentation:
             xb = augment(xb, batches.augmentation, generator)
+        if batches.channels_last:
+            xb = xb.contiguous(memory_format=torch.channels_last)
         with placement.autocast():
             out = model(xb)
             loss = loss_fn(out, yb)
@@ -142,6 +134,8 @@ def train_epoch(
                 nn.utils.clip_grad_norm_(model.parameters(), batches.clip)
             scaler.step(optimizer)  # skipped when a scaled gradient overflowed
             scaler.update()
+        if average is not None:
+            average.update(model, batches.ema)
         if batch_scheduler is not None:
             batch_scheduler.step()
         total += loss.detach() * len(index)
@@ -193,13 +187,22 @@ def constant_loss(loss_fn: nn.Module, y: torch.Tensor, classification: bool, n_o
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, X: torch.Tensor, placement: Placement = CPU) -> torch.Tensor:
+def predict(
+    model: nn.Module, X: torch.Tensor, placement: Placement = CPU, flip: bool = False
+) -> torch.Tensor:
     """Return the model's float32 outputs for ``X``, in evaluation mode, in large batches.
 
     The outputs stay on ``placement``'s device (where the model is); ``X`` may be on the
-    CPU, and goes over a batch at a time.
+    CPU, and goes over a batch at a time. ``flip`` (test-time augmentation) averages the
+    outputs for each image and its mirror image.
     """
     model.eval()
+    outs = []
     with placement.autocast():
-        outs = [model(placement.put(X[i : i + EVAL_BATCH])) for i in range(0, len(X), EVAL_BATCH)]
-    return torch.cat(outs).float()
+        for i in range(0, len(X), EVAL_BATCH):
+            xb = placement.put(X[i : i + EVAL_BATCH])
+            out = model(xb).float()
+            if flip:
+                out = (out + model(xb.flip(3)).float()) / 2
+            outs.append(out)
+    return torch.cat(outs)

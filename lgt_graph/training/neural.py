@@ -21,6 +21,8 @@ from torch import nn
 from lgt_graph.evaluation.metrics import better
 from lgt_graph.space import Config
 from lgt_graph.training.arrays import Arrays
+from lgt_graph.training.augment import Augment
+from lgt_graph.training.averaging import WeightAverage
 from lgt_graph.training.device import Placement, resolve_placement
 from lgt_graph.training.epochs import (
     EXPLODED,
@@ -33,7 +35,7 @@ from lgt_graph.training.epochs import (
     tensors,
     train_epoch,
 )
-from lgt_graph.training.nets import build_net
+from lgt_graph.training.nets import build_net, convolutional, has_batch_norm
 from lgt_graph.training.result import Progress, Pruned
 from lgt_graph.training.threads import free_threads
 
@@ -55,7 +57,7 @@ def set_threads(config: Config, model: nn.Module, batch_size: int, available: in
         return torch.get_num_threads()
     work = sum(p.numel() for p in model.parameters()) * batch_size
     threads = 1
-    if config["model"] == "cnn" or work >= SMALL_WORK:
+    if convolutional(config) or work >= SMALL_WORK:
         threads = min(available, free_threads()) if available > 1 else available
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
@@ -103,6 +105,15 @@ def fit_neural(
     n_out = data.n_classes if data.classification else 1
     # initialised on the CPU by the seeded CPU RNG, then moved: the same start on every device
     model = build_net(config, tuple(X.shape[1:]), n_out).to(placement.device)
+    channels_last = convolutional(config)
+    if channels_last:  # about 1.5x faster convolutions on a CPU, and on a GPU's tensor cores
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        X = X.contiguous(memory_format=torch.channels_last)
+        X_val = X_val.contiguous(memory_format=torch.channels_last)
+    ema = float(config.get("ema", 0.0))
+    average = WeightAverage(model) if ema > 0 else None
+    scored = average.model if average is not None else model
+    flip = bool(config.get("test_time_flip"))
     optimizer = make_optimizer(config, model.parameters())
     scaler = placement.scaler()
     n = len(X)
@@ -113,11 +124,16 @@ def fit_neural(
     scheduler, per_batch = make_schedule(config, optimizer, epochs, steps)
     loss_fn = loss_function(config, data).to(placement.device)
     exploded = EXPLODED * max(constant_loss(loss_fn, y, data.classification, n_out), 1e-3)
-    clip = float(config["grad_clip"])
-    augmentation = str(config.get("augmentation", "none"))
+    batches = Batches(
+        batch_size,
+        # a lone example in the last batch breaks batch norm's training statistics
+        has_batch_norm(config) and n % batch_size == 1,
+        Augment.of(config),
+        float(config["grad_clip"]),
+        ema,
+        channels_last,
+    )
     patience = int(config["early_stopping_patience"])
-    # A lone example in the last batch breaks batch norm's training statistics.
-    drop_last = bool(config["batch_norm"]) and n % batch_size == 1
     score = data.scorer(logits=True)
 
     curves: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
@@ -141,16 +157,17 @@ def fit_neural(
             loss_fn,
             X,
             y,
-            Batches(batch_size, drop_last, augmentation, clip),
+            batches,
             generator,
             data.classification,
             scheduler if per_batch else None,
             placement,
             scaler,
+            average,
         )
         if scheduler is not None and not per_batch:
             scheduler.step()
-        out_val = predict(model, X_val, placement)
+        out_val = predict(scored, X_val, placement, flip)
         val_loss = float(loss_fn(out_val, y_val_fit))
         epoch_times.append(time.perf_counter() - started)
         check_losses(train_loss, val_loss, exploded, epoch)
@@ -181,7 +198,7 @@ def fit_neural(
         if improved:
             best_value, best_epoch = value, epoch
             if patience > 0:
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                best_state = {k: v.detach().clone() for k, v in scored.state_dict().items()}
                 best_out = out_host
         final_metrics, final_out = metrics, out_host
         if pruned_at is not None:
@@ -190,14 +207,14 @@ def fit_neural(
             stopped_early = epoch < epochs
             break
     if best_state is not None:
-        model.load_state_dict(best_state)
+        scored.load_state_dict(best_state)
         final_metrics = {
             k[4:]: v[best_epoch - 1] for k, v in curves.items() if k.startswith("val_")
         }
         final_metrics.pop("loss", None)
         final_out = best_out
     return {
-        "model": model,
+        "model": scored,  # the averaged weights under ema: what was scored is what is kept
         "curves": curves,
         "steps": list(range(1, len(curves["train_loss"]) + 1)),
         "metrics": final_metrics,

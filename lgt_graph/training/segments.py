@@ -4,17 +4,19 @@ A :class:`NeuralRun` is a net with its optimiser and random state. ``train`` run
 next epochs under the configuration it was last given; ``save`` writes what a
 continuation needs — the weights, the optimiser's state, the generator that orders
 the batches and torch's global RNG (dropout), the epoch count and the configuration —
-to one file, and :meth:`NeuralRun.load` rebuilds the run from it, bit for bit. Between
+(and the weights' moving average under ``ema``) to one file
+(:mod:`lgt_graph.training.checkpoints`), and :meth:`NeuralRun.load` rebuilds the run
+from it, bit for bit. Between
 segments only live knobs may change (:data:`lgt_graph.space.families.LIVE`): a new
 optimiser starts over the same weights; the same optimiser keeps its moments and
-takes the new rate, momentum and decay. A run on a GPU also saves the GPU's RNG
+takes the new rate, momentum and decay; an ``ema`` switched on starts averaging from
+the current weights, one switched off drops its average. A run on a GPU also saves the GPU's RNG
 (and, in float16, the gradient scaler); every tensor is saved on the CPU, so each
 file loads on a machine without a GPU, onto whichever device the loading run uses.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from pathlib import Path
@@ -23,12 +25,21 @@ from typing import Any
 import numpy as np
 import torch
 
-from lgt_graph.errors import ConfigError, UserError
-from lgt_graph.space import Config, config_key
+from lgt_graph.errors import ConfigError
+from lgt_graph.space import NEURAL_MODELS, Config, config_key
 from lgt_graph.space.families import LIVE
 from lgt_graph.tasks.base import TaskData
 from lgt_graph.training import available_threads, prepare_arrays
 from lgt_graph.training.arrays import Arrays
+from lgt_graph.training.augment import Augment
+from lgt_graph.training.averaging import WeightAverage
+from lgt_graph.training.checkpoints import (
+    FORMAT,
+    CheckpointError,
+    file_hash,
+    load_model,
+    read_checkpoint,
+)
 from lgt_graph.training.device import Placement, on_cpu, resolve_placement
 from lgt_graph.training.epochs import (
     EXPLODED,
@@ -41,26 +52,13 @@ from lgt_graph.training.epochs import (
     tensors,
     train_epoch,
 )
-from lgt_graph.training.nets import build_net, set_dropout
+from lgt_graph.training.nets import build_net, convolutional, has_batch_norm, set_dropout
 from lgt_graph.training.neural import set_threads
 
-FORMAT = 1
-"""The layout of a checkpoint file; a file of another layout is refused."""
+__all__ = ["CheckpointError", "NeuralRun", "file_hash", "load_model", "read_checkpoint"]
+
 _ARRAYS: dict[str, Arrays] = {}
 """The last prepared arrays, by data and the knobs that shape them (one entry)."""
-
-
-class CheckpointError(UserError):
-    """A checkpoint file is missing, altered or of another layout."""
-
-
-def file_hash(path: Path) -> str:
-    """Return the SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def frozen_changes(old: Config, new: Config) -> list[str]:
@@ -83,7 +81,7 @@ class NeuralRun:
     def __init__(
         self, config: Config, arrays: Arrays, seed: int, placement: Placement | None = None
     ) -> None:
-        if config["model"] not in ("mlp", "cnn"):
+        if config["model"] not in NEURAL_MODELS:
             raise ConfigError(f"model {config['model']!r} has no epochs to continue")
         self.placement = placement or resolve_placement()
         torch.manual_seed(seed)
@@ -93,10 +91,25 @@ class NeuralRun:
         self.n_out = arrays.n_classes if arrays.classification else 1
         net = build_net(config, tuple(self.X.shape[1:]), self.n_out, live=True)
         self.model = net.to(self.placement.device)
+        self.channels_last = convolutional(config)
+        if self.channels_last:  # faster convolutions on a CPU and on a GPU's tensor cores
+            self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+            self.X = self.X.contiguous(memory_format=torch.channels_last)
+            self.X_val = self.X_val.contiguous(memory_format=torch.channels_last)
         self.optimizer = make_optimizer(config, self.model.parameters())
         self.scaler = self.placement.scaler()
+        self.average = WeightAverage(self.model) if float(config.get("ema", 0)) > 0 else None
         self.config = dict(config)
         self.epoch = 0
+
+    @property
+    def scored(self) -> torch.nn.Module:
+        """Return the net that is scored and kept: the averaged one under ``ema``."""
+        return self.average.model if self.average is not None else self.model
+
+    def _predict(self, X: torch.Tensor) -> torch.Tensor:
+        flip = bool(self.config.get("test_time_flip"))
+        return predict(self.scored, X, self.placement, flip)
 
     @classmethod
     def start(
@@ -126,7 +139,13 @@ class NeuralRun:
                 group["weight_decay"] = float(config["weight_decay"])
                 if "momentum" in group:
                     group["momentum"] = float(config["momentum"])
+                if "nesterov" in group:
+                    group["nesterov"] = bool(config.get("nesterov")) and group["momentum"] > 0
         set_dropout(self.model, float(config["dropout"]))
+        if float(config.get("ema", 0)) <= 0:
+            self.average = None
+        elif self.average is None:
+            self.average = WeightAverage(self.model)
         self.config = dict(config)
 
     def train(self, epochs: int, primary: str) -> dict[str, Any]:
@@ -143,9 +162,11 @@ class NeuralRun:
         )
         batches = Batches(
             batch_size,
-            bool(config["batch_norm"]) and n % batch_size == 1,
-            str(config.get("augmentation", "none")),
+            has_batch_norm(config) and n % batch_size == 1,
+            Augment.of(config),
             float(config["grad_clip"]),
+            float(config.get("ema", 0)),
+            self.channels_last,
         )
         # As a whole trial does: the same thread count in every process, so that a resumed
         # run repeats the float sums of an uninterrupted one.
@@ -168,9 +189,10 @@ class NeuralRun:
                 arrays.classification,
                 placement=self.placement,
                 scaler=self.scaler,
+                average=self.average,
             )
             self.epoch += 1
-            out_val = predict(self.model, self.X_val, self.placement)
+            out_val = self._predict(self.X_val)
             val_loss = float(loss_fn(out_val, self.y_val))
             check_losses(train_loss, val_loss, exploded, self.epoch)
             metrics = score(arrays.y_val, out_val.cpu().numpy())
@@ -205,12 +227,12 @@ class NeuralRun:
         arrays = self.arrays
         if arrays.X_test is None or arrays.y_test is None:
             raise RuntimeError("the run was started without the test split")
-        out = predict(self.model, torch.from_numpy(arrays.X_test), self.placement)
+        out = self._predict(torch.from_numpy(arrays.X_test))
         return arrays.scorer(logits=True)(arrays.y_test, out.cpu().numpy())
 
     def val_metrics(self) -> dict[str, float]:
         """Score the net on the validation split."""
-        out = predict(self.model, self.X_val, self.placement).cpu().numpy()
+        out = self._predict(self.X_val).cpu().numpy()
         return self.arrays.scorer(logits=True)(self.arrays.y_val, out)
 
     def save(self, path: Path) -> dict[str, Any]:
@@ -226,6 +248,8 @@ class NeuralRun:
             "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
         }
+        if self.average is not None:
+            state["average"] = self.average.state_dict()
         if self.placement.cuda:
             state["cuda_rng"] = torch.cuda.get_rng_state(self.placement.device)  # dropout's
             if self.scaler is not None:
@@ -257,6 +281,8 @@ class NeuralRun:
         run = cls.start(state["config"], data, seed, with_test, placement)
         run.model.load_state_dict(state["model"])
         run.optimizer.load_state_dict(state["optimizer"])  # its moments follow the weights
+        if run.average is not None and "average" in state:
+            run.average.load_state_dict(state["average"])
         run.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         if run.placement.cuda and "cuda_rng" in state:
@@ -265,31 +291,3 @@ class NeuralRun:
             run.scaler.load_state_dict(state["scaler"])
         run.epoch = int(state["epoch"])
         return run
-
-
-def read_checkpoint(ref: dict[str, Any]) -> dict[str, Any]:
-    """Read a checkpoint file, refusing one that is missing, altered or of another layout."""
-    path = Path(ref["path"])
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} is missing: the session cannot continue its run")
-    if ref.get("sha256") and file_hash(path) != ref["sha256"]:
-        raise CheckpointError(f"checkpoint {path} changed since it was written (hash mismatch)")
-    # onto the CPU, as the file holds it: the loading run moves the tensors to its device
-    state: dict[str, Any] = torch.load(path, weights_only=True, map_location="cpu")
-    if state.get("format") != FORMAT:
-        raise CheckpointError(f"checkpoint {path} has layout {state.get('format')}, not {FORMAT}")
-    return state
-
-
-def load_model(path: str | Path) -> tuple[torch.nn.Module, Config]:
-    """Load a session's saved net (e.g. its best checkpoint) for inference: (model, config).
-
-    The model is on the CPU, whichever device trained it (``model.to("cuda")`` moves it);
-    it expects inputs prepared as the configuration's feature knobs say.
-    """
-    state = read_checkpoint({"path": str(path)})
-    config = state["config"]
-    model = build_net(config, tuple(state["input_shape"]), int(state["n_out"]), live=True)
-    model.load_state_dict(state["model"])
-    model.eval()
-    return model, config
