@@ -42,25 +42,35 @@ def config(**changes):
     return space.apply(space.default(), changes)
 
 
+def transformed(x, spec, seed=0):
+    """Transform a batch as one epoch of training would, with the epoch's draws."""
+    g = torch.Generator().manual_seed(seed)
+    return augment(x, spec, spec.draw(len(x), tuple(x.shape[1:]), g, x.device))
+
+
 def test_flip_mirrors_crop_moves_within_its_padding_and_cutout_zeroes_a_square():
-    g = torch.Generator().manual_seed(0)
     x = torch.arange(1, 1 + 64 * 16, dtype=torch.float32).reshape(64, 1, 4, 4)
-    flipped = augment(x, Augment(flip=True), g)
+    flipped = transformed(x, Augment(flip=True))
     same = (flipped == x).flatten(1).all(1)
     mirrored = (flipped == x.flip(3)).flatten(1).all(1)
     assert bool((same | mirrored).all()) and 0 < int(mirrored.sum()) < 64
     # a crop of the reflected image: every pixel comes from the image itself (no zeros),
     # from at most `pad` rows and columns away
     image = torch.arange(1, 1 + 10 * 10, dtype=torch.float32).reshape(1, 1, 10, 10)
-    crops = augment(image.repeat(200, 1, 1, 1), Augment(pad=2), g)
+    crops = transformed(image.repeat(200, 1, 1, 1), Augment(pad=2))
     assert set(crops.unique().tolist()) <= set(image.unique().tolist())
     centre = crops[:, 0, 5, 5]  # pixel (5, 5) of the crop is pixel (5 + dy, 5 + dx) of the image
     dy, dx = ((centre - 1) // 10 - 5).long(), ((centre - 1) % 10 - 5).long()
     assert set(dy.tolist()) == set(dx.tolist()) == {-2, -1, 0, 1, 2}
-    cut = augment(torch.ones(100, 3, 8, 8), Augment(cutout=4), g)
+    cut = transformed(torch.ones(100, 3, 8, 8), Augment(cutout=4))
     zeros = (cut == 0).all(1).flatten(1).sum(1)  # zeroed pixels, the same in every channel
     assert int(zeros.max()) == 16 and int(zeros.min()) > 0  # a 4x4 square, some overhanging
     assert bool(((cut == 0) | (cut == 1)).all())
+    # a batch takes its slice of the epoch's draws: the same images as in one whole batch
+    spec = Augment(True, 2, 3)
+    draws = spec.draw(64, (1, 4, 4), torch.Generator().manual_seed(1), x.device)
+    halves = [augment(x[a:b], spec, draws.take(a, b)) for a, b in ((0, 40), (40, 64))]
+    assert torch.equal(torch.cat(halves), augment(x, spec, draws))
     assert not Augment.of(config()) and Augment.of(config(augmentation="shift")).pad == 2
     assert Augment.of(config(augmentation="flip_shift", crop_padding=4, cutout=8)) == Augment(
         True, 4, 8

@@ -38,33 +38,44 @@ def ema_decay(base: dict[str, Any], profile: dict[str, Any]) -> float:
 
 
 def family_starts(base: dict[str, Any], profile: dict[str, Any], tried: set[str]) -> list[Move]:
-    """List the untried conv families, each set up as a practitioner would start it."""
-    model = str(base.get("model"))
-    momentum = {"momentum": 0.9} if float(base.get("momentum", 0)) < 0.5 else {}
-    starts: list[Move] = []
-    if "cnn" not in tried and model != "cnn":
-        blocks = cnn_blocks(profile)
-        starts.append(
-            (
-                {"model": "cnn", "depth": blocks, "batch_norm": True, "momentum": 0.9},
-                "convolutions use the images' spatial structure, which an MLP on"
-                f" flattened pixels ignores; {blocks} convolution-batch-norm-ReLU blocks"
-                " (the classic small CNN) pool the image down to a few pixels, so the"
-                " head sees shapes, not just strokes; batch norm and SGD with momentum"
-                " 0.9 (the classic recipe) make it train quickly",
-            )
+    """List the CNN as a practitioner would start it, when no CNN has been tried.
+
+    Blocks that pool the image down to about 4 pixels, batch norm, and either two
+    convolutions a block (images of 16 pixels or more: the fast trainings' block; plain
+    SGD then gets its momentum next, from the curves) or momentum 0.9 (small images).
+    The ResNet is the step up in capacity once a CNN is tuned (:func:`residual_start`):
+    on a CPU it costs several times a CNN's epoch for the same score after a few epochs.
+    """
+    if "cnn" in tried or str(base.get("model")) == "cnn":
+        return []
+    blocks = cnn_blocks(profile)
+    wide = side(profile) >= 16
+    extra: dict[str, Any] = {"convs_per_block": 2} if wide else {"momentum": 0.9}
+    block = (
+        "two convolutions a block, the second at the pooled size (the fast image trainings' block)"
+        if wide
+        else "SGD with momentum 0.9 (the classic recipe)"
+    )
+    return [
+        (
+            {"model": "cnn", "depth": blocks, "batch_norm": True, **extra},
+            "convolutions use the images' spatial structure, which an MLP on flattened"
+            f" pixels ignores; {blocks} convolution-batch-norm-ReLU blocks pool the image"
+            f" down to a few pixels, so the head sees shapes, not just strokes; {block}",
         )
-    if "resnet" not in tried and model != "resnet":
-        stages = min(4, cnn_blocks(profile) + 1)
-        starts.append(
-            (
-                {"model": "resnet", "stages": stages, **momentum, "nesterov": True},
-                f"residual blocks (He et al. 2016) let a deeper net train: {stages} stages,"
-                " each halving the map and doubling the channels, then an average over"
-                " the last map; batch norm in every block, SGD with Nesterov momentum",
-            )
-        )
-    return starts
+    ]
+
+
+def residual_start(base: dict[str, Any], profile: dict[str, Any]) -> Move:
+    """Return the ResNet a tuned CNN steps up to: stages that pool to about 4 pixels."""
+    stages = min(4, cnn_blocks(profile) + 1)
+    sgd = {"nesterov": True} if base.get("optimizer") == "sgd" else {}
+    return (
+        {"model": "resnet", "stages": stages, **sgd},
+        f"residual blocks (He et al. 2016) let a deeper net train: {stages} stages, each"
+        " halving the map and doubling the channels, then an average over the last map;"
+        " batch norm in every block",
+    )
 
 
 def image_moves(base: dict[str, Any], profile: dict[str, Any]) -> list[Move]:
@@ -90,6 +101,14 @@ def image_moves(base: dict[str, Any], profile: dict[str, Any]) -> list[Move]:
         )
     if model != "resnet" and not base.get("batch_norm"):
         moves.append(({"batch_norm": True}, "batch normalisation steadies and speeds up training"))
+    if model == "cnn" and int(base.get("convs_per_block", 1)) < 2 and side(profile) >= 16:
+        moves.append(
+            (
+                {"convs_per_block": 2},
+                "a second convolution in each block, at the pooled size (the fast image"
+                " trainings' block), deepens the net at a fraction of the first's cost",
+            )
+        )
     augmentation = str(base.get("augmentation", "none"))
     if augmentation == "none":
         moves.append(
@@ -106,18 +125,10 @@ def image_moves(base: dict[str, Any], profile: dict[str, Any]) -> list[Move]:
                 " average of it and its mirror costs one more forward pass and no training",
             )
         )
-    if model == "cnn" and int(base.get("convs_per_block", 1)) < 2 and side(profile) >= 16:
+    if conv:
         moves.append(
-            (
-                {"convs_per_block": 2},
-                "a second convolution in each block, at the pooled size (the fast image"
-                " trainings' block), deepens the net at a fraction of the first's cost",
-            )
+            ({"channels": int(base.get("channels", 16)) * 2}, "wider convolutions, more features")
         )
-    moves += [
-        ({"epochs": int(base.get("epochs", 5)) * 2}, "a longer schedule to converge"),
-        ({"lr_schedule": "onecycle"}, "a one-cycle schedule warms up, then anneals"),
-    ]
     if float(base.get("ema", 0)) == 0:
         moves.append(
             (
@@ -134,11 +145,11 @@ def image_moves(base: dict[str, Any], profile: dict[str, Any]) -> list[Move]:
                 " from every part of the object, not one telling patch",
             )
         )
-    if conv:
-        moves.append(
-            ({"channels": int(base.get("channels", 16)) * 2}, "wider convolutions, more features")
-        )
-    moves.append(({"label_smoothing": 0.1}, "label smoothing calms overconfident outputs"))
+    moves += [
+        ({"epochs": int(base.get("epochs", 5)) * 2}, "a longer schedule to converge"),
+        ({"lr_schedule": "onecycle"}, "a one-cycle schedule warms up, then anneals"),
+        ({"label_smoothing": 0.1}, "label smoothing calms overconfident outputs"),
+    ]
     if model != "resnet":
         moves.append(({"width": int(base.get("width", 128)) * 2}, "a wider dense layer"))
     moves += [
@@ -156,6 +167,8 @@ def image_moves(base: dict[str, Any], profile: dict[str, Any]) -> list[Move]:
                 "Adam adapts each weight's step and often converges in fewer epochs",
             )
         )
+    if model == "cnn":
+        moves.append(residual_start(base, profile))
     return moves
 
 
@@ -178,14 +191,19 @@ def image_regularisers(config: dict[str, Any], profile: dict[str, Any]) -> list[
     return options
 
 
-def capacity(config: dict[str, Any], clip: Any) -> dict[str, Any]:
-    """Return the step up in capacity for a net that underfits: wider, or deeper blocks.
+def capacity(config: dict[str, Any], profile: dict[str, Any], clip: Any) -> dict[str, Any]:
+    """Return the step up in capacity for a net that underfits: deeper blocks, wider, residual.
 
     ``clip(name, value)`` keeps a value in the space.
     """
     model = str(config.get("model"))
     if model == "cnn" and int(config.get("convs_per_block", 1)) < 2:
         return {"convs_per_block": 2}
-    if model in ("cnn", "resnet"):
-        return {"channels": clip("channels", int(config.get("channels", 16)) * 2)}
+    channels = int(config.get("channels", 16))
+    if model in ("cnn", "resnet") and clip("channels", channels * 2) > channels:
+        return {"channels": clip("channels", channels * 2)}
+    if model == "cnn":  # as wide as the space allows: residual depth next
+        return residual_start(config, profile)[0]
+    if model == "resnet":
+        return {"depth": clip("depth", int(config.get("depth", 1)) + 1)}
     return {"width": clip("width", int(config.get("width", 64)) * 2)}

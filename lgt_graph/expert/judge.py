@@ -165,9 +165,7 @@ def rewrite(facts: dict[str, Any]) -> dict[str, Any]:
         )
     family = facts["task"]["family"]
     untried = [
-        m
-        for m in (("cnn", "resnet") if family == "image" else ("gbm", "random_forest"))
-        if m not in models
+        m for m in (("cnn",) if family == "image" else ("gbm", "random_forest")) if m not in models
     ]
     if untried and models - {"None"}:  # a space with model families (not a study's own)
         lines.append("Try next: " + "; ".join(f"model={m}" for m in untried))

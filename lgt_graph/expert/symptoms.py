@@ -184,7 +184,7 @@ def plateau(case: Case) -> Finding | None:
         "plateau",
         f"training loss flattened at {case.train_loss.get('last')} with validation loss"
         f" {case.val_loss.get('last')} right beside it",
-        capacity(case.config, case.clip),
+        capacity(case.config, case.profile, case.clip),
         "both losses stalled together: the model lacks capacity",
         45,
     )

@@ -109,13 +109,18 @@ def train_epoch(
     total = torch.zeros((), dtype=torch.float64, device=X.device)
     correct = torch.zeros((), dtype=torch.int64, device=X.device)
     seen = 0
+    draws = (
+        batches.augmentation.draw(n, tuple(X.shape[1:]), generator, X.device)
+        if batches.augmentation
+        else None
+    )
     for start in range(0, n, batches.size):
         index = order[start : start + batches.size]
         if batches.drop_last and len(index) == 1:
             continue
         xb, yb = X[index], y[index]
-        if batches.augmentation:
-            xb = augment(xb, batches.augmentation, generator)
+        if draws is not None:
+            xb = augment(xb, batches.augmentation, draws.take(start, start + len(index)))
         if batches.channels_last:
             xb = xb.contiguous(memory_format=torch.channels_last)
         with placement.autocast():
