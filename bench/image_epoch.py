@@ -2,11 +2,13 @@
 
 Each configuration trains as a session's run does (``NeuralRun``: data placed on the
 device once, channels-last convolutions, the epoch's random draws in one copy) for
-``--batches`` batches after one warm-up batch; the figure is the time per batch times the
-batches of an epoch of the 45,000 training images (plus one validation pass, timed), so
-a slow net is measured without training it for minutes. ``--device cuda --amp`` on a GPU.
+``--batches`` batches of 256 after a warm-up pass over the same batches; the figure is the
+time per batch times the batches of an epoch of the 45,000 training images, plus one
+validation pass (timed), so a slow net is measured without training it for minutes. Each
+plain net is also timed in PyTorch's default layout, to show what channels-last buys.
+``--device cuda --amp`` on a GPU.
 
-    python -m bench.image_epoch [--device auto] [--amp] [--batches 20] [--out FILE]
+    python -m bench.image_epoch [--device auto] [--amp] [--batches 8] [--out FILE]
 """
 
 from __future__ import annotations
@@ -44,13 +46,19 @@ SHAPES = {
 AUGMENTED = {"augmentation": "flip_shift", "cutout": 8, "ema": 0.99, "test_time_flip": True}
 
 
-def epoch_seconds(config: dict, data, placement, batches: int) -> dict[str, float]:
+def epoch_seconds(
+    config: dict, data, placement, batches: int, channels_last: bool = True
+) -> dict[str, float]:
     """Time ``batches`` training batches and one validation pass; extrapolate to an epoch.
 
     The batches are the run's own epoch loop (:func:`~lgt_graph.training.epochs.train_epoch`)
     over the first ``batches`` batches of the split; a first pass over them warms up.
+    ``channels_last=False`` lays the net and the images out as PyTorch does by default.
     """
     run = NeuralRun.start(config, data, 0, placement=placement)
+    if not channels_last:
+        run.model = run.model.to(memory_format=torch.contiguous_format)
+        run.X, run.X_val, run.channels_last = run.X.contiguous(), run.X_val.contiguous(), False
     n, size = len(run.X), int(config["batch_size"])
     X, y = run.X[: size * batches], run.y[: size * batches]
     loss = loss_function(config, run.arrays).to(placement.device)
@@ -82,7 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--amp", action="store_true")
-    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--batches", type=int, default=8)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     placement = resolve_placement(args.device, args.amp)
@@ -90,10 +98,11 @@ def main() -> None:
     space = space_for("image")
     rows = []
     for name, shape in SHAPES.items():
-        for extras in ({}, AUGMENTED):
+        for extras, layout in (({}, False), ({}, True), (AUGMENTED, True)):
             config = space.apply(space.default(), {**RECIPE, **shape, **extras})
-            timing = epoch_seconds(config, data, placement, args.batches)
+            timing = epoch_seconds(config, data, placement, args.batches, layout)
             label = name + (", + flip/crop/cutout/EMA/TTA" if extras else "")
+            label += "" if layout else ", PyTorch's default layout (not channels-last)"
             rows.append({"net": label, **timing})
             print(f"{label}: {timing['epoch_seconds']:.1f} s an epoch", flush=True)
     result = {

@@ -26,6 +26,7 @@ GRIDS: dict[str, list[dict[str, list[Any]]]] = {
             "learning_rate": [0.01, 0.001],
             "batch_norm": [False, True],
         },
+        {"model": ["resnet"], "optimizer": ["sgd", "adam"], "learning_rate": [0.01, 0.001]},
     ],
     "tabular": [
         {

@@ -96,7 +96,9 @@ def fit_neural(
     With early stopping on, training stops after ``early_stopping_patience``
     epochs without a better validation ``primary`` and the best epoch's weights
     are kept; otherwise the last epoch's weights are. The net trains on
-    ``placement`` (None: ``--device auto``) and is returned there.
+    ``placement`` (None: ``--device auto``) and is returned there. Under ``ema`` the
+    moving average of the weights is what is scored, kept and returned; under
+    ``test_time_flip`` each image is scored with its mirror image.
     """
     placement = placement or resolve_placement()
     torch.manual_seed(seed)
@@ -106,7 +108,7 @@ def fit_neural(
     # initialised on the CPU by the seeded CPU RNG, then moved: the same start on every device
     model = build_net(config, tuple(X.shape[1:]), n_out).to(placement.device)
     channels_last = convolutional(config)
-    if channels_last:  # about 1.5x faster convolutions on a CPU, and on a GPU's tensor cores
+    if channels_last:  # faster convolutions on a CPU and a GPU's tensor cores (bench.image_epoch)
         model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         X = X.contiguous(memory_format=torch.channels_last)
         X_val = X_val.contiguous(memory_format=torch.channels_last)

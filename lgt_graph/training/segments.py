@@ -92,7 +92,7 @@ class NeuralRun:
         net = build_net(config, tuple(self.X.shape[1:]), self.n_out, live=True)
         self.model = net.to(self.placement.device)
         self.channels_last = convolutional(config)
-        if self.channels_last:  # faster convolutions on a CPU and on a GPU's tensor cores
+        if self.channels_last:  # faster convolutions on a CPU and a GPU's tensor cores
             self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
             self.X = self.X.contiguous(memory_format=torch.channels_last)
             self.X_val = self.X_val.contiguous(memory_format=torch.channels_last)
