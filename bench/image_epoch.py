@@ -17,6 +17,7 @@ import argparse
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -24,7 +25,6 @@ import torch
 from bench.common import machine
 from lgt_graph.space import space_for
 from lgt_graph.tasks import TASKS, load_task_data
-from lgt_graph.training.augment import Augment
 from lgt_graph.training.device import resolve_placement
 from lgt_graph.training.epochs import Batches, loss_function, train_epoch
 from lgt_graph.training.segments import NeuralRun
@@ -58,11 +58,11 @@ def epoch_seconds(
     run = NeuralRun.start(config, data, 0, placement=placement)
     if not channels_last:
         run.model = run.model.to(memory_format=torch.contiguous_format)
-        run.X, run.X_val, run.channels_last = run.X.contiguous(), run.X_val.contiguous(), False
+        run.X, run.X_val = run.X.contiguous(), run.X_val.contiguous()
     n, size = len(run.X), int(config["batch_size"])
     X, y = run.X[: size * batches], run.y[: size * batches]
     loss = loss_function(config, run.arrays).to(placement.device)
-    plan = Batches(size, False, Augment.of(config), 0.0, float(config["ema"]), run.channels_last)
+    plan = replace(Batches.of(config, n), channels_last=channels_last)
 
     def epoch() -> float:
         started = time.perf_counter()

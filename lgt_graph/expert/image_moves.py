@@ -78,6 +78,27 @@ def residual_start(base: dict[str, Any], profile: dict[str, Any]) -> Move:
     )
 
 
+def more_varied(config: dict[str, Any], profile: dict[str, Any]) -> Move | None:
+    """Return the next step to more varied training images, or None when none is left.
+
+    Random crops first (with mirror images, for colour photos), then cutout (a quarter
+    of the side, on images of 16 pixels or more).
+    """
+    augmentation = str(config.get("augmentation", "none"))
+    if augmentation == "none":
+        return (
+            {"augmentation": "flip_shift" if photos(profile) else "shift"},
+            "random crops (and mirror images, for photos) enlarge the training set",
+        )
+    if "shift" in augmentation and int(config.get("cutout", 0)) == 0 and side(profile) >= 16:
+        return (
+            {"cutout": side(profile) // 4},
+            "cutout hides a random square of each training image, so the net learns from"
+            " every part of the object, not one telling patch",
+        )
+    return None
+
+
 def image_moves(base: dict[str, Any], profile: dict[str, Any]) -> list[Move]:
     """List the moves for a net on images, the cheap and usually helpful ones first."""
     model = str(base.get("model"))
@@ -109,14 +130,10 @@ def image_moves(base: dict[str, Any], profile: dict[str, Any]) -> list[Move]:
                 " trainings' block), deepens the net at a fraction of the first's cost",
             )
         )
+    varied = more_varied(base, profile)
+    if varied is not None:
+        moves.append(varied)
     augmentation = str(base.get("augmentation", "none"))
-    if augmentation == "none":
-        moves.append(
-            (
-                {"augmentation": "flip_shift" if photos(profile) else "shift"},
-                "random crops (and mirror images, for photos) enlarge the training set",
-            )
-        )
     if "flip" in augmentation and not base.get("test_time_flip"):
         moves.append(
             (
@@ -135,14 +152,6 @@ def image_moves(base: dict[str, Any], profile: dict[str, Any]) -> list[Move]:
                 {"ema": ema_decay(base, profile)},
                 "a moving average of the weights (about an epoch's horizon) smooths the"
                 " noise of the last steps; the averaged net is scored",
-            )
-        )
-    if "shift" in augmentation and int(base.get("cutout", 0)) == 0 and side(profile) >= 16:
-        moves.append(
-            (
-                {"cutout": side(profile) // 4},
-                "cutout hides a random square of each training image, so the net learns"
-                " from every part of the object, not one telling patch",
             )
         )
     moves += [
@@ -178,12 +187,8 @@ def image_regularisers(config: dict[str, Any], profile: dict[str, Any]) -> list[
     More varied data (crops, mirror images for photos, then cutout), averaged weights,
     softer targets; dropout and the rest come after, from the general rule.
     """
-    options: list[dict[str, Any]] = []
-    augmentation = str(config.get("augmentation", "none"))
-    if augmentation == "none":
-        options.append({"augmentation": "flip_shift" if photos(profile) else "shift"})
-    elif "shift" in augmentation and int(config.get("cutout", 0)) == 0 and side(profile) >= 16:
-        options.append({"cutout": side(profile) // 4})
+    varied = more_varied(config, profile)
+    options: list[dict[str, Any]] = [varied[0]] if varied is not None else []
     if float(config.get("ema", 0)) == 0:
         options.append({"ema": ema_decay(config, profile)})
     if float(config.get("label_smoothing", 0)) == 0:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lgt_graph.evaluation.metrics import better
-from lgt_graph.expert.image_moves import ema_decay, side
+from lgt_graph.expert.image_moves import ema_decay, more_varied
 from lgt_graph.expert.moves import Candidate
 
 STALL = 0.25
@@ -191,16 +191,9 @@ def overfits(line: Line) -> list[Candidate]:
     dropout = float(line.config.get("dropout", 0.0))
     if dropout < 0.5:
         out.append(Candidate({"dropout": dropout + 0.1}, f"{evidence}: more dropout", "overfits"))
-    augmentation = line.config.get("augmentation")
-    if augmentation == "none":
-        out.append(Candidate({"augmentation": "shift"}, f"{evidence}: shifted images", "overfits"))
-    elif (
-        "shift" in str(augmentation)
-        and int(line.config.get("cutout", 0)) == 0
-        and side(line.task) >= 16
-    ):
-        why = f"{evidence}: cutout hides a patch of each image"
-        out.append(Candidate({"cutout": side(line.task) // 4}, why, "overfits"))
+    varied = more_varied(line.config, line.task) if "augmentation" in line.config else None
+    if varied is not None:
+        out.append(Candidate(varied[0], f"{evidence}: {varied[1]}", "overfits"))
     if "ema" in line.config and float(line.config["ema"]) == 0:
         why = f"{evidence}: score a moving average of the weights"
         out.append(Candidate({"ema": ema_decay(line.config, line.task)}, why, "overfits"))

@@ -22,6 +22,7 @@ from lgt_graph.training.arrays import Arrays
 from lgt_graph.training.augment import Augment, augment
 from lgt_graph.training.averaging import WeightAverage
 from lgt_graph.training.device import CPU, Placement
+from lgt_graph.training.nets import convolutional, has_batch_norm
 from lgt_graph.training.result import Diverged
 
 EVAL_BATCH = 4096
@@ -79,6 +80,20 @@ class Batches:
     clip: float
     ema: float = 0.0
     channels_last: bool = False
+
+    @classmethod
+    def of(cls, config: Config, n: int) -> Batches:
+        """Read the configuration's batches for a training split of ``n`` examples."""
+        size = min(int(config["batch_size"]), n)
+        return cls(
+            size,
+            # a lone example in the last batch breaks batch norm's training statistics
+            has_batch_norm(config) and n % size == 1,
+            Augment.of(config),
+            float(config["grad_clip"]),
+            float(config.get("ema", 0.0)),
+            convolutional(config),
+        )
 
 
 def train_epoch(

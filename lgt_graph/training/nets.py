@@ -43,6 +43,19 @@ def convolutional(config: Config) -> bool:
     return config["model"] in ("cnn", "resnet")
 
 
+def lay_out(
+    config: Config, model: nn.Module, tensors: list[torch.Tensor]
+) -> tuple[nn.Module, list[torch.Tensor]]:
+    """Lay a convolutional net and its images out channels-last; return others as they are.
+
+    Convolutions run faster so on a CPU and on a GPU's tensor cores (bench.image_epoch).
+    """
+    if not convolutional(config):
+        return model, tensors
+    model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    return model, [t.contiguous(memory_format=torch.channels_last) for t in tensors]
+
+
 def set_dropout(model: nn.Module, p: float) -> None:
     """Set the probability of every dropout layer of ``model``."""
     for module in model.modules():

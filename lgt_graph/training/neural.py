@@ -21,7 +21,6 @@ from torch import nn
 from lgt_graph.evaluation.metrics import better
 from lgt_graph.space import Config
 from lgt_graph.training.arrays import Arrays
-from lgt_graph.training.augment import Augment
 from lgt_graph.training.averaging import WeightAverage
 from lgt_graph.training.device import Placement, resolve_placement
 from lgt_graph.training.epochs import (
@@ -35,7 +34,7 @@ from lgt_graph.training.epochs import (
     tensors,
     train_epoch,
 )
-from lgt_graph.training.nets import build_net, convolutional, has_batch_norm
+from lgt_graph.training.nets import build_net, convolutional, lay_out
 from lgt_graph.training.result import Progress, Pruned
 from lgt_graph.training.threads import free_threads
 
@@ -107,34 +106,19 @@ def fit_neural(
     n_out = data.n_classes if data.classification else 1
     # initialised on the CPU by the seeded CPU RNG, then moved: the same start on every device
     model = build_net(config, tuple(X.shape[1:]), n_out).to(placement.device)
-    channels_last = convolutional(config)
-    if channels_last:  # faster convolutions on a CPU and a GPU's tensor cores (bench.image_epoch)
-        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        X = X.contiguous(memory_format=torch.channels_last)
-        X_val = X_val.contiguous(memory_format=torch.channels_last)
-    ema = float(config.get("ema", 0.0))
-    average = WeightAverage(model) if ema > 0 else None
+    model, (X, X_val) = lay_out(config, model, [X, X_val])
+    batches = Batches.of(config, len(X))
+    average = WeightAverage(model) if batches.ema > 0 else None
     scored = average.model if average is not None else model
     flip = bool(config.get("test_time_flip"))
     optimizer = make_optimizer(config, model.parameters())
     scaler = placement.scaler()
-    n = len(X)
-    batch_size = min(int(config["batch_size"]), n)
-    threads = set_threads(config, model, batch_size, threads)
-    steps = math.ceil(n / batch_size)
+    threads = set_threads(config, model, batches.size, threads)
+    steps = math.ceil(len(X) / batches.size)
     epochs = int(config["epochs"])
     scheduler, per_batch = make_schedule(config, optimizer, epochs, steps)
     loss_fn = loss_function(config, data).to(placement.device)
     exploded = EXPLODED * max(constant_loss(loss_fn, y, data.classification, n_out), 1e-3)
-    batches = Batches(
-        batch_size,
-        # a lone example in the last batch breaks batch norm's training statistics
-        has_batch_norm(config) and n % batch_size == 1,
-        Augment.of(config),
-        float(config["grad_clip"]),
-        ema,
-        channels_last,
-    )
     patience = int(config["early_stopping_patience"])
     score = data.scorer(logits=True)
 

@@ -31,7 +31,6 @@ from lgt_graph.space.families import LIVE
 from lgt_graph.tasks.base import TaskData
 from lgt_graph.training import available_threads, prepare_arrays
 from lgt_graph.training.arrays import Arrays
-from lgt_graph.training.augment import Augment
 from lgt_graph.training.averaging import WeightAverage
 from lgt_graph.training.checkpoints import (
     FORMAT,
@@ -52,7 +51,7 @@ from lgt_graph.training.epochs import (
     tensors,
     train_epoch,
 )
-from lgt_graph.training.nets import build_net, convolutional, has_batch_norm, set_dropout
+from lgt_graph.training.nets import build_net, lay_out, set_dropout
 from lgt_graph.training.neural import set_threads
 
 __all__ = ["CheckpointError", "NeuralRun", "file_hash", "load_model", "read_checkpoint"]
@@ -90,12 +89,9 @@ class NeuralRun:
         self.X, self.y, self.X_val, self.y_val = (self.placement.put(t) for t in tensors(arrays))
         self.n_out = arrays.n_classes if arrays.classification else 1
         net = build_net(config, tuple(self.X.shape[1:]), self.n_out, live=True)
-        self.model = net.to(self.placement.device)
-        self.channels_last = convolutional(config)
-        if self.channels_last:  # faster convolutions on a CPU and a GPU's tensor cores
-            self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-            self.X = self.X.contiguous(memory_format=torch.channels_last)
-            self.X_val = self.X_val.contiguous(memory_format=torch.channels_last)
+        self.model, (self.X, self.X_val) = lay_out(
+            config, net.to(self.placement.device), [self.X, self.X_val]
+        )
         self.optimizer = make_optimizer(config, self.model.parameters())
         self.scaler = self.placement.scaler()
         self.average = WeightAverage(self.model) if float(config.get("ema", 0)) > 0 else None
@@ -155,22 +151,13 @@ class NeuralRun:
         """
         config, arrays = self.config, self.arrays
         loss_fn = loss_function(config, arrays).to(self.placement.device)
-        n = len(self.X)
-        batch_size = min(int(config["batch_size"]), n)
         exploded = EXPLODED * max(
             constant_loss(loss_fn, self.y, arrays.classification, self.n_out), 1e-3
         )
-        batches = Batches(
-            batch_size,
-            has_batch_norm(config) and n % batch_size == 1,
-            Augment.of(config),
-            float(config["grad_clip"]),
-            float(config.get("ema", 0)),
-            self.channels_last,
-        )
+        batches = Batches.of(config, len(self.X))
         # As a whole trial does: the same thread count in every process, so that a resumed
         # run repeats the float sums of an uninterrupted one.
-        threads = set_threads(config, self.model, batch_size, available_threads())
+        threads = set_threads(config, self.model, batches.size, available_threads())
         score = arrays.scorer(logits=True)
         curves: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
         if arrays.classification:
