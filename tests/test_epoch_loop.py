@@ -18,12 +18,15 @@ from mlflow.tracking import MlflowClient
 
 from lgt_graph.compare.run import run_comparison
 from lgt_graph.context import Settings
+from lgt_graph.epoch.nested import SCHEDULE, carried
 from lgt_graph.errors import UserError
 from lgt_graph.graph.methods import METHODS
 from lgt_graph.session import run_session
 from lgt_graph.session.opening import open_session
 from lgt_graph.session.runner import initial_state
 from lgt_graph.session.store import SessionStore
+from lgt_graph.space import space_for
+from lgt_graph.space.families import LIVE
 from lgt_graph.training import available_threads
 from lgt_graph.training.segments import NeuralRun, load_model, read_checkpoint
 from tests.conftest import final_state, needs_data
@@ -334,6 +337,11 @@ def test_both_levels_nest_epoch_runs_inside_trials_within_one_epoch_budget(store
         assert diagnostics["segments"] and diagnostics["segments"][0]["segment"] == 1
         assert trial["result"]["steps"] == list(range(1, len(trial["result"]["steps"]) + 1))
         assert trial["config"]["epochs"] >= diagnostics["epochs_run"]
+        # the next trial builds on the training changes the run kept, the rate as it started
+        proposed, kept = diagnostics["proposed_config"], diagnostics["final_config"]
+        for knob, value in trial["config"].items():
+            if value != proposed[knob]:
+                assert knob in LIVE - SCHEDULE and value == kept[knob], knob
     final = values["final"]
     assert final["status"] == "ok" and final["test"]
     if "checkpoint" in final:  # the best trial was a net: its run's best state, no refit
@@ -364,6 +372,32 @@ def test_both_levels_nest_epoch_runs_inside_trials_within_one_epoch_budget(store
             assert child.data.tags["lgt.outcome"] == str(seg["outcome"])
             assert child.data.tags["mlflow.note.content"] == seg["verdict"] != ""
             assert child.data.metrics["val_accuracy"] == pytest.approx(seg["score"])
+
+
+def test_a_trial_carries_the_training_changes_its_run_kept():
+    start = {**space_for("image").default(), "model": "cnn"}
+    kept = {
+        **start,
+        "momentum": 0.9,
+        "nesterov": True,
+        "test_time_flip": True,
+        "optimizer": "adam",
+        "learning_rate": 0.0003,  # annealed after the switch
+        "batch_size": 128,  # grown late: the run's schedule
+    }
+    switch = [{"knob": "optimizer", "new": "adam"}, {"knob": "learning_rate", "new": 0.001}]
+    segments = [
+        {"changes": [{"knob": "momentum", "new": 0.9}, {"knob": "nesterov", "new": True}]},
+        {"changes": switch},
+        {"changes": [{"knob": "learning_rate", "new": 0.0003}]},
+    ]
+    out = carried(start, {"final": {"config": kept}, "trials": segments})
+    carried_over = {"momentum": 0.9, "nesterov": True, "test_time_flip": True}
+    # the optimiser comes with the rate its switch set, not the annealed one
+    assert out == {**start, **carried_over, "optimizer": "adam", "learning_rate": 0.001}
+    # no record of the switch's rate: the optimiser stays as the trial started it
+    unknown = carried(start, {"final": {"config": kept}, "trials": segments[:1]})
+    assert unknown == {**start, **carried_over}
 
 
 def test_both_levels_run_the_unpaired_variant_inside_each_trial(store_uri, tmp_path):

@@ -101,6 +101,15 @@ def test_oscillation_lowers_the_learning_rate():
     osc = found[names(found).index("oscillation")]
     assert osc.changes["learning_rate"] < CONFIG["learning_rate"]
     assert osc.changes["lr_schedule"] == "cosine"
+    # a validation loss that zigzags on its way up from its best, the training loss far
+    # below: the net memorises, and regularising it comes before a smaller rate
+    s = summary(
+        [1.0, 0.6, 0.4, 0.3, 0.2, 0.15, 0.1, 0.08],
+        [1.0, 0.6, 0.8, 0.55, 0.9, 0.7, 1.0, 0.8],
+        [0.5, 0.7, 0.65, 0.72, 0.66, 0.7, 0.64, 0.68],
+    )
+    found = diagnose(s, CONFIG, PROFILE, Knobs())
+    assert "overfitting" in names(found) and "oscillation" not in names(found)
 
 
 def test_divergence_and_data_scale_findings():
@@ -224,9 +233,12 @@ def test_a_doubling_of_the_epochs_that_bought_too_little_is_not_repeated():
     # Still falling at the end: the slow-convergence rule asks for more epochs...
     paid = propose(advisor_facts(**length_history(0.02)))
     assert {c["knob"]: c["value"] for c in paid["changes"]} == {"epochs": 40}
-    # ...unless the last doubling bought less than a hundredth of the score.
+    # ...unless the last doubling bought less than a hundredth of the score: then the next
+    # change is tried at the shorter length, half the cost, with the reason why
     spent = propose(advisor_facts(**length_history(0.003)))
-    assert "epochs" not in {c["knob"] for c in spent["changes"]}
+    moved = {c["knob"]: c for c in spent["changes"]}
+    assert moved["epochs"]["value"] == 10 and len(moved) == 2
+    assert "bought only +0.003 over trial 3" in moved["epochs"]["reason"]
     # With 20 epochs left of an epoch budget, 40 would train the same 20 again.
     poor = propose(
         advisor_facts(**{**length_history(0.02), "budget_left": 20}, budget_unit="epochs")
@@ -252,6 +264,11 @@ def test_the_evaluator_says_when_more_length_is_not_worth_its_cost():
     assert not any("continue in that direction" in s for s in verdict["suggestions"])
     worth = judge({**facts, "trial": {**trial, "score": 0.72}})
     assert worth["suggestions"][0].startswith("epochs=40: moving it from 10 to 20 helped")
+    # a way back to a shorter schedule that came with another change is a saving: the
+    # gain is the other change's, and no "continue in that direction" follows from it
+    back = [{"knob": "epochs", "old": 20, "new": 10}, {"knob": "dropout", "old": 0.0, "new": 0.2}]
+    saved = judge({**facts, "trial": {**trial, "score": 0.72, "changes": back}})
+    assert not any(s.startswith("epochs=") for s in saved["suggestions"])
 
 
 def test_the_advisor_follows_the_diagnosis_and_respects_avoid_and_guidance():
@@ -332,6 +349,23 @@ def test_rewrite_prefers_what_helped_and_avoids_what_hurt():
     assert "Try next: model=cnn" in out["guidance"]
     parsed = parse_guidance(out["guidance"])
     assert ("augmentation", "flip") in parsed["avoid"]
+
+
+def test_rewrite_credits_a_model_family_not_the_knobs_that_came_with_it():
+    # the CNN's start set its depth and batch norm: the gain is the family's, and the next
+    # proposal should not read "depth up" as a direction that helped
+    start = [
+        {"knob": "model", "old": "mlp", "new": "cnn"},
+        {"knob": "depth", "old": 1, "new": 3},
+        {"knob": "batch_norm", "old": False, "new": True},
+    ]
+    history = [
+        {"trial": 1, "changes": [], "score": 0.4, "outcome": "improved", "delta": 0.0},
+        {"trial": 2, "changes": start, "score": 0.66, "outcome": "improved", "delta": 0.26},
+    ]
+    out = rewrite({"task": PROFILE, "maximize": True, "history": history, "guidance": ""})
+    assert "Prefer: model=cnn (+0.26)" in out["guidance"]
+    assert "depth" not in out["guidance"] and "batch_norm" not in out["guidance"]
 
 
 def test_decide_stops_rolls_back_or_goes_on():
@@ -578,6 +612,10 @@ def test_image_moves_read_the_images_shape_and_colour_never_the_dataset():
     flipped = {**cnn, "augmentation": "flip_shift"}
     later = [changes for changes, _ in image_moves(flipped, photo)]
     assert {"test_time_flip": True} in later and {"cutout": 8} in later
+    # crops first, with the cheap moves; cutout once the net is wider and its weights averaged
+    assert moves.index({"augmentation": "flip_shift"}) < moves.index({"channels": 32})
+    assert later.index({"channels": 32}) < later.index({"cutout": 8})
+    assert later.index({"test_time_flip": True}) < later.index({"channels": 32})
     shifted = [c for c, _ in image_moves({**cnn, "augmentation": "shift"}, digits)]
     assert not any("cutout" in c for c in shifted)  # a cutout would hide most of 8 pixels
     renamed = {**photo, "task": "another-name"}

@@ -158,6 +158,12 @@ def history_rows(state: State, ctx: Context, fit: Fit = FULL) -> tuple[str, list
     return "\n".join(recent(rows, fit, "trials")) or "(none yet)", facts
 
 
+def _configs(trial: Trial) -> list[Config]:
+    """Return a trial's configuration, and the one proposed when its run changed it."""
+    proposed = ((trial.get("result") or {}).get("diagnostics") or {}).get("proposed_config")
+    return [trial["config"], *([proposed] if proposed else [])]
+
+
 def _changes(base: Config, config: Config) -> list[dict[str, Any]]:
     return [{"knob": c.knob, "old": c.old, "new": c.new} for c in diff(base, config)]
 
@@ -227,7 +233,7 @@ def advisor_messages(
         "budget_left": budget_left,
         "budget_unit": unit,
         "tried_digests": sorted(
-            {digest(t["config"]) for t in history.trials(state)}
+            {digest(c) for t in history.trials(state) for c in _configs(t)}
             | {digest(t["config"]) for t in taken}
         ),
     }

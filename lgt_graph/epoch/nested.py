@@ -22,6 +22,7 @@ from lgt_graph.context import Context
 from lgt_graph.epoch.loop import NEURAL, line_of, score_checkpoint
 from lgt_graph.graph import budgets
 from lgt_graph.graph.methods import METHODS, method
+from lgt_graph.space.families import LIVE
 from lgt_graph.state import State
 from lgt_graph.training.result import TrialResult
 
@@ -79,7 +80,53 @@ def train_nested(state: State, ctx: Context) -> dict[str, Any]:
     began = time.perf_counter()
     values = run_inner(ctx, config, index, epochs)
     result = _result_of(values, config, epochs, time.perf_counter() - began, ctx)
+    if result.status == "ok" and _own_advisor(ctx):
+        result.config = carried(config, values)
+        result.diagnostics["proposed_config"] = config
     return history.trial_update(state, result, ctx.primary)
+
+
+SCHEDULE = frozenset({"learning_rate", "batch_size"})
+"""Live knobs whose changes during a run are its schedule — a decaying rate, a batch grown
+late — which the next trial starts afresh from its configuration."""
+
+
+def carried(config: dict[str, Any], values: State) -> dict[str, Any]:
+    """Return the trial's configuration with the training changes its run kept.
+
+    The kept epoch's configuration holds every live change its paired segments won
+    (momentum, a weights' average, test-time flips, an optimiser …): the next trial builds
+    on them instead of learning them again. The schedule's knobs (:data:`SCHEDULE`) stay
+    as the trial started them, except the rate an optimiser switch set, which belongs to
+    that optimiser.
+    """
+    final = (values.get("final") or {}).get("config") or {}
+    out = dict(config)
+    for knob, value in final.items():
+        if knob in LIVE and knob not in SCHEDULE and knob in config:
+            out[knob] = value
+    if out.get("optimizer") != config.get("optimizer"):
+        rate = _switch_rate(values, out["optimizer"])
+        if rate is None:  # no record of the switch's rate: keep the optimiser it started with
+            out["optimizer"] = config["optimizer"]
+        else:
+            out["learning_rate"] = rate
+    return out
+
+
+def _switch_rate(values: State, optimizer: Any) -> Any:
+    """Return the learning rate set with the last switch to ``optimizer`` in a run, or None."""
+    for trial in reversed(values.get("trials", [])):
+        new = {c["knob"]: c["new"] for c in trial.get("changes", [])}
+        if new.get("optimizer") == optimizer:
+            return new.get("learning_rate")
+    return None
+
+
+def _own_advisor(ctx: Context) -> bool:
+    """Say whether LGT's own Advisor proposes the trials (a searcher's are recorded as asked)."""
+    advisor = ctx.settings.nodes.get("advisor")
+    return method(ctx.settings.method).advisor_name not in SEARCHERS and advisor not in SEARCHERS
 
 
 def run_inner(ctx: Context, config: dict[str, Any], index: int, epochs: int) -> State:

@@ -18,8 +18,7 @@ from typing import Any
 
 from lgt_graph.agents.experience import prior
 from lgt_graph.agents.schemas import MAX_CHANGES
-from lgt_graph.evaluation.metrics import gain
-from lgt_graph.expert.case import lengthened, paid_off
+from lgt_graph.expert.case import shorter, spent
 from lgt_graph.expert.expectations import effect_of, expectation, kind_of, said
 from lgt_graph.expert.findings import Knobs, diagnose
 from lgt_graph.expert.learned import learned
@@ -108,24 +107,6 @@ def fatigue(history: list[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def spent(history: list[dict[str, Any]], maximize: bool) -> set[str]:
-    """Name the length knobs whose latest step up bought too little to take another.
-
-    Only trials that changed nothing but the length count, against the trial they
-    changed (its parent): there the gain is the length's alone.
-    """
-    scores = {row["trial"]: row.get("score") for row in history}
-    out: set[str] = set()
-    for row in history:
-        parent = scores.get(row.get("base"))
-        if not lengthened(row.get("changes", [])) or row.get("score") is None or parent is None:
-            continue
-        worth = paid_off(gain(row["score"], parent, maximize), parent)
-        for change in row["changes"]:
-            (out.discard if worth else out.add)(change["knob"])
-    return out
-
-
 def affordable(changes: dict[str, Any], base: dict[str, Any], facts: dict[str, Any]) -> bool:
     """Say whether the budget can pay for these changes' extra epochs.
 
@@ -134,6 +115,8 @@ def affordable(changes: dict[str, Any], base: dict[str, Any], facts: dict[str, A
     """
     if facts.get("budget_unit") != "epochs" or "epochs" not in changes:
         return True
+    if int(changes["epochs"]) <= int(base.get("epochs", 0)):
+        return True  # shorter: cheaper
     left = int(facts.get("budget_left", 0))
     return min(int(changes["epochs"]), left) > int(base.get("epochs", 0))
 
@@ -162,6 +145,7 @@ class Plan:
     tried: set[str]
     findings: list[Any]
     usable: list[tuple[Candidate, dict[str, Any]]]
+    shorten: tuple[dict[str, Any], str] = ({}, "")
 
 
 def plan(facts: dict[str, Any]) -> Plan:
@@ -197,26 +181,28 @@ def plan(facts: dict[str, Any]) -> Plan:
     tired = {k for k, n in fatigue(facts.get("history", [])).items() if n >= 2}
     tired |= spent(facts.get("history", []), profile.get("direction", "maximize") == "maximize")
     urgent_names = {f.name for f in urgent}
+    back = (shorten := shorter(anchor.get("trial"), facts))[0]
 
     usable: list[tuple[Candidate, dict[str, Any]]] = []
     for candidate in candidates:
-        changes = {k: knobs.clip(k, v) for k, v in candidate.changes.items() if knobs.has(k)}
+        proposed = {**back, **candidate.changes}
+        changes = {k: knobs.clip(k, v) for k, v in proposed.items() if knobs.has(k)}
         changes = {k: v for k, v in changes.items() if base.get(k) != v}
-        if len(changes) > MAX_CHANGES or not affordable(changes, base, facts):
-            continue
+        if set(changes) <= set(back) or len(changes) > MAX_CHANGES:
+            continue  # only the way back, or too many changes at once
         config = {**base, **changes}
         if (
-            not changes
+            not affordable(changes, base, facts)
             or any(k != "model" and not knobs.reads(config, k) for k in changes)
             or any(f"{k}={v}" in avoid for k, v in changes.items())
             or _touches(Candidate(changes, "", ""), guidance["avoid"], base)
             or digest(config) in tried
-            or (candidate.source not in urgent_names and bool(tired & set(changes)))
+            or (candidate.source not in urgent_names and bool(tired & (set(changes) - set(back))))
         ):
             continue
         if all(digest({**base, **c}) != digest(config) for _, c in usable):
             usable.append((candidate, changes))
-    return Plan(knobs, anchor, start_from, base, tried, findings, usable)
+    return Plan(knobs, anchor, start_from, base, tried, findings, usable, shorten)
 
 
 def propose(facts: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
@@ -257,9 +243,11 @@ def written(
             f"no curve calls for {changes.get('model', 'this family')}; its score tells whether"
             f" that family suits this data better than {ranked.base.get('model')}"
         )
+    back, why = ranked.shorten
+    reasons = {**candidate.reasons, **{k: why for k in back if k not in candidate.changes}}
     return {
         "changes": [
-            {"knob": k, "value": v, "reason": candidate.reasons.get(k, candidate.reason)}
+            {"knob": k, "value": v, "reason": reasons.get(k, candidate.reason)}
             for k, v in changes.items()
         ],
         "rationale": rationale,

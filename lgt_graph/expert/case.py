@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lgt_graph.evaluation.metrics import gain
 from lgt_graph.space.knob import NEURAL_MODELS
 
 Config = dict[str, Any]
@@ -142,3 +143,45 @@ def paid_off(bought: float, reference: float) -> bool:
     practitioner turns to capacity or regularisation instead of doubling again.
     """
     return bought >= WORTH * max(abs(reference), 1e-12)
+
+
+def shorter(trial: int | None, facts: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Return the length to go back to from ``trial``, and why; ({}, "") to stay.
+
+    When the trial only lengthened its parent's training and that bought too little
+    (:func:`~lgt_graph.expert.case.paid_off`), its configuration at the parent's length
+    scores nearly as well for half the cost: the next changes are tried there.
+    """
+    rows = {row["trial"]: row for row in facts.get("history", [])}
+    row = rows.get(trial)
+    parent = rows.get(row.get("base")) if row else None
+    if row is None or parent is None or not lengthened(row.get("changes", [])):
+        return {}, ""
+    if row.get("score") is None or parent.get("score") is None:
+        return {}, ""
+    bought = gain(row["score"], parent["score"], facts["task"].get("direction") != "minimize")
+    if paid_off(bought, parent["score"]):
+        return {}, ""
+    moved = ", ".join(f"{c['knob']} {c['old']}" for c in row["changes"])
+    return {c["knob"]: c["old"] for c in row["changes"]}, (
+        f"trial {trial}'s longer training bought only {bought:+.4g} over trial"
+        f" {parent['trial']}: back to {moved}, where a change costs half as much to try"
+    )
+
+
+def spent(history: list[dict[str, Any]], maximize: bool) -> set[str]:
+    """Name the length knobs whose latest step up bought too little to take another.
+
+    Only trials that changed nothing but the length count, against the trial they
+    changed (its parent): there the gain is the length's alone.
+    """
+    scores = {row["trial"]: row.get("score") for row in history}
+    out: set[str] = set()
+    for row in history:
+        parent = scores.get(row.get("base"))
+        if not lengthened(row.get("changes", [])) or row.get("score") is None or parent is None:
+            continue
+        worth = paid_off(gain(row["score"], parent, maximize), parent)
+        for change in row["changes"]:
+            (out.discard if worth else out.add)(change["knob"])
+    return out

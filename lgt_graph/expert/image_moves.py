@@ -131,9 +131,9 @@ def image_moves(base: dict[str, Any], profile: dict[str, Any]) -> list[Move]:
             )
         )
     varied = more_varied(base, profile)
-    if varied is not None:
-        moves.append(varied)
     augmentation = str(base.get("augmentation", "none"))
+    if varied is not None and augmentation == "none":  # crops: cutout waits for a wider net
+        moves.append(varied)
     if "flip" in augmentation and not base.get("test_time_flip"):
         moves.append(
             (
@@ -154,6 +154,8 @@ def image_moves(base: dict[str, Any], profile: dict[str, Any]) -> list[Move]:
                 " noise of the last steps; the averaged net is scored",
             )
         )
+    if varied is not None and augmentation != "none":
+        moves.append(varied)
     moves += [
         ({"epochs": int(base.get("epochs", 5)) * 2}, "a longer schedule to converge"),
         ({"lr_schedule": "onecycle"}, "a one-cycle schedule warms up, then anneals"),

@@ -7,7 +7,7 @@ from typing import Any
 
 from lgt_graph.epoch.guards import PATIENCE
 from lgt_graph.evaluation.metrics import gain, oriented, outcome
-from lgt_graph.expert.case import lengthened, paid_off
+from lgt_graph.expert.case import LENGTH_KNOBS, lengthened, paid_off
 from lgt_graph.expert.findings import Knobs, diagnose
 
 
@@ -59,9 +59,9 @@ def judge(facts: dict[str, Any]) -> dict[str, Any]:
     suggestions: list[str] = []
     parent_score = None if parent is None else parent.get("score")
     good = None if score is None or parent_score is None else gain(score, parent_score, maximize)
-    # A change of model family changes what every other knob means: no credit to share out.
-    attributable = [] if any(c["knob"] == "model" for c in changes) else changes
-    for change in attributable:
+    for change in credited(changes):
+        if change["knob"] in LENGTH_KNOBS and _direction(change) == "down":
+            continue  # a shorter schedule is a saving, not a direction to go on in
         old, new = change["old"], change["new"]
         if (
             isinstance(new, bool)
@@ -145,7 +145,7 @@ def rewrite(facts: dict[str, Any]) -> dict[str, Any]:
     for row in facts["history"]:
         models.add(str(row.get("model")))
         helped_by = oriented(float(row["delta"]), maximize)
-        for change in row["changes"]:
+        for change in credited(row["changes"]):
             label = _label(change)
             if row["score"] is None:
                 failed.add(label)
@@ -234,6 +234,25 @@ def _calibration_lines(c: dict[str, Any] | None) -> list[str]:
         f"Calibration: your stated probabilities averaged {c['said']:.0%} and {c['came']:.0%}"
         f" came true; you {which} probabilities."
     ]
+
+
+def credited(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the changes a trial's gain or loss can be credited to.
+
+    A change of model family changes what every other knob means: the family takes the
+    credit, not the knobs that came with it (a CNN's first depth is not "depth up").
+    """
+    family = [c for c in changes if c["knob"] == "model"]
+    return family or changes
+
+
+def _direction(change: dict[str, Any]) -> str | None:
+    old, new = change["old"], change["new"]
+    if isinstance(new, bool) or isinstance(old, bool):
+        return None
+    if isinstance(new, int | float) and isinstance(old, int | float) and new != old:
+        return "up" if new > old else "down"
+    return None
 
 
 def _label(change: dict[str, Any]) -> tuple[str, str]:

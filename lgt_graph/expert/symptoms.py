@@ -85,8 +85,12 @@ def _net_curves(case: Case) -> bool:
 
 
 def oscillation(case: Case) -> Finding | None:
-    """Lower and decay the learning rate when the validation loss zigzags."""
-    if not _net_curves(case):
+    """Lower and decay the learning rate when the validation loss zigzags.
+
+    Not while the net overfits: a validation loss that climbs from its best zigzags on
+    the way, and regularising it (:func:`overfitting`) comes first.
+    """
+    if not _net_curves(case) or _memorises(case):
         return None
     turns = int(case.val_loss.get("direction_changes", 0))
     swing = float(case.val_loss.get("swing", 0.0))
@@ -105,15 +109,20 @@ def oscillation(case: Case) -> Finding | None:
     )
 
 
-def overfitting(case: Case) -> Finding | None:
-    """Regularise a net whose validation loss rose from its best while training loss fell."""
-    val_loss, config = case.val_loss, case.config
-    if not (
+def _memorises(case: Case) -> bool:
+    """Say whether validation loss rose well above its best while training loss fell below it."""
+    return (
         _net_curves(case)
         and case.rise > 0.08
         and case.gap > 0.25
-        and val_loss.get("best_at", case.steps) < case.steps
-    ):
+        and case.val_loss.get("best_at", case.steps) < case.steps
+    )
+
+
+def overfitting(case: Case) -> Finding | None:
+    """Regularise a net whose validation loss rose from its best while training loss fell."""
+    val_loss, config = case.val_loss, case.config
+    if not _memorises(case):
         return None
     evidence = (
         f"validation loss bottomed at {case.unit} {val_loss['best_at']} ({val_loss['best']})"
