@@ -72,6 +72,8 @@ class Branch(TypedDict):
     curves: dict[str, list[float]]
     steps: list[int]
     checkpoint: CheckpointRef | None
+    wall_time: NotRequired[float]
+    """The control branch's seconds (the segment's trial counts both branches')."""
 
 
 class Segment(TypedDict):

@@ -100,12 +100,14 @@ def kill_and_resume(store_uri, tmp_path, args, at, delay):
             process.send_signal(signal.SIGKILL)
             break
     process.wait(timeout=60)
+    seen += process.stderr.readlines()  # what it wrote before the signal landed
     assert process.returncode == -9, "".join(seen)
     session_id = seen[0].split("session ")[1].split(":")[0]
     resumed = subprocess.run(
         [*base, "--resume", session_id], capture_output=True, text=True, env=env, timeout=600
     )
     assert resumed.returncode == 0, resumed.stderr
+    resumed.killed = "".join(seen)  # the first process's lines, for the caller
     return session_id, resumed
 
 
@@ -199,6 +201,9 @@ def test_budget_counts_both_branches_and_mlflow_keeps_each_segment(store_uri, tm
     for trial, segment in zip(values["trials"][1:], segments[1:], strict=True):
         assert segment["control"]["steps"] == trial["result"]["steps"]  # same epochs, same start
         assert segment["reference"] == segment["control"]["score"]
+    # and its seconds are both branches' (a --budget-seconds counts what the pairs cost)
+    both = sum(t["result"]["wall_time"] for t in values["trials"][1:])
+    assert both >= 1.5 * sum(s["control"]["wall_time"] for s in segments[1:]) > 0
     # the line the weights went through is one epoch per kept segment: 1 + 4 paired segments
     assert values["run"]["current"]["epoch"] == 5
     client = MlflowClient(store_uri)
@@ -531,9 +536,12 @@ def test_a_killed_both_level_session_resumes_inside_its_trial(store_uri, tmp_pat
     # SIGKILL 0.05 s after trial 2's first segment line: into trial 2's inner run
     session_id, resumed = kill_and_resume(store_uri, tmp_path, args, "  trial 2 segment   1", 0.05)
     # the inner run went on from its last saved segment: trial 2's segment 1 is not redone,
-    # its later segments are trained by the resumed process
+    # and its later segments were trained once, before the kill or by the resumed process
     assert "  trial 2 segment   1 " not in resumed.stderr
-    assert "  trial 2 segment   2 " in resumed.stderr
+    for segment in ("2", "3"):
+        line = f"  trial 2 segment   {segment} "
+        assert (resumed.killed + resumed.stderr).count(line) == 1, segment
+    assert "trial   2 (3 ep)" in resumed.stderr  # the trial itself ends in the resumed process
     straight = session(
         store_uri,
         tmp_path / "straight",

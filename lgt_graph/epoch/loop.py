@@ -125,6 +125,8 @@ def train_segment(state: State, ctx: Context, paired: bool) -> dict[str, Any]:
     else:
         ends = [_branch(ctx, current, c, epochs, index, name) for c, name in jobs]
     (candidate, cand_ref), (control, control_ref) = ends[0], (ends[1] if two else (None, None))
+    if control is not None:  # the segment's seconds are both branches', as its epochs are
+        candidate.wall_time += control.wall_time
     start_score = current["score"] if current else None
     if not changes or current is None:
         reference, reference_is = None, "none"
@@ -173,6 +175,7 @@ def _as_branch(result: TrialResult, ref: CheckpointRef | None, ctx: Context) -> 
         curves=result.curves,
         steps=result.steps,
         checkpoint=ref,
+        wall_time=result.wall_time,
     )
 
 
