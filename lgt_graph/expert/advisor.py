@@ -178,7 +178,8 @@ def plan(facts: dict[str, Any]) -> Plan:
     candidates = [
         c for tier in tiers for c in sorted(tier, key=lambda c: not _touches(c, preferred, base))
     ]
-    tired = {k for k, n in fatigue(facts.get("history", [])).items() if n >= 2}
+    # each model family not tried yet is an idea of its own, not "the model knob" again
+    tired = {k for k, n in fatigue(facts.get("history", [])).items() if n >= 2} - {"model"}
     tired |= spent(facts.get("history", []), profile.get("direction", "maximize") == "maximize")
     urgent_names = {f.name for f in urgent}
     back = (shorten := shorter(anchor.get("trial"), facts))[0]
