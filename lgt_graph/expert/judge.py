@@ -60,7 +60,7 @@ def judge(facts: dict[str, Any]) -> dict[str, Any]:
     parent_score = None if parent is None else parent.get("score")
     good = None if score is None or parent_score is None else gain(score, parent_score, maximize)
     for change in credited(changes):
-        if change["knob"] in LENGTH_KNOBS and _direction(change) == "down":
+        if change["knob"] in LENGTH_KNOBS and _label(change)[1] == "down":
             continue  # a shorter schedule is a saving, not a direction to go on in
         old, new = change["old"], change["new"]
         if (
@@ -244,15 +244,6 @@ def credited(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """
     family = [c for c in changes if c["knob"] == "model"]
     return family or changes
-
-
-def _direction(change: dict[str, Any]) -> str | None:
-    old, new = change["old"], change["new"]
-    if isinstance(new, bool) or isinstance(old, bool):
-        return None
-    if isinstance(new, int | float) and isinstance(old, int | float) and new != old:
-        return "up" if new > old else "down"
-    return None
 
 
 def _label(change: dict[str, Any]) -> tuple[str, str]:
